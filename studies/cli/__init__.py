@@ -1,0 +1,63 @@
+"""The ``knee-study`` command line.
+
+Each sub-command lives in its own module under ``studies/cli/`` and exposes
+``register(subparsers)``, which adds its parser and sets ``func`` to a callable taking the
+parsed ``argparse.Namespace`` and returning an exit code. Modules are listed in
+:data:`COMMAND_MODULES`; keep each module's imports of heavy libraries inside its functions so
+``knee-study --help`` stays fast.
+
+Errors the user can fix (:class:`studies.errors.StudyError`) print as one message without a
+traceback and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from studies.errors import StudyError
+
+#: Sub-command modules, in the order their commands appear in ``--help``.
+COMMAND_MODULES: tuple[str, ...] = (
+    "studies.cli.synth",
+    "studies.cli.build",
+    "studies.cli.decisions",
+    "studies.cli.stats",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="knee-study",
+        description="Build and analyse knee-MRI reader studies (radiologists vs AI).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # a command group not written yet
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except StudyError as exc:
+        print(f"knee-study {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"knee-study {args.command}: interrupted; nothing half-written was kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,25 @@
+"""Test configuration shared by the whole suite.
+
+Qt runs headless: QT_QPA_PLATFORM=offscreen is set before anything imports Qt.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+#: ../shared next to the checkout (reference statistics, real MR samples).
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} not present")
+    return SHARED
