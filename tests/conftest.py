@@ -11,7 +11,12 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+import sys  # noqa: E402
+
 import pytest  # noqa: E402
+
+# Shared test helpers (tests/study_factory.py) importable from every test folder.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 REPO = Path(__file__).resolve().parents[1]
 #: ../shared next to the checkout (reference statistics, real MR samples).
