@@ -1,0 +1,217 @@
+"""Package volumes as display arrays: slice axis first, rows top to bottom, columns left to right.
+
+Study packages store RAS+ NIfTI volumes (voxel order x, y, z with +x towards the patient's
+right, +y anterior, +z superior) and right knees are already mirrored, so every knee looks
+like a left knee. For a left knee the medial compartment lies towards the patient's midline,
+i.e. towards +x. The views follow radiological convention:
+
+========================  ===========  =====================  =================
+sequence                  slice axis   screen left / right    screen top / bottom
+========================  ===========  =====================  =================
+``cor_iw_tse`` (coronal)  y            +x (medial) / lateral  superior / inferior
+``sag_3d_dess`` (sagittal) x           +y (anterior) / post.  superior / inferior
+========================  ===========  =====================  =================
+
+so the orientation letters are M / L and S / I on coronal views and A / P and S / I on
+sagittal views, and they stay true for right knees because those were mirrored into
+left-knee geometry when the package was built.
+
+A :class:`DisplayVolume` holds ``data`` of shape ``(n_slices, rows, cols)`` (C-contiguous,
+so ``data[k]`` is a ready-to-draw 2D image) and the pixel size in mm of its rows and columns.
+Loading never imports Qt; errors are :class:`studies.errors.InputFileError` naming the file.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+
+from reader_app.domain.windowing import DEFAULT_PRESET, PRESETS, Window, percentile_window
+from studies.errors import InputFileError
+from studies.package import AI_DIR, AI_HEATMAPS_DIR, SEQUENCES, Case
+
+#: For each sequence: the RAS voxel axis that is sliced, then the axes shown as rows and columns.
+SLICE_AXES: dict[str, tuple[int, int, int]] = {
+    "cor_iw_tse": (1, 2, 0),  # slice y; rows z; columns x
+    "sag_3d_dess": (0, 2, 1),  # slice x; rows z; columns y
+}
+
+#: Orientation letters at the edges of each sequence's view (left, right, top, bottom).
+ORIENTATION_LETTERS: dict[str, dict[str, str]] = {
+    "cor_iw_tse": {"left": "M", "right": "L", "top": "S", "bottom": "I"},
+    "sag_3d_dess": {"left": "A", "right": "P", "top": "S", "bottom": "I"},
+}
+
+
+@dataclass(frozen=True)
+class DisplayVolume:
+    """One sequence of one knee, ready to draw.
+
+    data : array (n_slices, rows, cols), the image's own dtype (int16 for packages).
+    pixel_mm : (row height, column width) in mm, for the aspect ratio of the view.
+    slice_mm : slice spacing in mm.
+    """
+
+    data: np.ndarray
+    pixel_mm: tuple[float, float]
+    slice_mm: float
+
+    @property
+    def n_slices(self) -> int:
+        return int(self.data.shape[0])
+
+    @property
+    def middle(self) -> int:
+        """Index of the middle slice (where reading starts)."""
+        return self.n_slices // 2
+
+    @property
+    def extent_mm(self) -> tuple[float, float]:
+        """(height, width) of a slice in mm."""
+        return (self.data.shape[1] * self.pixel_mm[0], self.data.shape[2] * self.pixel_mm[1])
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.data.nbytes)
+
+
+def orientation_letters(sequence: str) -> dict[str, str]:
+    """Letters for the ``left``/``right``/``top``/``bottom`` edges of a view of ``sequence``."""
+    return dict(ORIENTATION_LETTERS[sequence])
+
+
+def to_display(ras: np.ndarray, zooms: tuple[float, float, float], sequence: str) -> DisplayVolume:
+    """Reorder a RAS+ volume (x, y, z) into a :class:`DisplayVolume` for ``sequence``.
+
+    Rows run superior to inferior (z descending); columns run +x to -x on coronal views and
+    +y to -y on sagittal views (medial or anterior on the left of the screen).
+    """
+    if ras.ndim != 3:
+        raise ValueError(f"expected a 3D volume (x, y, z), got shape {ras.shape}")
+    s, r, c = SLICE_AXES[sequence]
+    arr = np.transpose(ras, (s, r, c))[:, ::-1, ::-1]
+    data = np.ascontiguousarray(arr)
+    return DisplayVolume(
+        data=data, pixel_mm=(float(zooms[r]), float(zooms[c])), slice_mm=float(zooms[s])
+    )
+
+
+def _read_ras(path: Path, what: str) -> tuple[np.ndarray, tuple[float, float, float]]:
+    if not path.is_file():
+        raise InputFileError(path, f"{what} is missing", hint="Flag this pair so the coordinator can fix the package")
+    try:
+        img = nib.as_closest_canonical(nib.load(str(path)))
+        if len(img.shape) != 3:
+            raise InputFileError(path, f"{what} is not a 3D volume", value=tuple(img.shape))
+        data = np.asanyarray(img.dataobj)
+    except InputFileError:
+        raise
+    except (OSError, EOFError, ValueError, zlib.error, nib.filebasedimages.ImageFileError) as exc:
+        raise InputFileError(
+            path, f"{what} cannot be read ({exc})", hint="Flag this pair so the coordinator can fix the package"
+        ) from exc
+    zooms = tuple(float(z) for z in img.header.get_zooms()[:3])
+    return data, zooms  # type: ignore[return-value]
+
+
+def load_sequence(study: str | Path, case: Case, sequence: str) -> DisplayVolume:
+    """Load ``case``'s image for ``sequence`` from the package at ``study``.
+
+    Integer images keep their dtype; float images become float32.
+    Raises :class:`InputFileError` when the file is missing, truncated or not a 3D volume.
+    """
+    if sequence not in SEQUENCES:
+        raise ValueError(f"unknown sequence {sequence!r}")
+    rel = case.images.get(sequence)
+    if rel is None:
+        raise InputFileError(Path(study) / "manifest.json", f"this knee has no {sequence} image")
+    data, zooms = _read_ras(Path(study) / rel, "image")
+    if not np.issubdtype(data.dtype, np.integer):
+        data = data.astype(np.float32, copy=False)
+    return to_display(data, zooms, sequence)
+
+
+def heatmap_path(study: str | Path, case_id: str, sequence: str) -> Path:
+    """``STUDY/ai/heatmaps/<case>_<sequence>.nii.gz``."""
+    return Path(study) / AI_DIR / AI_HEATMAPS_DIR / f"{case_id}_{sequence}.nii.gz"
+
+
+def load_heatmap(study: str | Path, case_id: str, sequence: str, like: DisplayVolume | None = None) -> DisplayVolume:
+    """Load a Grad-CAM volume on the image grid as uint8 (0 = nothing, 255 = the maximum).
+
+    Values are scaled by the volume's maximum when it exceeds 1 (Grad-CAM maps are
+    conventionally in [0, 1]); negative values are clipped to 0. With ``like`` the grid must
+    match that image's display shape, else :class:`InputFileError` says both shapes.
+    """
+    path = heatmap_path(study, case_id, sequence)
+    data, zooms = _read_ras(path, "AI heatmap")
+    vol = to_display(np.asarray(data, dtype=np.float32), zooms, sequence)
+    heat = np.nan_to_num(vol.data, nan=0.0, posinf=0.0, neginf=0.0)
+    top = float(heat.max()) if heat.size else 0.0
+    scale = 255.0 / top if top > 1.0 else 255.0
+    q = np.clip(heat * scale, 0, 255).astype(np.uint8)
+    if like is not None and q.shape != like.data.shape:
+        raise InputFileError(
+            path,
+            "the AI heatmap is not on the image's grid",
+            value=f"heatmap {q.shape} vs image {like.data.shape} (slices, rows, cols)",
+            hint="Re-run the model's inference on this study",
+        )
+    return DisplayVolume(data=q, pixel_mm=vol.pixel_mm, slice_mm=vol.slice_mm)
+
+
+@dataclass
+class KneeImages:
+    """Everything drawn for one knee, loaded together (in the prefetch thread).
+
+    volumes : sequence -> DisplayVolume, for the images that loaded.
+    problems : sequence -> a sentence for the reader, for images that did not (the view
+        shows a placeholder with it and the reader can flag the pair).
+    auto_windows : sequence -> the automatic window (percentiles) of each loaded volume.
+    heatmaps : sequence -> uint8 DisplayVolume on the image grid, when asked for and present.
+    heatmap_problems : sequence -> why a requested heatmap is missing.
+    """
+
+    case_id: str
+    volumes: dict[str, DisplayVolume]
+    problems: dict[str, str]
+    auto_windows: dict[str, Window]
+    heatmaps: dict[str, DisplayVolume]
+    heatmap_problems: dict[str, str]
+
+    @property
+    def nbytes(self) -> int:
+        return sum(v.nbytes for v in self.volumes.values()) + sum(h.nbytes for h in self.heatmaps.values())
+
+
+def _reader_problem(exc: InputFileError, what: str) -> str:
+    # The reader sees no file names (they carry case ids); the log and the coordinator do.
+    return f"{what} {exc.problem.split(' (')[0]}"
+
+
+def load_knee(
+    study: str | Path, case: Case, sequences: tuple[str, ...] | list[str] = SEQUENCES, *, heatmaps: bool = False
+) -> KneeImages:
+    """Load every sequence of ``case`` (and its heatmaps when ``heatmaps``); never raises for bad files.
+
+    Missing or corrupt files become entries of ``problems`` / ``heatmap_problems``.
+    """
+    out = KneeImages(case.case_id, {}, {}, {}, {}, {})
+    for seq in sequences:
+        try:
+            vol = load_sequence(study, case, seq)
+        except InputFileError as exc:
+            out.problems[seq] = _reader_problem(exc, "This image")
+            continue
+        out.volumes[seq] = vol
+        out.auto_windows[seq] = percentile_window(vol.data, *PRESETS[DEFAULT_PRESET])
+        if heatmaps:
+            try:
+                out.heatmaps[seq] = load_heatmap(study, case.case_id, seq, like=vol)
+            except InputFileError as exc:
+                out.heatmap_problems[seq] = _reader_problem(exc, "The AI heatmap")
+    return out
