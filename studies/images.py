@@ -1,0 +1,222 @@
+"""Source images (a DICOM series folder or a NIfTI file) -> the package's anonymised NIfTI.
+
+The package convention (``docs/study-package.md``):
+
+- voxel array order RAS+ ``(x, y, z)``: x towards the patient's right, y anterior, z
+  superior (``nibabel.as_closest_canonical``). COR IW TSE volumes have their slice axis along
+  y, SAG 3D DESS volumes along x;
+- right knees are mirrored along x so they look like left knees (as the paper does). The
+  affine is kept, so for a mirrored volume it describes the *mirrored* anatomy: a point at
+  world x in the source sits at ``x_first + x_last - x`` (reflected through the volume's
+  mid-sagittal plane), and the orientation stays RAS+;
+- intensities untouched, stored as int16 (uint16 when values exceed int16, float32 when the
+  source rescale makes them non-integral). ``n4=True`` applies N4 bias-field correction for
+  display (rounded back to int16);
+- nothing identifying: a fresh NIfTI-1 header with empty ``descrip``, ``aux_file``,
+  ``db_name`` and ``intent_name``, no extensions, gzip with no file name and mtime 0; no DICOM
+  or ITK metadata is carried over (the array and affine are all that is written).
+
+:func:`convert_many` runs conversions in parallel processes with a progress callback.
+"""
+
+from __future__ import annotations
+
+import gzip
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+
+from studies.atomic import write_bytes_atomic
+from studies.errors import InputFileError, OptionError
+from studies.progress import ProgressCallback
+
+NIFTI_SUFFIXES = (".nii", ".nii.gz")
+#: gzip level of package images: fast to write, still ~2-3x smaller than raw.
+GZIP_LEVEL = 3
+#: LPS (DICOM / ITK world) -> RAS (NIfTI world).
+LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
+
+
+@dataclass(frozen=True)
+class ConversionJob:
+    """One volume to convert: ``source`` (DICOM folder or NIfTI file), the knee's ``side``
+    ('right' is mirrored), the ``dest`` .nii.gz path and whether to apply N4."""
+
+    source: str
+    side: str
+    dest: str
+    n4: bool = False
+
+
+@dataclass(frozen=True)
+class ConvertedVolume:
+    """What was written: ``shape`` (x, y, z) voxels and ``spacing`` (mm) in RAS order."""
+
+    dest: str
+    shape: tuple[int, int, int]
+    spacing: tuple[float, float, float]
+
+
+def read_source(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Read a DICOM series folder or a NIfTI file; return (array (x, y, z), RAS affine 4x4).
+
+    Raises :class:`InputFileError` when there is nothing readable at ``path``.
+    """
+    path = Path(path)
+    if path.is_dir():
+        return _read_dicom_series(path)
+    if path.is_file() and path.name.lower().endswith(NIFTI_SUFFIXES):
+        try:
+            img = nib.load(str(path))
+            data = np.asanyarray(img.dataobj)
+        except Exception as exc:  # nibabel raises many types for a broken file
+            raise InputFileError(path, f"cannot read this NIfTI file ({exc})") from exc
+        if data.ndim == 4 and data.shape[3] == 1:
+            data = data[..., 0]
+        if data.ndim != 3:
+            raise InputFileError(path, "expected a 3-D volume", value=data.shape)
+        return data, img.affine
+    raise InputFileError(
+        path,
+        "image not found: expected a DICOM series folder or a .nii/.nii.gz file",
+        hint="Check the cohort's image paths",
+    )
+
+
+def _read_dicom_series(folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    import SimpleITK as sitk
+
+    reader = sitk.ImageSeriesReader()
+    series = reader.GetGDCMSeriesIDs(str(folder))
+    if not series:
+        raise InputFileError(
+            folder, "no DICOM series in this folder", hint="Check the cohort's image paths"
+        )
+    # the series with the most slices (OAI folders hold one series)
+    files = max((reader.GetGDCMSeriesFileNames(str(folder), sid) for sid in series), key=len)
+    reader.SetFileNames(files)
+    try:
+        image = reader.Execute()
+    except RuntimeError as exc:
+        raise InputFileError(
+            folder, f"cannot read this DICOM series ({str(exc).strip().splitlines()[-1]})"
+        ) from exc
+    if image.GetDimension() != 3 or image.GetNumberOfComponentsPerPixel() != 1:
+        raise InputFileError(folder, "expected a 3-D grey-level series", value=image.GetSize())
+    data = sitk.GetArrayFromImage(image).transpose(2, 1, 0)  # (z, y, x) -> (x, y, z)
+    direction = np.array(image.GetDirection()).reshape(3, 3)
+    affine = np.eye(4)
+    affine[:3, :3] = direction * np.array(image.GetSpacing())[None, :]
+    affine[:3, 3] = image.GetOrigin()
+    return data, LPS_TO_RAS @ affine
+
+
+def to_package_volume(
+    data: np.ndarray, affine: np.ndarray, side: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Reorient to RAS+, mirror a right knee along x, pick the stored dtype; return (array, affine)."""
+    if side not in ("right", "left"):
+        raise OptionError("side", "'right' or 'left'", side)
+    img = nib.as_closest_canonical(nib.Nifti1Image(np.asarray(data), affine))
+    out = np.asarray(img.dataobj)
+    if side == "right":
+        out = out[::-1, :, :]
+    return np.ascontiguousarray(_storage_dtype(out)), img.affine
+
+
+def _storage_dtype(a: np.ndarray) -> np.ndarray:
+    if np.issubdtype(a.dtype, np.integer) or np.all(np.mod(a, 1) == 0):
+        lo, hi = (int(a.min()), int(a.max())) if a.size else (0, 0)
+        if -32768 <= lo and hi <= 32767:
+            return a.astype(np.int16)
+        if lo >= 0 and hi <= 65535:
+            return a.astype(np.uint16)
+    return a.astype(np.float32)
+
+
+def n4_correct(data: np.ndarray, *, shrink: int = 4, iterations: int = 30) -> np.ndarray:
+    """N4 bias-field correction (display only) of an (x, y, z) volume; same shape, float32."""
+    import SimpleITK as sitk
+
+    image = sitk.GetImageFromArray(data.transpose(2, 1, 0).astype(np.float32))
+    mask = sitk.OtsuThreshold(image, 0, 1, 200)
+    small = sitk.Shrink(image, [shrink] * 3)
+    small_mask = sitk.Shrink(mask, [shrink] * 3)
+    n4 = sitk.N4BiasFieldCorrectionImageFilter()
+    n4.SetMaximumNumberOfIterations([iterations] * 3)
+    n4.Execute(small, small_mask)
+    log_bias = n4.GetLogBiasFieldAsImage(image)
+    corrected = image / sitk.Exp(log_bias)
+    return sitk.GetArrayFromImage(corrected).transpose(2, 1, 0)
+
+
+def anonymous_nifti_bytes(data: np.ndarray, affine: np.ndarray) -> bytes:
+    """Gzipped NIfTI-1 bytes with a blank header (no description/ids/dates), no file name or mtime."""
+    img = nib.Nifti1Image(data, affine)
+    hdr = img.header
+    for field in ("descrip", "aux_file", "db_name", "intent_name"):
+        hdr[field] = b""
+    img.set_qform(affine, code=1)
+    img.set_sform(affine, code=1)
+    hdr.set_xyzt_units("mm", "sec")
+    hdr.extensions.clear()
+    return gzip.compress(img.to_bytes(), compresslevel=GZIP_LEVEL, mtime=0)
+
+
+def convert_one(job: ConversionJob) -> ConvertedVolume:
+    """Read, orient, mirror (right knees), optionally N4, and write one package volume atomically."""
+    data, affine = read_source(job.source)
+    data, affine = to_package_volume(data, affine, job.side)
+    if job.n4:
+        data = _storage_dtype(np.clip(np.rint(n4_correct(data)), -32768, 32767))
+    write_bytes_atomic(job.dest, anonymous_nifti_bytes(data, affine))
+    spacing = tuple(float(s) for s in np.sqrt((affine[:3, :3] ** 2).sum(axis=0)))
+    return ConvertedVolume(job.dest, tuple(int(n) for n in data.shape), spacing)  # type: ignore[arg-type]
+
+
+def _init_worker() -> None:
+    import SimpleITK as sitk
+
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+
+
+def convert_many(
+    jobs: list[ConversionJob], *, workers: int = 1, progress: ProgressCallback | None = None
+) -> list[ConvertedVolume]:
+    """Convert ``jobs`` with ``workers`` processes (1: in this process); results in job order.
+
+    ``progress(done, total)`` is called after each volume. The first failure is re-raised
+    (remaining work is cancelled).
+    """
+    if not (isinstance(workers, int) and workers >= 1):
+        raise OptionError("workers", "an int >= 1", workers)
+    total = len(jobs)
+    if progress:
+        progress(0, total)
+    if workers == 1 or total <= 1:
+        results = []
+        for i, job in enumerate(jobs, 1):
+            results.append(convert_one(job))
+            if progress:
+                progress(i, total)
+        return results
+    out: list[ConvertedVolume | None] = [None] * total
+    ctx = multiprocessing.get_context("spawn")  # safe under threads (Qt) and on every OS
+    with ProcessPoolExecutor(
+        max_workers=min(workers, total), mp_context=ctx, initializer=_init_worker
+    ) as pool:
+        futures = {pool.submit(convert_one, job): i for i, job in enumerate(jobs)}
+        try:
+            for done, fut in enumerate(as_completed(futures), 1):
+                out[futures[fut]] = fut.result()
+                if progress:
+                    progress(done, total)
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+    return out  # type: ignore[return-value]
