@@ -1,0 +1,108 @@
+"""The AI's outputs in a study package, as the reader app shows them.
+
+``ai/scores.csv`` (``case_id, probability, run_id``: the model's probability that the knee
+progresses) and ``ai/heatmaps/<case>_<sequence>.nii.gz`` (Grad-CAM volumes on the image's
+grid), both written by ``model``. A study without ``ai/scores.csv`` cannot be read in an AI
+mode (:func:`require_ai`).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from studies.errors import InputFileError, StudyError, did_you_mean
+from studies.package import (
+    AI_DIR,
+    AI_HEATMAPS_DIR,
+    AI_MODES,
+    AI_SCORES_NAME,
+    SEQUENCES,
+    Manifest,
+)
+
+SCORE_COLUMNS = ("case_id", "probability", "run_id")
+
+
+@dataclass(frozen=True)
+class AiOutputs:
+    """Per-case AI probabilities (0..1) and where the heatmaps are."""
+
+    study: Path
+    scores: dict[str, float]
+    run_id: str
+
+    def probability(self, case_id: str) -> float:
+        """The model's probability that ``case_id`` progresses (0..1)."""
+        return self.scores[case_id]
+
+    def preferred(self, left_case: str, right_case: str) -> str | None:
+        """``"left"`` or ``"right"``: the knee the AI thinks will progress; None on a tie."""
+        a, b = self.scores[left_case], self.scores[right_case]
+        if a == b:
+            return None
+        return "left" if a > b else "right"
+
+    def heatmap_path(self, case_id: str, sequence: str) -> Path | None:
+        """The Grad-CAM volume of ``case_id`` for ``sequence``, or None when it is missing."""
+        if sequence not in SEQUENCES:
+            raise ValueError(f"unknown sequence {sequence!r}.{did_you_mean(sequence, SEQUENCES)}")
+        path = self.study / AI_DIR / AI_HEATMAPS_DIR / f"{case_id}_{sequence}.nii.gz"
+        return path if path.is_file() else None
+
+
+def load_ai(study: str | Path, manifest: Manifest | None = None) -> AiOutputs | None:
+    """Read ``STUDY/ai/scores.csv``; None when the study has no AI outputs.
+
+    Raises :class:`InputFileError` naming the row and column for a malformed file, and,
+    with ``manifest``, when a case of the study has no score.
+    """
+    study = Path(study)
+    path = study / AI_DIR / AI_SCORES_NAME
+    if not path.is_file():
+        return None
+    scores: dict[str, float] = {}
+    run_ids: set[str] = set()
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        header = reader.fieldnames or []
+        for col in SCORE_COLUMNS[:2]:
+            if col not in header:
+                raise InputFileError(path, f"missing column '{col}'." + did_you_mean(col, header),
+                                     hint=f"Expected columns {', '.join(SCORE_COLUMNS)}")
+        for i, row in enumerate(reader, 1):
+            cid = (row["case_id"] or "").strip()
+            try:
+                p = float(row["probability"])
+            except (TypeError, ValueError):
+                p = math.nan
+            if not 0.0 <= p <= 1.0:
+                raise InputFileError(path, "probability must be a number from 0 to 1", row=i,
+                                     column="probability", value=row["probability"])
+            if cid in scores:
+                raise InputFileError(path, "case listed twice", row=i, column="case_id", value=cid)
+            scores[cid] = p
+            run_ids.add((row.get("run_id") or "").strip())
+    if manifest is not None:
+        missing = sorted(set(manifest.cases) - set(scores))
+        if missing:
+            raise InputFileError(
+                path, f"{len(missing)} case(s) of the study have no AI score (first: {missing[0]})",
+                hint="Re-run the model's inference on this study")
+    return AiOutputs(study, scores, ",".join(sorted(r for r in run_ids if r)))
+
+
+def require_ai(study: str | Path, mode: str, manifest: Manifest | None = None) -> AiOutputs | None:
+    """The AI outputs when ``mode`` needs them (refusing clearly when absent); None for ``unaided``."""
+    if mode not in AI_MODES:
+        return None
+    ai = load_ai(study, manifest)
+    if ai is None:
+        raise StudyError(
+            f"This study cannot be read in '{mode}' mode: it has no AI outputs "
+            f"({Path(study) / AI_DIR / AI_SCORES_NAME} is missing). Read it in 'unaided' mode, "
+            "or ask the coordinator for the package with the model's scores (knee-model writes them)"
+        )
+    return ai

@@ -1,0 +1,336 @@
+"""The reading session: the state machine behind the reading screen (plain Python, no Qt).
+
+One pair at a time, in the reader's stored order (practice pairs first). The reader chooses a
+knee, rates confidence when the study asks, and confirms; the answer is committed to the
+decisions file *before* the next pair is shown. Reading modes:
+
+- ``unaided``: the AI is never shown;
+- ``aided``: the AI is shown from the start of each pair;
+- ``sequential``: the reader first answers without the AI; that answer is committed as phase
+  ``first`` and locked for good; then the AI is revealed and the reader gives the ``final``
+  answer (which may differ). Resuming after a crash between the two shows the pair again with
+  the AI revealed and the locked first answer.
+
+Active time per phase is measured by :class:`~reader_app.domain.timing.ActiveClock` with
+pauses excluded. Views subscribe with :meth:`ReadingSession.subscribe` and redraw from
+:attr:`ReadingSession.current` on every change.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from reader_app.domain.ai import AiOutputs
+from reader_app.domain.timing import ActiveClock
+from studies.decisions import AnswerLockedError, DecisionRow, DecisionStore
+from studies.errors import InputFileError, OptionError, StudyError
+from studies.package import AI_MODES, READING_MODES, Case, Manifest, file_sha256, load_key
+
+#: Reasons offered when flagging a pair (free text is accepted too).
+FLAG_REASONS: tuple[str, ...] = ("Unreadable images", "Wrong side or wrong knee", "Other problem")
+
+SIDES = ("left", "right")
+
+
+class SessionError(RuntimeError):
+    """A call the session cannot take in its current state (a bug in the caller)."""
+
+
+@dataclass(frozen=True)
+class PairState:
+    """What the reading screen shows now.
+
+    ``index`` is 0-based among all pairs (practice included) and ``total`` counts them all.
+    ``choice`` and ``locked_first_choice`` are ``"left"``, ``"right"`` or None. The ``ai_*``
+    fields are None unless ``ai_visible``: probabilities (0..1) and the preferred side.
+    """
+
+    pair_id: str
+    index: int
+    total: int
+    practice: bool
+    left: Case
+    right: Case
+    phase: str
+    choice: str | None
+    confidence: int | None
+    ai_visible: bool
+    locked_first_choice: str | None
+    flags: tuple[str, ...] = ()
+    ai_left: float | None = None
+    ai_right: float | None = None
+    ai_preferred: str | None = None
+
+
+@dataclass(frozen=True)
+class RevealedPair:
+    pair_id: str
+    chosen_case: str
+    progressor: str
+    correct: bool
+
+
+@dataclass(frozen=True)
+class EndSummary:
+    """The end screen. ``revealed`` and ``proportion_correct`` stay None unless the study is
+    educational and its key was given."""
+
+    answered: int
+    total: int
+    flagged: int
+    active_seconds: float
+    revealed: tuple[RevealedPair, ...] | None = None
+    proportion_correct: float | None = None
+
+
+class ReadingSession:
+    """See the module docstring. ``store`` must be open for the same study; the caller closes it.
+
+    Raises :class:`OptionError` for a mode the study does not allow and :class:`StudyError`
+    for an AI mode without AI outputs (pass ``ai`` from :func:`reader_app.domain.ai.require_ai`).
+    Records ``session_start`` at once, so a read-only folder or full disk is reported here,
+    before the first pair.
+    """
+
+    def __init__(self, manifest: Manifest, store: DecisionStore, mode: str = "unaided", *,
+                 clock: Callable[[], float] = time.monotonic, ai: AiOutputs | None = None,
+                 wall_clock: Callable[[], float] = time.time) -> None:
+        if mode not in READING_MODES:
+            raise OptionError("mode", f"one of {', '.join(READING_MODES)}", mode)
+        if mode not in manifest.reading_modes:
+            raise OptionError("mode", f"a mode this study allows ({', '.join(manifest.reading_modes)})", mode)
+        if mode in AI_MODES and ai is None:
+            raise StudyError(f"This study cannot be read in '{mode}' mode: it has no AI outputs "
+                             "(ai/scores.csv is missing). Read it in 'unaided' mode instead")
+        if store.study_id != manifest.study_id:
+            raise ValueError("the decisions store belongs to another study")
+        self.manifest, self.store, self.mode, self.ai = manifest, store, mode, ai
+        self._wall = wall_clock
+        self._clock = ActiveClock(clock)
+        self._total = ActiveClock(clock)
+        self._listeners: list[Callable[[ReadingSession], None]] = []
+        self._paused = False
+        self._stopped = False
+        self._current: PairState | None = None
+        self._phase_wall_start = 0.0
+        store.session_start(mode)
+        self._total.start()
+        self._load(store.next_unanswered_index(mode))
+
+    # -- state ---------------------------------------------------------------------------
+    @property
+    def current(self) -> PairState | None:
+        """The pair on screen, or None when finished."""
+        return self._current
+
+    @property
+    def finished(self) -> bool:
+        return self._current is None
+
+    @property
+    def is_paused(self) -> bool:
+        return self._paused
+
+    @property
+    def progress(self) -> tuple[int, int]:
+        """(scored pairs answered, scored pairs in the study): practice pairs do not count."""
+        done = self.store.answered_pair_ids(self.mode)
+        scored = [p.pair_id for p in self.store.order if not p.practice]
+        return sum(pid in done for pid in scored), len(scored)
+
+    @property
+    def active_seconds(self) -> float:
+        """Active seconds on the current pair's current phase (pauses excluded)."""
+        return self._clock.elapsed
+
+    @property
+    def total_active_seconds(self) -> float:
+        """Active seconds in this session (pauses excluded)."""
+        return self._total.elapsed
+
+    @property
+    def confidence_range(self) -> tuple[int, int] | None:
+        scale = self.manifest.confidence_scale
+        return (int(scale.get("min", 1)), int(scale.get("max", 5))) if scale else None
+
+    @property
+    def why_not_confirm(self) -> str | None:
+        """Why :meth:`confirm` is not possible now (a tooltip for the disabled button), or None."""
+        if self._current is None:
+            return "All pairs are answered"
+        if self._paused:
+            return "Reading is paused"
+        if self._current.choice is None:
+            return "Choose a knee first (F / 1 for the left, J / 2 for the right)"
+        if self.confidence_range and self._current.confidence is None:
+            return "Rate your confidence first"
+        return None
+
+    @property
+    def can_confirm(self) -> bool:
+        return self.why_not_confirm is None
+
+    def subscribe(self, callback: Callable[[ReadingSession], None]) -> Callable[[], None]:
+        """Call ``callback(session)`` on every state change; returns an unsubscribe function."""
+        self._listeners.append(callback)
+        return lambda: self._listeners.remove(callback) if callback in self._listeners else None
+
+    def _changed(self) -> None:
+        for cb in list(self._listeners):
+            cb(self)
+
+    # -- moving through the pairs ---------------------------------------------------------
+    def _state(self, index: int, phase: str, locked: str | None) -> PairState:
+        op = self.store.order[index]
+        ai_visible = self.mode == "aided" or (self.mode == "sequential" and phase == "final")
+        ai_left = ai_right = preferred = None
+        if ai_visible and self.ai is not None:
+            ai_left = self.ai.scores.get(op.left_case)
+            ai_right = self.ai.scores.get(op.right_case)
+            if ai_left is not None and ai_right is not None:
+                preferred = self.ai.preferred(op.left_case, op.right_case)
+        return PairState(
+            pair_id=op.pair_id, index=index, total=len(self.store.order), practice=op.practice,
+            left=self.manifest.cases[op.left_case], right=self.manifest.cases[op.right_case],
+            phase=phase, choice=None, confidence=None, ai_visible=ai_visible,
+            locked_first_choice=locked, flags=tuple(self.store.flags(op.pair_id)),
+            ai_left=ai_left, ai_right=ai_right, ai_preferred=preferred,
+        )
+
+    def _load(self, index: int) -> None:
+        if index >= len(self.store.order):
+            self._current = None
+            self._clock.pause()
+            return
+        pid = self.store.order[index].pair_id
+        phase, locked = "final", None
+        if self.mode == "sequential":
+            first = self.store.answer(pid, "first", self.mode)
+            phase, locked = ("final", first.chosen_side) if first else ("first", None)
+        self._start_phase(self._state(index, phase, locked))
+
+    def _start_phase(self, state: PairState) -> None:
+        self._current = state
+        self._clock.start(paused=self._paused)
+        self._phase_wall_start = self._wall()
+
+    def _replace(self, **changes) -> None:
+        assert self._current is not None
+        self._current = replace(self._current, **changes)
+        self._changed()
+
+    def _require_active(self) -> PairState:
+        if self._current is None:
+            raise SessionError("the session is finished")
+        if self._paused:
+            raise SessionError("reading is paused; resume first")
+        return self._current
+
+    def choose(self, side: str) -> None:
+        """Select the ``"left"`` or ``"right"`` knee (not yet committed)."""
+        self._require_active()
+        if side not in SIDES:
+            raise ValueError(f"side must be 'left' or 'right', got {side!r}")
+        self._replace(choice=side)
+
+    def set_confidence(self, value: int) -> None:
+        """Set the confidence rating (an int within the study's scale)."""
+        self._require_active()
+        rng = self.confidence_range
+        if rng is None:
+            raise SessionError("this study asks for no confidence rating")
+        if not isinstance(value, int) or not rng[0] <= value <= rng[1]:
+            raise ValueError(f"confidence must be an int from {rng[0]} to {rng[1]}, got {value!r}")
+        self._replace(confidence=value)
+
+    def confirm(self) -> DecisionRow:
+        """Commit the current answer to the decisions file, then move on.
+
+        In sequential mode the first confirm stores the locked unaided answer and reveals the
+        AI on the same pair; the second stores the final answer and shows the next pair. If
+        the store fails (:class:`studies.decisions.StorageError`) nothing moves on.
+        """
+        reason = self.why_not_confirm
+        if reason is not None:
+            raise SessionError(f"cannot confirm: {reason}")
+        state = self._current
+        assert state is not None and state.choice is not None
+        op = self.store.order[state.index]
+        row = self.store.commit_decision(
+            op.pair_id, op.case_on(state.choice), phase=state.phase, confidence=state.confidence,
+            mode=self.mode, ai_shown=state.ai_visible, started_at=self._phase_wall_start,
+            decided_at=max(self._wall(), self._phase_wall_start), active_seconds=self._clock.elapsed,
+        )
+        if state.phase == "first":
+            self._start_phase(self._state(state.index, "final", state.choice))
+        else:
+            self._load(self.store.next_unanswered_index(self.mode))
+        self._changed()
+        return row
+
+    def flag(self, reason: str) -> None:
+        """Flag the current pair (recorded at once); the reader still answers it."""
+        state = self._require_active()
+        self.store.flag(state.pair_id, reason)
+        self._replace(flags=tuple(self.store.flags(state.pair_id)))
+
+    def can_change_answer(self, pair_id: str) -> bool:
+        """Whether a committed final answer to ``pair_id`` may be changed now."""
+        return (self.manifest.allow_answer_change and not self._paused
+                and self.store.answer(pair_id, "final", self.mode) is not None)
+
+    def change_answer(self, pair_id: str, side: str, confidence: int | None = None,
+                      active_seconds: float = 0.0) -> DecisionRow:
+        """Change the final answer of an answered pair (only where the study allows it; a
+        sequential first answer never changes). Appended to the audit trail."""
+        old = self.store.answer(pair_id, "final", self.mode)
+        if not self.can_change_answer(pair_id) or old is None:
+            raise AnswerLockedError(f"the answer to pair {pair_id} cannot be changed")
+        now = self._wall()
+        return self.store.change_answer(
+            pair_id, self.store.pair(pair_id).case_on(side), confidence=confidence, mode=self.mode,
+            ai_shown=old.ai_shown, started_at=now, decided_at=now, active_seconds=active_seconds)
+
+    # -- pausing and stopping ---------------------------------------------------------------
+    def pause(self) -> None:
+        """Stop the clocks; the screen should hide the images until :meth:`resume`."""
+        if not self._paused:
+            self._paused = True
+            self._clock.pause()
+            self._total.pause()
+            self._changed()
+
+    def resume(self) -> None:
+        if self._paused:
+            self._paused = False
+            if self._current is not None:
+                self._clock.resume()
+            self._total.resume()
+            self._changed()
+
+    def stop(self) -> None:
+        """Record the end of the session (once). An unconfirmed choice is not saved."""
+        if not self._stopped:
+            self._stopped = True
+            self.store.session_stop()
+
+    def end_summary(self, key_path: str | Path | None = None) -> EndSummary:
+        """What the end screen may show. Answers are revealed only when the study is
+        educational *and* its key (checked against the manifest's hash) is given."""
+        answered, total = self.progress
+        flagged = sum(bool(self.store.flags(p.pair_id)) for p in self.store.order if not p.practice)
+        summary = EndSummary(answered, total, flagged, self.total_active_seconds)
+        if not self.manifest.educational or key_path is None:
+            return summary
+        if file_sha256(key_path) != self.manifest.key_sha256:
+            raise InputFileError(key_path, "this key does not belong to the study (its SHA-256 differs)")
+        progressor = {p["pair_id"]: p["progressor"] for p in load_key(key_path)["pairs"]}
+        revealed = tuple(
+            RevealedPair(r.pair_id, r.chosen_case, progressor[r.pair_id], r.chosen_case == progressor[r.pair_id])
+            for r in self.store.decisions(self.mode) if r.phase == "final" and not r.practice
+        )
+        correct = sum(r.correct for r in revealed) / len(revealed) if revealed else None
+        return EndSummary(answered, total, flagged, self.total_active_seconds, revealed, correct)
