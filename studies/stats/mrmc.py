@@ -32,6 +32,7 @@ import numpy as np
 from scipy import stats
 
 from studies.errors import OptionError
+from studies.stats.jsonable import jsonable
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ class ORResult:
 
     def to_dict(self) -> dict:
         """JSON-able summary (NaN/inf become None)."""
-        return _jsonable(
+        return jsonable(
             {
                 "treatments": self.treatments,
                 "readers": self.readers,
@@ -156,20 +157,6 @@ class ORResult:
                 "alpha": self.alpha,
             }
         )
-
-
-def _jsonable(x):
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, float | np.floating):
-        return float(x) if np.isfinite(x) else None
-    return x
 
 
 def _t_interval(
@@ -328,7 +315,7 @@ class StandaloneResult:
     alpha: float = 0.05
 
     def to_dict(self) -> dict:
-        return _jsonable(
+        return jsonable(
             {
                 "readers": self.readers,
                 "reader_auc": dict(zip(self.readers, self.reader_theta.tolist(), strict=True)),

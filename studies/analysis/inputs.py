@@ -1,0 +1,177 @@
+"""Inputs of a study analysis: the verified key, the AI scores and the readers' decisions.
+
+Everything is checked before any figure is computed: the key must hash to the manifest's
+``key_sha256`` and every decisions file's audit chain must be intact; analysis refuses
+otherwise, saying which file failed and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from studies.errors import InputFileError, StudyError, did_you_mean
+from studies.package import AI_DIR, AI_SCORES_NAME, decisions_dir, load_key, verify_key
+
+#: Reading condition of an answer: its mode, or ``sequential_first`` for the locked unaided
+#: answer of sequential reading (phase "first").
+FIRST_SUFFIX = "_first"
+
+
+def default_decision_files(study: str | Path) -> list[Path]:
+    """``STUDY/decisions/*.sqlite``, sorted."""
+    return sorted(decisions_dir(study).glob("*.sqlite"))
+
+
+def verify_inputs(
+    study: str | Path, key_path: str | Path, decision_files: Sequence[str | Path]
+) -> None:
+    """Refuse (:class:`StudyError`) unless the key matches and every audit chain is intact."""
+    from studies.decisions import verify_file
+
+    verify_key(study, key_path)
+    if not decision_files:
+        raise StudyError(
+            f"no decisions files to analyse in {decisions_dir(study)}: "
+            "copy the readers' <reader>.sqlite files there or pass --decisions FILE..."
+        )
+    for f in decision_files:
+        if not Path(f).is_file():
+            raise InputFileError(f, "decisions file not found", hint="Check the path")
+        report = verify_file(f)
+        if not report.ok:
+            raise InputFileError(
+                f,
+                f"the audit chain is broken (row {report.broken_at}): {report.reason}",
+                hint="This file was changed after it was written; analysis refuses it. "
+                "Use the reader's original file",
+            )
+
+
+def read_all_decisions(decision_files: Iterable[str | Path]) -> pd.DataFrame:
+    """Every reader's first and final answers, one table (the decisions store's columns)."""
+    from studies.decisions import read_decisions
+
+    frames = [read_decisions(f, phases=("first", "final")) for f in decision_files]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        raise StudyError("the decisions files hold no answers yet")
+    df = pd.concat(frames, ignore_index=True)
+    dup = df.duplicated(["reader", "pair_id", "mode", "phase"])
+    if dup.any():
+        raise StudyError(
+            f"reader '{df.loc[dup.idxmax(), 'reader']}' appears in two decisions files; "
+            "pass each reader's file once"
+        )
+    return df
+
+
+def key_table(key: dict) -> pd.DataFrame:
+    """The key's scored pairs: pair_id, progressor, non_progressor, stratum, jsn_mm."""
+    rows = [
+        {
+            "pair_id": p["pair_id"],
+            "progressor": p["progressor"],
+            "non_progressor": p["non_progressor"],
+            "stratum": p["stratum"],
+            "jsn_mm": p.get("jsn_mm"),
+        }
+        for p in key["pairs"]
+    ]
+    return pd.DataFrame(
+        rows, columns=["pair_id", "progressor", "non_progressor", "stratum", "jsn_mm"]
+    )
+
+
+def score_decisions(
+    decisions: pd.DataFrame, key: pd.DataFrame, key_path: str | Path = "key"
+) -> pd.DataFrame:
+    """Scored answers: practice pairs dropped, truth joined, ``correct`` in {0, 1}.
+
+    Adds ``condition`` (mode, or ``<mode>_first`` for a sequential first answer),
+    ``progressor``, ``stratum`` and ``correct``. Refuses answers to pairs the key lacks and
+    chosen cases that are not in the pair.
+    """
+    d = decisions[~decisions["practice"].astype(bool)].copy()
+    unknown = sorted(set(d["pair_id"]) - set(key["pair_id"]))
+    if unknown:
+        raise InputFileError(
+            key_path,
+            f"the decisions answer pairs the key does not have: {unknown[:5]}",
+            hint="Analyse the decisions with the key of the same study",
+        )
+    d = d.merge(key, on="pair_id", how="left", validate="many_to_one")
+    in_pair = (d["chosen_case"] == d["progressor"]) | (d["chosen_case"] == d["non_progressor"])
+    if not in_pair.all():
+        bad = d.loc[~in_pair].iloc[0]
+        raise StudyError(
+            f"reader '{bad['reader']}' chose case '{bad['chosen_case']}' for pair '{bad['pair_id']}', "
+            "which is not one of its two knees: the decisions belong to another study"
+        )
+    d["correct"] = (d["chosen_case"] == d["progressor"]).astype(float)
+    d["condition"] = np.where(d["phase"] == "first", d["mode"] + FIRST_SUFFIX, d["mode"])
+    return d
+
+
+def load_ai_scores(study: str | Path) -> pd.Series | None:
+    """``STUDY/ai/scores.csv`` as a Series case_id -> probability, or None when absent."""
+    path = Path(study) / AI_DIR / AI_SCORES_NAME
+    if not path.is_file():
+        return None
+    df = pd.read_csv(path, dtype={"case_id": str})
+    for col in ("case_id", "probability"):
+        if col not in df.columns:
+            raise InputFileError(path, f"missing column '{col}'." + did_you_mean(col, df.columns))
+    prob = pd.to_numeric(df["probability"], errors="coerce")
+    if prob.isna().any():
+        i = int(prob.isna().to_numpy().nonzero()[0][0])
+        raise InputFileError(
+            path,
+            "probability is not a number",
+            column="probability",
+            row=i + 1,
+            value=df["probability"].iloc[i],
+        )
+    if df["case_id"].duplicated().any():
+        raise InputFileError(
+            path,
+            "a case has two scores",
+            column="case_id",
+            value=df.loc[df["case_id"].duplicated(), "case_id"].iloc[0],
+        )
+    return pd.Series(prob.to_numpy(), index=df["case_id"], name="probability")
+
+
+def ai_on_pairs(
+    key: pd.DataFrame, scores: pd.Series, path: str | Path = "ai/scores.csv"
+) -> pd.DataFrame:
+    """The AI's 2AFC answer per scored pair: it picks the higher score; a tie scores 1/2.
+
+    Returns pair_id, stratum, score_progressor, score_non_progressor, correct (0, 0.5 or 1).
+    """
+    missing = sorted((set(key["progressor"]) | set(key["non_progressor"])) - set(scores.index))
+    if missing:
+        raise InputFileError(
+            path,
+            f"no AI score for {len(missing)} case(s) of the study, e.g. {missing[:3]}",
+            hint="Run the model on every case of the study",
+        )
+    sp = scores.reindex(key["progressor"]).to_numpy()
+    sn = scores.reindex(key["non_progressor"]).to_numpy()
+    correct = np.where(sp > sn, 1.0, np.where(sp == sn, 0.5, 0.0))
+    return pd.DataFrame(
+        {
+            "pair_id": key["pair_id"].to_numpy(),
+            "stratum": key["stratum"].to_numpy(),
+            "score_progressor": sp,
+            "score_non_progressor": sn,
+            "correct": correct,
+        }
+    )
+
+
+def load_key_table(key_path: str | Path) -> pd.DataFrame:
+    return key_table(load_key(key_path))

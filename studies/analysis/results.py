@@ -1,0 +1,186 @@
+"""From a study, its key and the readers' decisions to every table and figure of the results.
+
+``analyze_study(study, key_path, decision_files)`` verifies the inputs, scores the answers
+and returns a :class:`StudyResults` of plain data (no files): ``summary`` (JSON-able dict),
+``tables`` (name -> DataFrame), ``roc`` (the AI's ROC curve and each reader as a point),
+which the coordinator view draws and :func:`studies.analysis.exports.write_outputs` writes.
+:func:`analyze_scored` does the same from an already scored answer table (tests, power).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from studies.analysis import comparisons, inputs, tables
+from studies.package import load_key, load_manifest
+from studies.progress import ProgressCallback
+from studies.stats.jsonable import jsonable
+from studies.stats.roc import auc_ci, roc_curve
+
+
+@dataclass
+class StudyResults:
+    """Everything a coordinator takes away from a study, as plain data.
+
+    ``summary``: JSON-able dict; ``tables``: name -> DataFrame (one XLSX sheet each);
+    ``roc``: ``{"ai": {"fpr", "tpr", "auc", "ci"} | None, "readers": [{"reader",
+    "condition", "pc", "fpr", "tpr"}]}``; ``decisions``: the scored long-format answers.
+    """
+
+    summary: dict
+    tables: dict[str, pd.DataFrame]
+    roc: dict
+    decisions: pd.DataFrame
+    ai_pairs: pd.DataFrame | None = None
+    ai_cases: pd.DataFrame | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def analyze_study(
+    study: str | Path,
+    key_path: str | Path,
+    decision_files: Sequence[str | Path] | None = None,
+    *,
+    n_boot: int = 10_000,
+    seed: int = 0,
+    alpha: float = 0.05,
+    progress: ProgressCallback | None = None,
+) -> StudyResults:
+    """Verify the key hash and every audit chain, then analyse (see module docstring).
+
+    ``decision_files`` defaults to ``STUDY/decisions/*.sqlite``. Raises
+    :class:`studies.errors.StudyError` naming the file and reason when a check fails.
+    """
+    files = list(decision_files) if decision_files else inputs.default_decision_files(study)
+    step = _stepper(progress, 4)
+    inputs.verify_inputs(study, key_path, files)
+    step()
+    manifest = load_manifest(study)
+    key = inputs.key_table(load_key(key_path))
+    scored = inputs.score_decisions(inputs.read_all_decisions(files), key, key_path)
+    scores = inputs.load_ai_scores(study)
+    step()
+    res = analyze_scored(
+        scored,
+        key,
+        scores,
+        n_boot=n_boot,
+        seed=seed,
+        alpha=alpha,
+        ai_path=Path(study) / "ai" / "scores.csv",
+    )
+    step()
+    res.summary = {
+        "study_id": manifest.study_id,
+        "title": manifest.title,
+        "question": manifest.question,
+        "key_sha256_verified": manifest.key_sha256,
+        "decision_files": [Path(f).name for f in files],
+        **res.summary,
+    }
+    step()
+    return res
+
+
+def _stepper(progress: ProgressCallback | None, total: int):
+    done = [0]
+
+    def step() -> None:
+        done[0] += 1
+        if progress is not None:
+            progress(done[0], total)
+
+    return step
+
+
+def analyze_scored(
+    scored: pd.DataFrame,
+    key: pd.DataFrame,
+    ai_scores: pd.Series | None = None,
+    *,
+    n_boot: int = 10_000,
+    seed: int = 0,
+    alpha: float = 0.05,
+    ai_path: str | Path = "ai/scores.csv",
+) -> StudyResults:
+    """Analyse scored answers (:func:`studies.analysis.inputs.score_decisions`) against the key."""
+    t: dict[str, pd.DataFrame] = {}
+    t["readers"] = tables.reader_table(scored)
+    ai_pairs = inputs.ai_on_pairs(key, ai_scores, ai_path) if ai_scores is not None else None
+    t["strata"] = tables.stratum_table(scored, ai_pairs)
+    t["times"] = tables.time_table(scored)
+    summary: dict = {
+        "n_pairs": int(len(key)),
+        "readers": sorted(scored["reader"].unique().tolist()),
+        "conditions": sorted(scored["condition"].unique().tolist()),
+        "alpha": alpha,
+    }
+    roc: dict = {"ai": None, "readers": []}
+    ai_cases = None
+    if ai_pairs is not None:
+        ai_summary, roc["ai"], ai_cases = _ai_summary(key, ai_scores, ai_pairs, alpha)
+        summary["ai"] = ai_summary
+        t["ai"] = pd.DataFrame(
+            [
+                {
+                    **ai_summary["pairs"],
+                    "auc": ai_summary["auc"]["auc"],
+                    "auc_lo": ai_summary["auc"]["ci"][0],
+                    "auc_hi": ai_summary["auc"]["ci"][1],
+                }
+            ]
+        )
+        t["reader_vs_ai"] = comparisons.reader_vs_ai(
+            scored, ai_pairs, n_boot=n_boot, seed=seed, alpha=alpha
+        )
+        t["mrmc_vs_ai"] = comparisons.mrmc_vs_ai(scored, ai_pairs, alpha)
+        t["switching"] = comparisons.switching_table(scored, ai_pairs)
+    conds = set(summary["conditions"])
+    if {"aided", "unaided"} <= conds:
+        t["aided_vs_unaided"] = comparisons.conditions_or(scored, "aided", "unaided", alpha)
+    if {"sequential", "sequential_first"} <= conds:
+        t["sequential_vs_first"] = comparisons.conditions_or(
+            scored, "sequential", "sequential_first", alpha
+        )
+    t["agreement"] = comparisons.agreement_table(scored)
+    t = {k: v for k, v in t.items() if v is not None and len(v)}
+    roc["readers"] = [
+        {
+            "reader": r["reader"],
+            "condition": r["condition"],
+            "pc": r["pc"],
+            "fpr": 1 - r["pc"],
+            "tpr": r["pc"],
+        }
+        for r in t["readers"].to_dict("records")
+    ]
+    for name, df in t.items():
+        if name not in ("times", "ai"):
+            summary[name] = records(df)
+    return StudyResults(jsonable(summary), t, jsonable(roc), scored, ai_pairs, ai_cases)
+
+
+def _ai_summary(key: pd.DataFrame, scores: pd.Series, ai_pairs: pd.DataFrame, alpha: float):
+    c = ai_pairs["correct"].to_numpy()
+    pairs = {**tables.proportion_row(c), "n_ties": int((c == 0.5).sum())}
+    cases = pd.DataFrame(
+        {
+            "case_id": np.r_[key["progressor"].to_numpy(), key["non_progressor"].to_numpy()],
+            "progressor": np.r_[np.ones(len(key), bool), np.zeros(len(key), bool)],
+        }
+    )
+    cases["score"] = scores.reindex(cases["case_id"]).to_numpy()
+    est = auc_ci(cases["progressor"].to_numpy(), cases["score"].to_numpy(), alpha)
+    fpr, tpr, _ = roc_curve(cases["progressor"].to_numpy(), cases["score"].to_numpy())
+    curve = {"fpr": fpr.tolist(), "tpr": tpr.tolist(), "auc": est.auc, "ci": list(est.ci)}
+    return {"pairs": pairs, "auc": est.to_dict()}, curve, cases
+
+
+def records(df: pd.DataFrame) -> list[dict]:
+    """DataFrame rows as JSON-able dicts (NaN -> None)."""
+    return jsonable(df.to_dict("records"))
