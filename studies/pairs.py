@@ -50,7 +50,7 @@ def scale_strata(n_pairs: int, base: Sequence[int] = DEFAULT_STRATA) -> tuple[in
     total = sum(base)
     exact = [n_pairs * b / total for b in base]
     counts = [math.floor(e) for e in exact]
-    order = sorted(range(len(base)), key=lambda i: (-(exact[i] - counts[i]), -base[i], i))
+    order = sorted(range(len(base)), key=lambda i: (-(exact[i] - counts[i]), base[i], i))
     for i in order[: n_pairs - sum(counts)]:
         counts[i] += 1
     return tuple(counts)

@@ -1,0 +1,314 @@
+"""Build a blinded study package and its coordinator key from a cohort.
+
+::
+
+    cohort --load_cohort--> knee table --make_labels--> baseline windows
+          --eligible_baseline/select_pairs--> pairs --convert_many--> STUDY/images/
+          --> STUDY/manifest.json (written atomically as a whole folder) + KEY.json (outside)
+
+Case ids are random tokens (``K`` + 6 base-32 characters) drawn from the seed, never derived
+from source ids; the manifest lists the pairs in random order with the two cases of each pair
+in random order. See ``docs/study-package.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from studies.atomic import atomic_directory, check_output_dir, write_bytes_atomic
+from studies.cohort import Cohort, load_cohort
+from studies.errors import OptionError
+from studies.images import ConversionJob, convert_many
+from studies.labels import make_labels
+from studies.package import (
+    DECISIONS_DIR,
+    IMAGES_DIR,
+    READING_MODES,
+    SCHEMA_VERSION,
+    SEQUENCES,
+    Case,
+    Manifest,
+    Pair,
+    save_manifest,
+)
+from studies.pairs import SamplingConfig, SelectedPair, eligible_baseline, select_pairs
+from studies.progress import ProgressCallback
+
+KEY_SCHEMA_VERSION = 1
+#: RFC 4648 base-32 alphabet for case and study ids.
+ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+BASELINE_VISIT = "00m"
+
+
+@dataclass
+class BuildOptions:
+    """Everything ``knee-study build`` takes besides the paths.
+
+    ``confidence``: maximum of a 1..N confidence scale shown to readers (0: none).
+    ``modes``: reading modes allowed (:data:`studies.package.READING_MODES`).
+    ``jsw_sd``: when set, the "almost certain" bound was computed from it (recorded in the key).
+    """
+
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    confidence: int = 5
+    modes: tuple[str, ...] = READING_MODES
+    educational: bool = False
+    n4: bool = False
+    workers: int = 1
+    force: bool = False
+    jsw_sd: float | None = None
+
+    def check(self) -> None:
+        self.sampling.check()
+        if not (
+            isinstance(self.confidence, int)
+            and (self.confidence == 0 or 2 <= self.confidence <= 10)
+        ):
+            raise OptionError("confidence", "0 (no scale) or an int from 2 to 10", self.confidence)
+        if not self.modes:
+            raise OptionError("modes", f"one or more of {','.join(READING_MODES)}", "")
+        for m in self.modes:
+            if m not in READING_MODES:
+                raise OptionError("modes", f"a subset of {','.join(READING_MODES)}", m)
+        if not (isinstance(self.workers, int) and self.workers >= 1):
+            raise OptionError("workers", "an int >= 1", self.workers)
+
+
+@dataclass
+class BuildResult:
+    study: Path
+    key: Path
+    manifest: Manifest
+    report: dict[str, Any]
+
+
+def random_token(rng: np.random.Generator, prefix: str, n: int = 6) -> str:
+    """``prefix`` + ``n`` random base-32 characters."""
+    return prefix + "".join(ID_ALPHABET[i] for i in rng.integers(0, len(ID_ALPHABET), size=n))
+
+
+def _unique_tokens(rng: np.random.Generator, prefix: str, count: int) -> list[str]:
+    seen: list[str] = []
+    while len(seen) < count:
+        t = random_token(rng, prefix)
+        if t not in seen:
+            seen.append(t)
+    return seen
+
+
+def check_paths(out: Path, key: Path, *, force: bool) -> tuple[Path, Path]:
+    """Refuse a key inside the package, a non-empty --out or an existing --key (unless force)."""
+    out, key = Path(out), Path(key)
+    o, k = out.resolve(), key.resolve()
+    if k == o or o in k.parents:
+        raise OptionError(
+            "key", f"a path outside the study package {out} (readers must never get it)", str(key)
+        )
+    check_output_dir(out, force=force)
+    if key.exists() and not force:
+        raise OptionError("key", "a new file (pass --force to replace it)", f"{key} (exists)")
+    if key.exists() and key.is_dir():
+        raise OptionError("key", "a file path", f"{key} (a folder)")
+    return out, key
+
+
+def _clinical(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "age": int(round(row["age"])),
+        "sex": row["sex"],
+        "bmi": round(float(row["bmi"]), 1),
+        "height_m": round(float(row["height_m"]), 2),
+        "weight_kg": round(float(row["weight_kg"]), 1),
+        "min_medial_jsw_mm": round(float(row["jsw_mm"]), 2),
+    }
+
+
+def _source(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "participant_id": str(row["participant_id"]),
+        "side": row["side"],
+        "visit": BASELINE_VISIT,
+    }
+
+
+def _has_images_on_disk(row: dict[str, Any]) -> bool:
+    return all(row[s] is not None and os.path.exists(row[s]) for s in SEQUENCES)
+
+
+@dataclass
+class StudyPlan:
+    """Ids, order and files of a study, decided before anything is written.
+
+    ``jobs`` are (source image, side, destination relative to the package) per volume.
+    """
+
+    study_id: str
+    cases: dict[str, Case]
+    pairs: list[Pair]
+    practice: list[Pair]
+    key_pairs: list[dict[str, Any]]
+    key_practice: list[dict[str, Any]]
+    jobs: list[tuple[str, str, str]]
+
+
+def plan_study(selected: list[SelectedPair], seed: int) -> StudyPlan:
+    """Give the drawn pairs random case ids, a random order and a random within-pair order.
+
+    Everything comes from a generator seeded by ``seed`` (a stream separate from the
+    sampling's); case ids are drawn independently of the source ids. Pair ids number the
+    pairs in their (random) manifest order: ``P001``... and practice ``X01``...
+    """
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5EED]))
+    study_id = random_token(rng, "S", 8)
+    ids = iter(_unique_tokens(rng, "K", 2 * len(selected)))
+    plan = StudyPlan(study_id, {}, [], [], [], [], [])
+    for is_practice in (False, True):
+        group = [p for p in selected if p.practice == is_practice]
+        for i, j in enumerate(rng.permutation(len(group)), 1):
+            sp = group[j]
+            pair_id = f"X{i:02d}" if is_practice else f"P{i:03d}"
+            prog_id, non_id = next(ids), next(ids)
+            for cid, row in ((prog_id, sp.progressor), (non_id, sp.non_progressor)):
+                images = {s: f"{IMAGES_DIR}/{cid}_{s}.nii.gz" for s in SEQUENCES}
+                plan.cases[cid] = Case(case_id=cid, images=images, clinical=_clinical(row))
+                plan.jobs += [(str(row[s]), row["side"], images[s]) for s in SEQUENCES]
+            order = (prog_id, non_id) if rng.random() < 0.5 else (non_id, prog_id)
+            (plan.practice if is_practice else plan.pairs).append(Pair(pair_id, order))
+            entry = _key_entry(pair_id, prog_id, non_id, sp)
+            (plan.key_practice if is_practice else plan.key_pairs).append(entry)
+    plan.cases = dict(sorted(plan.cases.items()))
+    return plan
+
+
+def build_study(
+    cohort: Cohort | str | Path,
+    out: str | Path,
+    key: str | Path,
+    options: BuildOptions | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+) -> BuildResult:
+    """Build the package at ``out`` and the key at ``key``; return both and the build report.
+
+    Raises :class:`studies.pairs.SamplingError` (with the per-stratum counts) when the cohort
+    is too small, :class:`OptionError` for bad options or paths, :class:`InputFileError` for
+    unreadable cohort files or images. Nothing is left half-written.
+    """
+    options = options or BuildOptions()
+    options.check()
+    out, key = check_paths(Path(out), Path(key), force=options.force)
+    if not isinstance(cohort, Cohort):
+        cohort = load_cohort(cohort)
+    cfg = options.sampling
+    labels = make_labels(cohort.knees, abs_threshold_mm=cfg.bounds[2])
+    n_baseline = int((cohort.knees["visit_month"] == 0).sum())
+    n_windows = int((labels["visit_month"] == 0).sum())
+    exclusions = (
+        {"missing JSW at 0 or 12 months": n_baseline - n_windows} if n_baseline > n_windows else {}
+    )
+    eligible, more = eligible_baseline(labels, None if cohort.is_synthetic else _has_images_on_disk)
+    selection = select_pairs(eligible, cfg, {**exclusions, **more})
+    report = selection.report
+    report["cohort"] = {
+        "source": cohort.source,
+        "baseline_knees": n_baseline,
+        **_counts(cohort.report),
+    }
+
+    if cohort.is_synthetic:
+        _materialize(cohort, selection.pairs)
+
+    plan = plan_study(selection.pairs, cfg.seed)
+    with atomic_directory(out, force=options.force) as tmp:
+        (tmp / IMAGES_DIR).mkdir()
+        (tmp / DECISIONS_DIR).mkdir()
+        jobs = [
+            ConversionJob(src, side, str(tmp / rel), options.n4) for src, side, rel in plan.jobs
+        ]
+        convert_many(jobs, workers=options.workers, progress=progress)
+        key_data = {
+            "schema_version": KEY_SCHEMA_VERSION,
+            "study_id": plan.study_id,
+            "build": _build_params(options, cohort),
+            "pairs": plan.key_pairs,
+            "practice_pairs": plan.key_practice,
+            "report": report,
+        }
+        key_bytes = (json.dumps(key_data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+        manifest = Manifest(
+            study_id=plan.study_id,
+            cases=plan.cases,
+            pairs=plan.pairs,
+            practice_pairs=plan.practice,
+            key_sha256=hashlib.sha256(key_bytes).hexdigest(),
+            reading_modes=list(options.modes),
+            confidence_scale=_confidence(options.confidence),
+            educational=options.educational,
+            schema_version=SCHEMA_VERSION,
+        )
+        save_manifest(tmp, manifest)
+        write_bytes_atomic(key, key_bytes)
+    return BuildResult(study=out, key=key, manifest=manifest, report=report)
+
+
+def _counts(report: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in report.items() if isinstance(v, int)}
+
+
+def _materialize(cohort: Cohort, pairs: list[SelectedPair]) -> None:
+    """Write (studies.synth) the baseline images of chosen synthetic knees not on disk yet."""
+    rows = [r for p in pairs for r in (p.progressor, p.non_progressor)]
+    missing = [(str(r["participant_id"]), r["side"], 0) for r in rows if not _has_images_on_disk(r)]
+    if missing:
+        from studies.synth import materialize
+
+        materialize(cohort.root, missing)
+
+
+def _key_entry(pair_id: str, prog_id: str, non_id: str, sp: SelectedPair) -> dict[str, Any]:
+    return {
+        "pair_id": pair_id,
+        "progressor": prog_id,
+        "non_progressor": non_id,
+        "jsn_mm": _mm(sp.progressor["jsn_mm"]),
+        "non_progressor_jsn_mm": _mm(sp.non_progressor["jsn_mm"]),
+        "stratum": sp.stratum,
+        "progressor_source": _source(sp.progressor),
+        "non_progressor_source": _source(sp.non_progressor),
+        "match_relaxed": sp.match_relaxed,
+    }
+
+
+def _mm(x: float) -> float:
+    return round(float(x), 3) if math.isfinite(x) else x
+
+
+def _confidence(n: int) -> dict[str, Any] | None:
+    if not n:
+        return None
+    return {"min": 1, "max": n, "labels": {"1": "guess", str(n): "certain"}}
+
+
+def _build_params(options: BuildOptions, cohort: Cohort) -> dict[str, Any]:
+    cfg = options.sampling
+    return {
+        "seed": cfg.seed,
+        "n_pairs": cfg.n_pairs,
+        "strata": dict(zip(("almost_certain", "likely", "doubtful"), cfg.counts(), strict=True)),
+        "bounds_mm": list(cfg.bounds),
+        "jsw_sd_mm": options.jsw_sd,
+        "match": list(cfg.match),
+        "practice": cfg.practice,
+        "n4": options.n4,
+        "cohort": str(cohort.root),
+        "cohort_source": cohort.source,
+        "synthetic": cohort.is_synthetic,
+    }
