@@ -1,0 +1,118 @@
+"""``knee-reader``: the radiologist's reading app (and the doors to the demo and the coordinator view).
+
+    knee-reader [STUDY] [--reader ID] [--mode unaided|aided|sequential] [--screenshot PNG]
+    knee-reader --coordinator STUDY --key KEY
+    knee-reader --demo [--demo-dir DIR]
+
+Without STUDY or --reader, a start dialog asks for them. ``--screenshot`` renders the window
+on the first unanswered pair offscreen, writes the PNG and exits (nothing is recorded but the
+session's start and stop). Importing this module, or starting the app, never imports torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from studies.errors import StudyError
+from studies.package import READING_MODES
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="knee-reader",
+        description="Blind paired reading of a knee-MRI study package: choose the knee that will progress.",
+    )
+    p.add_argument("study", nargs="?", help="the study folder (with manifest.json)")
+    p.add_argument("--reader", help="your reader id (letters, digits, '-', '_', '.')")
+    p.add_argument("--mode", choices=READING_MODES, default=None, help="reading mode (default: the study's first)")
+    p.add_argument("--screenshot", metavar="PNG", help="render the window offscreen to PNG and exit")
+    p.add_argument("--key", help="the study key (coordinator view; reveals answers at the end of a teaching study)")
+    p.add_argument("--coordinator", action="store_true", help="open the coordinator's view (needs --key)")
+    p.add_argument("--demo", action="store_true", help="build the demo study if needed and read it")
+    p.add_argument("--demo-dir", default="demo-output", help="where the demo's files go (default: demo-output)")
+    return p
+
+
+def _fail(message: str) -> int:
+    print(f"knee-reader: error: {message}", file=sys.stderr)
+    return 2
+
+
+def run_screenshot(study: str, reader: str, mode: str | None, out: str, key: str | None = None) -> int:
+    """Open ``study`` offscreen, write the window to ``out`` (PNG) and close everything."""
+    from reader_app.ui.app import create_app
+
+    create_app(offscreen=True)
+    from reader_app.ui.launch import open_reading
+    from reader_app.ui.screenshot import save_screenshot
+    from studies.package import load_manifest
+
+    mode = mode or load_manifest(study).reading_modes[0]
+    screen = open_reading(study, reader, mode, key=key)
+    try:
+        save_screenshot(screen.window, out)
+    finally:
+        screen.window.close()
+    print(out)
+    return 0
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    from reader_app.ui.app import create_app
+
+    app = create_app()
+    from reader_app.ui.errors import describe, show_error
+    from reader_app.ui.launch import open_reading
+    from reader_app.ui.start_dialog import StartDialog
+    from studies.package import load_manifest
+
+    study, reader, mode = args.study, args.reader, args.mode
+    ask = not study or not reader
+    while True:
+        if ask:
+            dialog = StartDialog(study or "", reader or "")
+            if dialog.exec() != StartDialog.DialogCode.Accepted:
+                return 1
+            choice = dialog.choice()
+            study, reader, mode = str(choice.study), choice.reader_id, choice.mode
+        try:
+            mode = mode or load_manifest(study).reading_modes[0]
+            screen = open_reading(study, reader, mode, key=args.key)
+            break
+        except Exception as exc:  # shown, then back to the start dialog
+            show_error(None, describe(exc, "Opening the study"))
+            if not isinstance(exc, StudyError):
+                return 1
+            ask, mode = True, None
+    screen.window.show()
+    return app.exec()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.demo:
+            from reader_app.demo import run_demo
+
+            return int(run_demo(args) or 0)
+        if args.coordinator:
+            if not args.study or not args.key:
+                return _fail("--coordinator needs STUDY and --key KEY")
+            from reader_app.ui import coordinator
+
+            return int(coordinator.main(args) or 0)
+        if args.screenshot:
+            if not args.study or not args.reader:
+                return _fail("--screenshot needs STUDY and --reader ID")
+            return run_screenshot(args.study, args.reader, args.mode, args.screenshot, args.key)
+        return run_gui(args)
+    except StudyError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""The one place where exceptions become messages for the reader (like Slicer's tryWithErrorDisplay).
+
+:func:`describe` turns any exception into a short sentence plus details: errors the user can
+act on (:class:`studies.errors.StudyError`, e.g. a locked decisions file or a read-only folder)
+read as their own message with no traceback; anything else is a bug, shown as "Something went
+wrong" with the traceback in the details for a bug report. :func:`show_error` presents it in
+a message box and :func:`error_display` wraps a block of UI code. Qt is imported lazily so the
+controllers that call :func:`describe` stay Qt-free.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from studies.errors import StudyError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ErrorMessage:
+    """``title`` for the window, ``text`` in one or a few sentences, ``details`` optional."""
+
+    title: str
+    text: str
+    details: str = ""
+
+
+#: Window titles for the errors users meet most (by class name, to avoid importing their modules).
+_TITLES = {
+    "InputFileError": "Problem with a study file",
+    "ReaderLockedError": "Decisions file in use",
+    "StorageError": "Cannot save decisions",
+    "AnswerLockedError": "Answer locked",
+    "OptionError": "Invalid setting",
+}
+
+
+def describe(exc: BaseException, context: str = "") -> ErrorMessage:
+    """Message for ``exc``; ``context`` says what was being done ("Opening the study")."""
+    prefix = f"{context}: " if context else ""
+    if isinstance(exc, StudyError):
+        first, _, rest = str(exc).partition("\n")
+        title = _TITLES.get(type(exc).__name__, "Cannot continue")
+        return ErrorMessage(title=title, text=prefix + first, details=rest.strip())
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        return ErrorMessage(
+            title="File problem",
+            text=f"{prefix}{exc.strerror or exc}{where}. Check the disk and the folder's permissions, then try again.",
+            details="".join(traceback.format_exception(exc)),
+        )
+    return ErrorMessage(
+        title="Unexpected error",
+        text=f"{prefix}Something went wrong ({type(exc).__name__}: {exc}). Your confirmed answers are saved.",
+        details="".join(traceback.format_exception(exc)),
+    )
+
+
+def show_error(parent, message: ErrorMessage) -> None:
+    """Show ``message`` in a modal box (details behind "Show Details...")."""
+    from PySide6.QtWidgets import QMessageBox
+
+    log.warning("%s: %s", message.title, message.text)
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle(message.title)
+    box.setText(message.text)
+    if message.details:
+        box.setDetailedText(message.details)
+    box.exec()
+
+
+@contextlib.contextmanager
+def error_display(parent, context: str = "") -> Iterator[None]:
+    """Run a block; an exception inside is shown to the user instead of escaping."""
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - this is the designated catch-all
+        show_error(parent, describe(exc, context))

@@ -1,0 +1,201 @@
+"""The hanging protocol's logic: which slice and window each view shows, and how views link.
+
+No Qt here: the controller drives four view objects (knee ``left``/``right`` x sequence) through
+a small interface (:class:`ImageViewLike`), so it is tested with mock views. Knee ``left`` is
+labelled "A" on screen and ``right`` "B".
+
+Links between A and B (each can be switched off):
+
+- slices: the other knee's view of the same sequence moves to the same *relative* position
+  (:func:`reader_app.domain.linking.linked_slice`);
+- zoom/pan: the other view shows the same relative region of its image;
+- window/level: the other view gets the same window relative to its own automatic window
+  (:func:`reader_app.domain.windowing.to_relative`), so two scanners' intensity scales match.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from reader_app.domain.linking import Rect, linked_rect, linked_slice
+from reader_app.domain.volumes import KneeImages
+from reader_app.domain.windowing import Window, drag, from_relative, preset_window, to_relative
+from studies.package import SEQUENCES
+
+KNEES: tuple[str, str] = ("left", "right")
+KNEE_LABELS = {"left": "A", "right": "B"}
+ViewKey = tuple[str, str]  # (knee, sequence)
+
+
+class ImageViewLike(Protocol):
+    """What the controller needs from a view (implemented by :class:`reader_app.ui.slice_view.SliceView`)."""
+
+    def set_volume(self, data: np.ndarray | None, pixel_mm: tuple[float, float] = ..., problem: str = ...) -> None: ...
+    def set_heatmap(self, heat: np.ndarray | None) -> None: ...
+    def set_overlay_style(self, visible: bool, opacity: float, cmap: str) -> None: ...
+    def show_slice(self, index: int, levels: tuple[float, float]) -> None: ...
+    def set_levels(self, levels: tuple[float, float]) -> None: ...
+    def view_rect(self) -> Rect: ...
+    def set_view_rect(self, rect: Rect) -> None: ...
+    def reset_view(self) -> None: ...
+    def zoom(self, factor: float) -> None: ...
+    @property
+    def extent(self) -> Rect: ...
+
+
+@dataclass
+class OverlayStyle:
+    """Heatmap display: on/off, opacity in [0, 1], pyqtgraph colour map name."""
+
+    visible: bool = True
+    opacity: float = 0.5
+    cmap: str = "inferno"
+
+
+class HangingController:
+    """Slices, windows, links and heatmap overlays of the four views of a pair."""
+
+    def __init__(self, views: dict[ViewKey, ImageViewLike]) -> None:
+        self.views = views
+        self.link_slices = True
+        self.link_zoom = True
+        self.link_window = True
+        self.overlay = OverlayStyle()
+        self.active: ViewKey = (KNEES[0], SEQUENCES[0])
+        self.knees: dict[str, KneeImages] = {}
+        self.slices: dict[ViewKey, int] = {}
+        self.windows: dict[ViewKey, Window] = {}
+        self.heatmaps_shown = False
+
+    # -- a new pair -------------------------------------------------------------------
+    def load(self, knees: dict[str, KneeImages], *, heatmaps: bool) -> None:
+        """Show a pair: every view at its middle slice, automatic window, whole image."""
+        self.knees = knees
+        self.slices.clear()
+        self.windows.clear()
+        for (knee, seq), view in self.views.items():
+            images = knees[knee]
+            vol = images.volumes.get(seq)
+            if vol is None:
+                view.set_volume(None, problem=images.problems.get(seq, "This image is not available."))
+                continue
+            view.set_volume(vol.data, vol.pixel_mm)
+            self.slices[(knee, seq)] = vol.middle
+            self.windows[(knee, seq)] = images.auto_windows[seq]
+        self.show_heatmaps(heatmaps)
+
+    def show_heatmaps(self, shown: bool) -> None:
+        """Give the views their heatmaps (AI visible) or take them away, and redraw."""
+        self.heatmaps_shown = shown
+        for key, view in self.views.items():
+            if key not in self.slices:
+                continue
+            heat = self.knees[key[0]].heatmaps.get(key[1]) if shown else None
+            view.set_heatmap(heat.data if heat is not None else None)
+            view.set_overlay_style(self.overlay.visible, self.overlay.opacity, self.overlay.cmap)
+            self._draw(key)
+
+    def set_overlay_style(self, visible: bool, opacity: float, cmap: str) -> None:
+        self.overlay = OverlayStyle(visible, min(max(opacity, 0.0), 1.0), cmap)
+        for key in self.slices:
+            self.views[key].set_overlay_style(visible, self.overlay.opacity, cmap)
+
+    def heatmap_problems(self) -> list[str]:
+        """Sentences about requested heatmaps that could not be loaded (for the AI panel)."""
+        return [
+            f"Knee {KNEE_LABELS[k]}: {msg}" for k, im in self.knees.items() for msg in im.heatmap_problems.values()
+        ]
+
+    # -- slices -----------------------------------------------------------------------
+    def _partner(self, key: ViewKey) -> ViewKey | None:
+        other = (KNEES[1] if key[0] == KNEES[0] else KNEES[0], key[1])
+        return other if other in self.slices else None
+
+    def _count(self, key: ViewKey) -> int:
+        return self.knees[key[0]].volumes[key[1]].n_slices
+
+    def _draw(self, key: ViewKey) -> None:
+        self.views[key].show_slice(self.slices[key], self.windows[key].levels)
+
+    def scroll(self, key: ViewKey | None = None, steps: int = 1) -> None:
+        """Move ``key``'s view (the active one by default) by ``steps`` slices, and its partner if linked."""
+        key = key or self.active
+        if key not in self.slices:
+            return
+        self.set_slice(key, self.slices[key] + steps)
+
+    def set_slice(self, key: ViewKey, index: int) -> None:
+        n = self._count(key)
+        index = min(max(index, 0), n - 1)
+        if index == self.slices[key]:
+            return
+        self.slices[key] = index
+        self._draw(key)
+        partner = self._partner(key)
+        if self.link_slices and partner is not None:
+            other = linked_slice(index, n, self._count(partner))
+            if other != self.slices[partner]:
+                self.slices[partner] = other
+                self._draw(partner)
+
+    # -- window / level -----------------------------------------------------------------
+    def _auto(self, key: ViewKey) -> Window:
+        return self.knees[key[0]].auto_windows[key[1]]
+
+    def _set_window(self, key: ViewKey, window: Window, *, link: bool = True) -> None:
+        self.windows[key] = window
+        self.views[key].set_levels(window.levels)
+        partner = self._partner(key)
+        if link and self.link_window and partner is not None:
+            rel = to_relative(window, self._auto(key))
+            self.windows[partner] = from_relative(rel, self._auto(partner))
+            self.views[partner].set_levels(self.windows[partner].levels)
+
+    def drag_window(self, key: ViewKey, dx: float, dy: float) -> None:
+        """Right-drag on ``key``'s view by (dx, dy) screen pixels."""
+        if key in self.windows:
+            self.active = key
+            self._set_window(key, drag(self.windows[key], dx, dy, self._auto(key)))
+
+    def apply_preset(self, name: str) -> None:
+        """Set every view's window from the named percentile preset of its own volume."""
+        for key in self.windows:
+            vol = self.knees[key[0]].volumes[key[1]]
+            self._set_window(key, preset_window(vol.data, name), link=False)
+
+    def auto_contrast(self) -> None:
+        """Every view back to its automatic (percentile) window."""
+        for key in self.windows:
+            self._set_window(key, self._auto(key), link=False)
+
+    def reset(self) -> None:
+        """Automatic windows and whole images in every view (slices stay)."""
+        self.auto_contrast()
+        for key in self.slices:
+            self.views[key].reset_view()
+
+    # -- zoom / pan ---------------------------------------------------------------------
+    def view_moved(self, key: ViewKey) -> None:
+        """The reader panned or zoomed ``key``'s view: the partner follows when linked."""
+        self.active = key
+        partner = self._partner(key)
+        if self.link_zoom and partner is not None and key in self.slices:
+            view, other = self.views[key], self.views[partner]
+            other.set_view_rect(linked_rect(view.view_rect(), view.extent, other.extent))
+
+    def zoom(self, factor: float) -> None:
+        """Zoom the active view about its centre (its partner follows when linked)."""
+        if self.active in self.slices:
+            self.views[self.active].zoom(factor)
+            self.view_moved(self.active)
+
+    def set_links(self, *, slices: bool | None = None, zoom: bool | None = None, window: bool | None = None) -> None:
+        if slices is not None:
+            self.link_slices = slices
+        if zoom is not None:
+            self.link_zoom = zoom
+        if window is not None:
+            self.link_window = window

@@ -1,0 +1,91 @@
+"""One knee's column: its title ("Knee A"), the AI's score when shown, the views of both
+sequences (coronal above sagittal) and the clinical variables under them.
+
+Shows no identifier and no date: only "A" or "B", images, and the manifest's clinical variables.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from reader_app.ui.slice_view import SliceView
+from studies.package import CLINICAL_VARIABLES, SEQUENCE_LABELS, SEQUENCES
+
+
+def format_clinical(key: str, value: Any, unit: str) -> str:
+    """Display text of one clinical variable ("63 years", "27.4 kg/m²", "F" -> "Female")."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "—"
+    if key == "sex":
+        return {"F": "Female", "M": "Male"}.get(str(value), str(value))
+    if isinstance(value, float):
+        value = f"{value:.2f}" if key in ("height_m", "min_medial_jsw_mm") else f"{value:.1f}"
+    return f"{value} {unit}".strip()
+
+
+class KneePanel(QWidget):
+    """Column for one knee; ``views[sequence]`` are its :class:`SliceView` s."""
+
+    def __init__(self, label: str, sequences: tuple[str, ...] | list[str] = SEQUENCES, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.label = label
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(4)
+
+        header = QHBoxLayout()
+        self.title = QLabel(f"Knee {label}")
+        self.title.setObjectName("kneeTitle")
+        self.ai_badge = QLabel("")
+        self.ai_badge.setObjectName("aiBadge")
+        self.ai_badge.hide()
+        header.addWidget(self.title)
+        header.addStretch(1)
+        header.addWidget(self.ai_badge)
+        layout.addLayout(header)
+
+        self.views: dict[str, SliceView] = {}
+        for seq in sequences:
+            view = SliceView(seq, f"{label} · {SEQUENCE_LABELS.get(seq, seq)}")
+            self.views[seq] = view
+            layout.addWidget(view, 1)
+
+        self.clinical = QFrame()
+        grid = QGridLayout(self.clinical)
+        grid.setContentsMargins(6, 4, 6, 4)
+        grid.setHorizontalSpacing(14)
+        self.clinical_values: dict[str, QLabel] = {}
+        for i, (key, name, _unit) in enumerate(CLINICAL_VARIABLES):
+            row, col = divmod(i, 3)
+            n = QLabel(name)
+            n.setObjectName("clinicalName")
+            v = QLabel("—")
+            v.setObjectName("clinicalValue")
+            grid.addWidget(n, row, 2 * col)
+            grid.addWidget(v, row, 2 * col + 1)
+            self.clinical_values[key] = v
+        layout.addWidget(self.clinical)
+
+    def set_clinical(self, clinical: dict[str, Any]) -> None:
+        """Fill the clinical variables (keys of :data:`studies.package.CLINICAL_VARIABLES`)."""
+        for key, _name, unit in CLINICAL_VARIABLES:
+            self.clinical_values[key].setText(format_clinical(key, clinical.get(key), unit))
+
+    def set_ai(self, probability: float | None, preferred: bool) -> None:
+        """Show the AI's probability that this knee progresses, or hide it (None)."""
+        if probability is None:
+            self.ai_badge.hide()
+            return
+        text = f"AI: {probability:.0%} risk of progression"
+        self.ai_badge.setText(text + ("  ◀ AI's choice" if preferred else ""))
+        self.ai_badge.setProperty("preferred", "true" if preferred else "false")
+        self.ai_badge.style().unpolish(self.ai_badge)
+        self.ai_badge.style().polish(self.ai_badge)
+        self.ai_badge.show()
+
+    def show_sequences(self, visible: set[str]) -> None:
+        """Show only the views of ``visible`` sequences (enlarging them)."""
+        for seq, view in self.views.items():
+            view.setVisible(seq in visible)

@@ -1,0 +1,362 @@
+"""The reading window: knees A | B (coronal above sagittal), tools, and the decision bar.
+
+Layout only: :meth:`ReadingWindow.bind` connects buttons and keys to the reading and hanging
+controllers, which decide everything; the controllers call the ``show_*`` methods.
+
+Keys: F or 1 = knee A, J or 2 = knee B, Ctrl+1..9 = confidence, Enter = confirm;
+Up/Down (or wheel) = slices of the active view, PageUp/PageDown = 5 slices; + / - = zoom;
+R = reset windows and zoom; P = pause; Ctrl+F = flag the pair.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QSlider,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from reader_app.domain.session import FLAG_REASONS
+from reader_app.domain.windowing import DEFAULT_PRESET, PRESETS
+from reader_app.ui.errors import ErrorMessage, error_display, show_error
+from reader_app.ui.knee_panel import KneePanel
+from reader_app.ui.legend import ColorLegend
+from reader_app.ui.reading_controller import AiInfo, DecisionDisplay, KneeInfo, ProgressDisplay
+from studies.package import SEQUENCE_LABELS, SEQUENCES
+
+HEAT_CMAPS = ("inferno", "turbo", "viridis", "plasma")
+PAGE_IMAGES, PAGE_PAUSED, PAGE_FINISHED = 0, 1, 2
+
+
+def _frame(name: str) -> tuple[QFrame, QHBoxLayout]:
+    frame = QFrame()
+    frame.setObjectName(name)
+    layout = QHBoxLayout(frame)
+    layout.setContentsMargins(12, 6, 12, 6)
+    layout.setSpacing(8)
+    return frame, layout
+
+
+def _button(text: str, *, checkable: bool = False, checked: bool = False, tip: str = "", name: str = "") -> QPushButton:
+    b = QPushButton(text)
+    b.setCheckable(checkable)
+    b.setChecked(checked)
+    b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys always reach the window's shortcuts
+    if tip:
+        b.setToolTip(tip)
+    if name:
+        b.setObjectName(name)
+    return b
+
+
+def _screen(title: str) -> tuple[QWidget, QLabel, QLabel]:
+    page = QWidget()
+    lay = QVBoxLayout(page)
+    lay.addStretch(1)
+    t = QLabel(title)
+    t.setObjectName("screenTitle")
+    t.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    body = QLabel("")
+    body.setObjectName("screenText")
+    body.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    body.setWordWrap(True)
+    lay.addWidget(t)
+    lay.addWidget(body)
+    lay.addStretch(2)
+    return page, t, body
+
+
+class ReadingWindow(QMainWindow):
+    """The reader's main window; ``views[(knee, sequence)]`` are the four image views."""
+
+    def __init__(self, title: str = "Knee reader", sequences: tuple[str, ...] | list[str] = SEQUENCES) -> None:
+        super().__init__()
+        self.setWindowTitle(title)
+        self.resize(1600, 1000)
+        self.sequences = list(sequences)
+        central = QWidget()
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        outer.addWidget(self._top_bar(title))
+        outer.addWidget(self._tool_bar())
+        self.pages = QStackedWidget()
+        images = QWidget()
+        row = QHBoxLayout(images)
+        row.setContentsMargins(4, 4, 4, 4)
+        row.setSpacing(6)
+        self.panels = {"left": KneePanel("A", self.sequences), "right": KneePanel("B", self.sequences)}
+        sep = QFrame()
+        sep.setFrameShape(QFrame.Shape.VLine)
+        sep.setStyleSheet("color: #2a3039;")
+        row.addWidget(self.panels["left"], 1)
+        row.addWidget(sep)
+        row.addWidget(self.panels["right"], 1)
+        self.views = {(knee, seq): panel.views[seq] for knee, panel in self.panels.items() for seq in self.sequences}
+        paused, _, self.paused_text = _screen("Paused")
+        self.paused_text.setText("The images are hidden and the clock is stopped.\nPress P or Resume to continue.")
+        finished, self.finished_title, self.finished_text = _screen("Reading complete")
+        for page in (images, paused, finished):
+            self.pages.addWidget(page)
+        outer.addWidget(self.pages, 1)
+        outer.addWidget(self._decision_bar())
+        self.setCentralWidget(central)
+        self._confidence_buttons: list[QPushButton] = []
+        #: Called once when the window closes (the launcher releases the decisions file).
+        self.on_close = None
+
+    # -- construction ---------------------------------------------------------------------
+    def _top_bar(self, title: str) -> QFrame:
+        frame, lay = _frame("topBar")
+        t = QLabel(title)
+        t.setObjectName("studyTitle")
+        self.practice_badge = QLabel("PRACTICE — not scored")
+        self.practice_badge.setObjectName("practiceBadge")
+        self.practice_badge.hide()
+        self.progress = QLabel("")
+        self.progress.setObjectName("progress")
+        self.pause_button = _button("Pause  (P)", checkable=True, tip="Hide the images and stop the clock")
+        self.flag_button = _button("Flag this pair…", tip="Report unreadable images, a wrong side… (Ctrl+F)")
+        lay.addWidget(t)
+        lay.addStretch(1)
+        lay.addWidget(self.practice_badge)
+        lay.addWidget(self.progress)
+        lay.addSpacing(16)
+        lay.addWidget(self.flag_button)
+        lay.addWidget(self.pause_button)
+        return frame
+
+    def _tool_bar(self) -> QFrame:
+        frame, lay = _frame("toolBar")
+        self.layout_buttons = QButtonGroup(self)
+        for i, (text, tip) in enumerate(
+            [("Both", "Coronal and sagittal"), *[(SEQUENCE_LABELS[s], f"Enlarge {SEQUENCE_LABELS[s]}") for s in self.sequences]]
+        ):
+            b = _button(text, checkable=True, checked=(i == 0), tip=tip)
+            self.layout_buttons.addButton(b, i)
+            lay.addWidget(b)
+        lay.addSpacing(14)
+        lay.addWidget(QLabel("Link A–B:"))
+        self.link_slices = _button("Slices", checkable=True, checked=True, tip="Scroll both knees together (relative position)")
+        self.link_zoom = _button("Zoom/pan", checkable=True, checked=True, tip="Zoom and pan both knees together")
+        self.link_window = _button("Window", checkable=True, checked=True, tip="Window/level both knees together")
+        for b in (self.link_slices, self.link_zoom, self.link_window):
+            lay.addWidget(b)
+        lay.addSpacing(14)
+        lay.addWidget(QLabel("Window:"))
+        self.preset = QComboBox()
+        self.preset.addItems(list(PRESETS))
+        self.preset.setCurrentText(DEFAULT_PRESET)
+        self.preset.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.preset.setToolTip("Window presets from each image's intensity percentiles")
+        self.auto_button = _button("Auto", tip="Automatic contrast (1st–99th percentile)")
+        self.reset_button = _button("Reset  (R)", tip="Automatic contrast and whole images")
+        lay.addWidget(self.preset)
+        lay.addWidget(self.auto_button)
+        lay.addWidget(self.reset_button)
+        lay.addStretch(1)
+        self.ai_tools = QWidget()
+        ai = QHBoxLayout(self.ai_tools)
+        ai.setContentsMargins(0, 0, 0, 0)
+        self.heat_on = QCheckBox("AI heatmap")
+        self.heat_on.setChecked(True)
+        self.heat_on.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.opacity = QSlider(Qt.Orientation.Horizontal)
+        self.opacity.setRange(0, 100)
+        self.opacity.setValue(50)
+        self.opacity.setFixedWidth(100)
+        self.opacity.setToolTip("Heatmap opacity")
+        self.opacity.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.cmap = QComboBox()
+        self.cmap.addItems(list(HEAT_CMAPS))
+        self.cmap.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.legend = ColorLegend(HEAT_CMAPS[0])
+        for w in (self.heat_on, QLabel("Opacity"), self.opacity, self.cmap, self.legend):
+            ai.addWidget(w)
+        self.ai_tools.hide()
+        lay.addWidget(self.ai_tools)
+        return frame
+
+    def _decision_bar(self) -> QFrame:
+        frame, lay = _frame("decisionBar")
+        col = QVBoxLayout()
+        self.question = QLabel("")
+        self.question.setObjectName("question")
+        self.note = QLabel("")
+        self.note.setObjectName("hint")
+        self.note.setWordWrap(True)
+        self.hint = QLabel("")
+        self.hint.setObjectName("hint")
+        col.addWidget(self.question)
+        col.addWidget(self.note)
+        col.addWidget(self.hint)
+        lay.addLayout(col, 1)
+        self.choice_buttons = {
+            "left": _button("Knee A   (F / 1)", checkable=True, name="choiceButton"),
+            "right": _button("Knee B   (J / 2)", checkable=True, name="choiceButton"),
+        }
+        for b in self.choice_buttons.values():
+            lay.addWidget(b)
+        lay.addSpacing(12)
+        self.confidence_box = QWidget()
+        self.confidence_row = QHBoxLayout(self.confidence_box)
+        self.confidence_row.setContentsMargins(0, 0, 0, 0)
+        self.confidence_row.addWidget(QLabel("Confidence:"))
+        self.confidence_group = QButtonGroup(self)
+        self.confidence_box.hide()
+        lay.addWidget(self.confidence_box)
+        lay.addSpacing(12)
+        self.confirm_button = _button("Confirm  ⏎", name="confirmButton")
+        lay.addWidget(self.confirm_button)
+        return frame
+
+    def _build_confidence(self, lo: int, hi: int, labels: dict[str, str]) -> None:
+        for b in self._confidence_buttons:
+            self.confidence_group.removeButton(b)
+            b.deleteLater()
+        self._confidence_buttons = []
+        for v in range(lo, hi + 1):
+            text = f"{v}" + (f" {labels[str(v)]}" if str(v) in labels else "")
+            b = _button(text, checkable=True, name="confidenceButton", tip=f"Confidence {v} (Ctrl+{v})")
+            self.confidence_group.addButton(b, v)
+            self.confidence_row.addWidget(b)
+            self._confidence_buttons.append(b)
+        self.confidence_box.show()
+
+    # -- wiring ---------------------------------------------------------------------------
+    def bind(self, reading, hanging) -> None:
+        """Connect widgets, mouse and keys to the reading and hanging controllers."""
+        for side, b in self.choice_buttons.items():
+            b.clicked.connect(lambda _=False, s=side: reading.choose(s))
+        self.confidence_group.idClicked.connect(reading.set_confidence)
+        self.confirm_button.clicked.connect(reading.confirm)
+        self.pause_button.clicked.connect(lambda _=False: reading.toggle_pause())
+        self.flag_button.clicked.connect(reading.flag)
+        self.link_slices.toggled.connect(lambda on: hanging.set_links(slices=on))
+        self.link_zoom.toggled.connect(lambda on: hanging.set_links(zoom=on))
+        self.link_window.toggled.connect(lambda on: hanging.set_links(window=on))
+        self.preset.currentTextChanged.connect(hanging.apply_preset)
+        self.auto_button.clicked.connect(hanging.auto_contrast)
+        self.reset_button.clicked.connect(hanging.reset)
+        self.layout_buttons.idClicked.connect(self.set_layout)
+
+        def overlay(*_):
+            self.legend.set_cmap(self.cmap.currentText())
+            hanging.set_overlay_style(self.heat_on.isChecked(), self.opacity.value() / 100, self.cmap.currentText())
+
+        for sig in (self.heat_on.toggled, self.opacity.valueChanged, self.cmap.currentTextChanged):
+            sig.connect(overlay)
+        for key, view in self.views.items():
+            view.scrolled.connect(lambda steps, k=key: (setattr(hanging, "active", k), hanging.scroll(k, steps)))
+            view.windowDragged.connect(lambda dx, dy, k=key: hanging.drag_window(k, dx, dy))
+            view.rectChanged.connect(lambda k=key: hanging.view_moved(k))
+            view.activated.connect(lambda k=key: setattr(hanging, "active", k))
+            view.resetRequested.connect(hanging.reset)
+        keys = {
+            "F": lambda: reading.choose("left"), "1": lambda: reading.choose("left"),
+            "J": lambda: reading.choose("right"), "2": lambda: reading.choose("right"),
+            "Return": reading.confirm, "Enter": reading.confirm,
+            "Up": lambda: hanging.scroll(None, -1), "Down": lambda: hanging.scroll(None, 1),
+            "Left": lambda: hanging.scroll(None, -1), "Right": lambda: hanging.scroll(None, 1),
+            "PgUp": lambda: hanging.scroll(None, -5), "PgDown": lambda: hanging.scroll(None, 5),
+            "+": lambda: hanging.zoom(1.25), "=": lambda: hanging.zoom(1.25), "-": lambda: hanging.zoom(0.8),
+            "R": hanging.reset, "P": reading.toggle_pause, "Ctrl+F": reading.flag,
+        }
+        keys.update({f"Ctrl+{v}": (lambda v=v: reading.set_confidence(v)) for v in range(1, 10)})
+        self._shortcuts = []
+        for seq, fn in keys.items():
+            sc = QShortcut(QKeySequence(seq), self)
+            sc.setContext(Qt.ShortcutContext.WindowShortcut)
+            sc.activated.connect(fn)
+            self._shortcuts.append(sc)
+
+    def set_layout(self, index: int) -> None:
+        """0 = both sequences; i >= 1 = only sequence i (enlarged)."""
+        visible = set(self.sequences) if index == 0 else {self.sequences[index - 1]}
+        for panel in self.panels.values():
+            panel.show_sequences(visible)
+        self.layout_buttons.button(index).setChecked(True)
+
+    def closeEvent(self, event):  # noqa: N802
+        callback, self.on_close = self.on_close, None
+        if callback is not None:
+            with error_display(self, "Closing the decisions file"):
+                callback()
+        super().closeEvent(event)
+
+    # -- what the controller shows ------------------------------------------------------------
+    def show_knees(self, left: KneeInfo, right: KneeInfo) -> None:
+        self.panels["left"].set_clinical(left.clinical)
+        self.panels["right"].set_clinical(right.clinical)
+
+    def show_ai(self, ai: AiInfo | None) -> None:
+        self.ai_tools.setVisible(ai is not None)
+        for side, panel in self.panels.items():
+            panel.set_ai(None if ai is None else ai.probabilities.get(side), ai is not None and ai.preferred == side)
+        if ai is not None and ai.problems:
+            self.ai_tools.setToolTip("\n".join(ai.problems))
+
+    def show_decision(self, d: DecisionDisplay) -> None:
+        self.question.setText(d.question)
+        self.note.setText(d.note)
+        self.note.setVisible(bool(d.note))
+        self.hint.setText(d.hint)
+        for side, b in self.choice_buttons.items():
+            b.setChecked(d.choice == side)
+        if d.confidence_scale is not None:
+            lo, hi, labels = d.confidence_scale
+            if len(self._confidence_buttons) != hi - lo + 1:
+                self._build_confidence(lo, hi, labels)
+            for b in self._confidence_buttons:
+                b.setChecked(self.confidence_group.id(b) == d.confidence)
+        self.confirm_button.setEnabled(d.can_confirm)
+        self.confirm_button.setToolTip("Record this answer and go to the next pair" if d.can_confirm else d.hint)
+
+    def show_progress(self, p: ProgressDisplay) -> None:
+        self.progress.setText(p.text)
+        self.practice_badge.setVisible(p.practice)
+
+    def show_paused(self, paused: bool) -> None:
+        self.pages.setCurrentIndex(PAGE_PAUSED if paused else PAGE_IMAGES)
+        self.pause_button.setChecked(paused)
+        self.pause_button.setText("Resume  (P)" if paused else "Pause  (P)")
+        for b in (*self.choice_buttons.values(), self.confirm_button, self.flag_button):
+            b.setEnabled(not paused)
+
+    def show_finished(self, title: str, text: str) -> None:
+        self.finished_title.setText(title)
+        self.finished_text.setText(text)
+        self.pages.setCurrentIndex(PAGE_FINISHED)
+        for b in (*self.choice_buttons.values(), self.confirm_button, self.flag_button, self.pause_button):
+            b.setEnabled(False)
+        self.confidence_box.hide()
+        self.ai_tools.hide()
+        self.question.setText("")
+        self.hint.setText("You can close this window.")
+        self.note.hide()
+
+    def show_error(self, message: ErrorMessage) -> None:
+        show_error(self, message)
+
+    def ask_flag_reason(self) -> str | None:
+        """A reason from :data:`FLAG_REASONS` or typed; "Other…" asks for a description."""
+        reason, ok = QInputDialog.getItem(
+            self, "Flag this pair", "Why should the coordinator look at this pair?", list(FLAG_REASONS), 0, True
+        )
+        reason = reason.strip()
+        if ok and reason == FLAG_REASONS[-1]:
+            text, ok = QInputDialog.getText(self, "Flag this pair", "Describe the problem:")
+            reason = f"{reason}: {text.strip()}" if text.strip() else reason
+        return reason if ok and reason else None

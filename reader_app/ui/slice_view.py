@@ -1,0 +1,229 @@
+"""One image view: a slice of one sequence of one knee, with overlay, letters and slice number.
+
+A thin view: it draws what it is given and reports what the reader does (wheel, right-drag,
+pan/zoom, click) through signals; the hanging controller decides what happens.
+
+Mouse: wheel scrolls slices; Ctrl+wheel zooms; left-drag pans; right-drag changes
+window/level; double-click resets the view. The image is placed in millimetres so
+non-square pixels keep their true aspect.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from reader_app.domain.linking import Rect
+from reader_app.domain.volumes import orientation_letters
+from reader_app.ui.app import VIEW_BACKGROUND
+
+#: Heatmap values below this fraction of the maximum are fully transparent.
+HEAT_THRESHOLD = 0.2
+
+
+def heat_lut(cmap: str) -> np.ndarray:
+    """(256, 4) uint8 RGBA lookup table for heatmaps: ``cmap`` colours, alpha rising with value."""
+    rgb = pg.colormap.get(cmap).getLookupTable(0.0, 1.0, 256, alpha=False)
+    v = np.linspace(0.0, 1.0, 256)
+    alpha = np.clip((v - HEAT_THRESHOLD) / (0.6 - HEAT_THRESHOLD), 0.0, 1.0) * 255
+    return np.column_stack([rgb[:, :3], alpha]).astype(np.uint8)
+
+
+class _SliceViewBox(pg.ViewBox):
+    """ViewBox whose wheel scrolls slices, right-drag windows, left-drag pans."""
+
+    def __init__(self, owner: SliceView) -> None:
+        super().__init__(invertY=True, lockAspect=True, enableMenu=False, defaultPadding=0.0)
+        self._owner = owner
+
+    def wheelEvent(self, ev, axis=None):  # noqa: N802 (Qt naming)
+        if ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            super().wheelEvent(ev, axis)
+            self._owner.activated.emit()
+            return
+        delta = ev.delta()
+        if delta:
+            self._owner.scrolled.emit(-1 if delta > 0 else 1)
+        ev.accept()
+
+    def mouseDragEvent(self, ev, axis=None):  # noqa: N802
+        if ev.button() == Qt.MouseButton.RightButton:
+            ev.accept()
+            d = ev.screenPos() - ev.lastScreenPos()
+            self._owner.windowDragged.emit(float(d.x()), float(d.y()))
+            return
+        super().mouseDragEvent(ev, axis)
+
+    def mouseClickEvent(self, ev):  # noqa: N802
+        self._owner.activated.emit()
+        if ev.double():
+            self._owner.resetRequested.emit()
+        ev.accept()
+
+
+class SliceView(QWidget):
+    """Draws ``image[k]`` of a display volume with window levels, an optional heatmap overlay,
+    orientation letters at the edges and "slice k / n" in a corner.
+
+    Signals: ``scrolled(int steps)``, ``windowDragged(dx, dy)`` in screen pixels,
+    ``rectChanged()`` after the reader pans or zooms, ``activated()`` on click or zoom,
+    ``resetRequested()`` on double-click.
+    """
+
+    scrolled = Signal(int)
+    windowDragged = Signal(float, float)
+    rectChanged = Signal()
+    activated = Signal()
+    resetRequested = Signal()
+
+    def __init__(self, sequence: str, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.sequence = sequence
+        self.setMinimumSize(160, 160)
+        self.graphics = pg.GraphicsView(background=VIEW_BACKGROUND)
+        self.viewbox = _SliceViewBox(self)
+        self.graphics.setCentralItem(self.viewbox)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.overlay = pg.ImageItem(axisOrder="row-major")
+        self.overlay.setZValue(10)
+        self.viewbox.addItem(self.image)
+        self.viewbox.addItem(self.overlay)
+        self.viewbox.sigRangeChangedManually.connect(lambda *_: self.rectChanged.emit())
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.graphics)
+
+        self.title = self._text(title, "viewText")
+        self.slice_label = self._text("", "viewText")
+        self.letters = {
+            edge: self._text(letter, "viewLetter")
+            for edge, letter in orientation_letters(sequence).items()
+        }
+        self.placeholder = QLabel(self)
+        self.placeholder.setObjectName("placeholder")
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.hide()
+        self._extent = Rect(0, 0, 1, 1)
+        self._rect = QRectF(0, 0, 1, 1)
+        self._volume: np.ndarray | None = None
+        self._heat: np.ndarray | None = None
+        self._lut = heat_lut("inferno")
+        self._overlay_on = True
+
+    def _text(self, text: str, name: str) -> QLabel:
+        label = QLabel(text, self)
+        label.setObjectName(name)
+        label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        return label
+
+    # -- content ------------------------------------------------------------------------
+    def set_volume(self, data: np.ndarray | None, pixel_mm: tuple[float, float] = (1.0, 1.0), problem: str = "") -> None:
+        """Show ``data`` (n_slices, rows, cols) with pixels of ``pixel_mm`` (row, col) in mm,
+        or, when ``data`` is None, a placeholder saying ``problem``."""
+        self._volume = data
+        self._heat = None
+        self.overlay.clear()
+        self.overlay.hide()
+        if data is None:
+            self.image.clear()
+            self.image.hide()
+            self.placeholder.setText(problem or "No image")
+            self.placeholder.show()
+            self.slice_label.setText("")
+            self._place_overlays()
+            return
+        self.placeholder.hide()
+        self.image.show()
+        h = data.shape[1] * pixel_mm[0]
+        w = data.shape[2] * pixel_mm[1]
+        self._extent = Rect(0.0, 0.0, w, h)
+        self._rect = QRectF(0.0, 0.0, w, h)
+        self.image.setImage(data[data.shape[0] // 2], autoLevels=False, levels=(0, 1))
+        self.image.setRect(self._rect)
+        self.viewbox.setRange(self._rect, padding=0.0)
+
+    @property
+    def has_image(self) -> bool:
+        return self._volume is not None
+
+    @property
+    def extent(self) -> Rect:
+        """The image's rectangle in mm (x, y, width, height)."""
+        return self._extent
+
+    def set_heatmap(self, heat: np.ndarray | None) -> None:
+        """Heatmap volume (n_slices, rows, cols) uint8 on this image's grid, or None."""
+        self._heat = heat if self._volume is not None else None
+        if self._heat is None:
+            self.overlay.clear()
+            self.overlay.hide()
+
+    def set_overlay_style(self, visible: bool, opacity: float, cmap: str) -> None:
+        """Overlay on/off, opacity in [0, 1] and colour map name (pyqtgraph's)."""
+        self._overlay_on = visible
+        self._lut = heat_lut(cmap)
+        self.overlay.setOpacity(float(opacity))
+        self.overlay.setLookupTable(self._lut)
+        self.overlay.setVisible(visible and self._heat is not None)
+
+    def show_slice(self, index: int, levels: tuple[float, float]) -> None:
+        """Draw slice ``index`` with ``levels`` (black, white) and its heatmap slice if any."""
+        if self._volume is None:
+            return
+        n = self._volume.shape[0]
+        self.image.setImage(self._volume[index], autoLevels=False, levels=levels)
+        if self._heat is not None:
+            placed = self.overlay.image is not None
+            self.overlay.setImage(self._heat[index], autoLevels=False, levels=(0, 255), lut=self._lut)
+            if not placed:  # pyqtgraph places an image's rect only once it has pixels
+                self.overlay.setRect(self._rect)
+            self.overlay.setVisible(self._overlay_on)
+        self.slice_label.setText(f"Slice {index + 1} / {n}")
+        self.slice_label.adjustSize()
+        self._place_overlays()
+
+    def set_levels(self, levels: tuple[float, float]) -> None:
+        """Change window levels without changing the slice."""
+        if self._volume is not None:
+            self.image.setLevels(levels)
+
+    # -- zoom / pan -----------------------------------------------------------------------
+    def view_rect(self) -> Rect:
+        r = self.viewbox.viewRect()
+        return Rect(r.x(), r.y(), r.width(), r.height())
+
+    def set_view_rect(self, rect: Rect) -> None:
+        self.viewbox.setRange(QRectF(rect.x, rect.y, rect.width, rect.height), padding=0.0)
+
+    def reset_view(self) -> None:
+        """Fit the whole image."""
+        e = self._extent
+        self.viewbox.setRange(QRectF(e.x, e.y, e.width, e.height), padding=0.0)
+
+    def zoom(self, factor: float) -> None:
+        """Zoom about the centre (factor > 1 magnifies)."""
+        self.viewbox.scaleBy((1.0 / factor, 1.0 / factor))
+
+    # -- layout of text items -------------------------------------------------------------
+    def resizeEvent(self, event):  # noqa: N802
+        super().resizeEvent(event)
+        self._place_overlays()
+
+    def _place_overlays(self) -> None:
+        w, h, m = self.width(), self.height(), 6
+        for label in (self.title, self.slice_label, *self.letters.values()):
+            label.adjustSize()
+        self.title.move(m, m)
+        self.slice_label.move(m, h - self.slice_label.height() - m)
+        L = self.letters
+        L["top"].move((w - L["top"].width()) // 2, m)
+        L["bottom"].move((w - L["bottom"].width()) // 2, h - L["bottom"].height() - m)
+        L["left"].move(m, (h - L["left"].height()) // 2)
+        L["right"].move(w - L["right"].width() - m, (h - L["right"].height()) // 2)
+        pw = min(int(w * 0.8), 420)
+        self.placeholder.setFixedWidth(pw)
+        self.placeholder.adjustSize()
+        self.placeholder.move((w - pw) // 2, (h - self.placeholder.height()) // 2)
