@@ -1,0 +1,98 @@
+"""``knee-study verify-decisions``, ``export-decisions`` and ``simulate-reader``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "verify-decisions",
+        help="check the audit chain of readers' decisions files",
+        description="Say whether each decisions file's audit chain is intact and, if not, where "
+        "it breaks. Read-only: safe while a reader is still reading. Exit status 1 if any is broken.",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", type=Path, help="decisions/<reader>.sqlite")
+    p.set_defaults(func=_verify)
+
+    p = sub.add_parser(
+        "export-decisions",
+        help="write readers' decisions to one CSV",
+        description="Long format, one row per answer (sequential reading gives the locked unaided "
+        "answer, ai_shown=False, and the final one); practice pairs left out; times in UTC.",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", type=Path,
+                   help="decisions files, or folders holding them (STUDY/decisions)")
+    p.add_argument("--out", required=True, type=Path, help="the CSV to write (replaced atomically)")
+    p.set_defaults(func=_export)
+
+    p = sub.add_parser(
+        "simulate-reader",
+        help="answer a study as a simulated reader (demos, power analysis, tests)",
+        description="Write STUDY/decisions/<reader>.sqlite through the reader app's store, choosing "
+        "the progressor with probability --accuracy. Prints one line per committed answer. "
+        "Resumes where an earlier run stopped.",
+    )
+    p.add_argument("study", type=Path, metavar="STUDY")
+    p.add_argument("--key", required=True, type=Path, help="the study's key (checked against the manifest)")
+    p.add_argument("--reader", required=True, help="reader id (becomes the file name)")
+    p.add_argument("--accuracy", required=True, type=float, help="probability of choosing the progressor, 0..1")
+    p.add_argument("--seed", type=int, default=None, help="default: derived from the study and reader ids")
+    p.add_argument("--delay", type=float, default=0.0, metavar="SECONDS", help="pause before each answer")
+    p.add_argument("--mode", default="unaided", help="unaided (default), aided or sequential")
+    p.set_defaults(func=_simulate)
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from studies.decisions import verify_file
+
+    broken = 0
+    for f in args.files:
+        r = verify_file(f)
+        if r.ok:
+            head = f", head {r.head[:16]}" if r.head else ""
+            print(f"{f}: OK, audit chain intact ({r.rows} rows{head})")
+        else:
+            broken += 1
+            where = "in the header or stored order" if r.broken_at == 0 else f"at row {r.broken_at}"
+            print(f"{f}: BROKEN {where}: {r.reason}")
+    return 1 if broken else 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from studies.decisions import export_decisions
+    from studies.errors import InputFileError
+
+    files: list[Path] = []
+    for f in args.files:
+        if f.is_dir():
+            found = sorted(f.glob("*.sqlite"))
+            if not found:
+                raise InputFileError(f, "this folder holds no decisions files (*.sqlite)")
+            files.extend(found)
+        else:
+            files.append(f)
+    table = export_decisions(files, args.out)
+    bad = int((~table["audit_ok"]).sum())
+    print(f"wrote {len(table)} answers of {table['reader'].nunique()} reader(s) to {args.out}"
+          + (f"; {bad} answer(s) come from a broken audit chain (audit_ok=False)" if bad else ""))
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from studies.decisions.simulate import simulate_reader
+    from studies.package import check_reader_id
+
+    check_reader_id(args.reader)
+
+    def report(row, done: int, total: int) -> None:
+        print(f"committed {row.pair_id} ({row.phase}): chose {row.chosen_case} on the "
+              f"{row.chosen_side} [{done}/{total}]", flush=True)
+
+    res = simulate_reader(args.study, args.key, args.reader, args.accuracy, seed=args.seed,
+                          delay=args.delay, mode=args.mode, on_decision=report)
+    resumed = f" (resumed: {res.already} pair(s) were already answered)" if res.already else ""
+    print(f"{args.reader}: {res.committed} answer(s) written to {res.path}{resumed}", file=sys.stderr)
+    return 0

@@ -1,0 +1,118 @@
+"""A simulated reader: answers a study through the same decisions store as the reader app.
+
+For demos, power analysis and tests. The simulated reader picks the key's progressor with
+probability ``accuracy``, independently per pair and phase, from a generator seeded by
+``(seed, position in the reading order)``, so an interrupted run, resumed, writes exactly what
+an uninterrupted one would have. ``delay`` seconds pass before each answer (it counts as the
+answer's active time), which lets a test kill the process mid-study.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from studies.decisions.ledger import DecisionRow
+from studies.decisions.order import reader_seed
+from studies.decisions.store import DecisionStore
+from studies.errors import OptionError, StudyError
+from studies.package import (
+    AI_DIR,
+    AI_MODES,
+    AI_SCORES_NAME,
+    decisions_path,
+    load_key,
+    load_manifest,
+    verify_key,
+)
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    path: Path
+    committed: int  # answers written by this run
+    already: int  # pairs already answered before it (a resumed run)
+    correct: int  # of this run's final answers, how many chose the progressor
+    total: int  # pairs in the study, practice included
+
+
+def simulate_reader(
+    study: str | Path,
+    key_path: str | Path,
+    reader_id: str,
+    accuracy: float,
+    *,
+    seed: int | None = None,
+    delay: float = 0.0,
+    mode: str = "unaided",
+    on_decision: Callable[[DecisionRow, int, int], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SimulationResult:
+    """Answer every unanswered pair of ``study`` as ``reader_id``; return what was written.
+
+    ``accuracy`` is the probability (0..1) of choosing the progressor; ``seed`` defaults to
+    the reader's order seed; ``delay`` is seconds per answer. ``on_decision(row, done, total)``
+    is called after each answer is committed. The key must match the study's manifest.
+    """
+    if not (isinstance(accuracy, int | float) and 0.0 <= accuracy <= 1.0):
+        raise OptionError("accuracy", "a probability from 0 to 1", accuracy)
+    if not delay >= 0.0:
+        raise OptionError("delay", "a number of seconds >= 0", delay)
+    study = Path(study)
+    manifest = load_manifest(study)
+    verify_key(study, key_path)
+    key = load_key(key_path)
+    if mode not in manifest.reading_modes:
+        raise OptionError("mode", f"a mode this study allows ({', '.join(manifest.reading_modes)})", mode)
+    if mode in AI_MODES and not (study / AI_DIR / AI_SCORES_NAME).is_file():
+        raise StudyError(f"This study cannot be read in '{mode}' mode: it has no AI outputs "
+                         f"({study / AI_DIR / AI_SCORES_NAME} is missing)")
+    progressor = {p["pair_id"]: p["progressor"] for p in [*key.get("practice_pairs", []), *key["pairs"]]}
+    seed = reader_seed(manifest.study_id, reader_id) if seed is None else int(seed)
+    scale = manifest.confidence_scale
+    phases = ("first", "final") if mode == "sequential" else ("final",)
+
+    with DecisionStore.open(decisions_path(study, reader_id), reader_id, manifest, mode) as store:
+        already = len(store.answered_pair_ids())
+        store.session_start(mode)
+        committed = correct = 0
+        total = len(store.order)
+        for position, pair in enumerate(store.order):
+            if store.answer(pair.pair_id, "final") is not None:
+                continue
+            rng = np.random.default_rng([seed, position])
+            draws = {ph: (rng.random(), rng.random()) for ph in ("first", "final")}
+            for phase in phases:
+                if store.answer(pair.pair_id, phase) is not None:
+                    continue  # resumed between the sequential answers
+                hit, fallback = draws[phase]
+                truth = progressor.get(pair.pair_id)
+                if truth is None:  # a key without practice answers: guess
+                    chosen = pair.left_case if fallback < 0.5 else pair.right_case
+                else:
+                    other = pair.right_case if truth == pair.left_case else pair.left_case
+                    chosen = truth if hit < accuracy else other
+                confidence = None
+                if scale:
+                    lo, hi = int(scale.get("min", 1)), int(scale.get("max", 5))
+                    confidence = lo + int(fallback * (hi - lo + 1))
+                started, t0 = time.time(), time.monotonic()
+                if delay:
+                    sleep(delay)
+                row = store.commit_decision(
+                    pair.pair_id, chosen, phase=phase, confidence=confidence, mode=mode,
+                    ai_shown=mode == "aided" or (mode == "sequential" and phase == "final"),
+                    started_at=started, decided_at=max(time.time(), started),
+                    active_seconds=time.monotonic() - t0,
+                )
+                committed += 1
+                if phase == "final":
+                    correct += int(chosen == truth)
+                if on_decision is not None:
+                    on_decision(row, len(store.answered_pair_ids()), total)
+        store.session_stop()
+    return SimulationResult(store.path, committed, already, correct, total)
