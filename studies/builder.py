@@ -312,3 +312,77 @@ def _build_params(options: BuildOptions, cohort: Cohort) -> dict[str, Any]:
         "cohort_source": cohort.source,
         "synthetic": cohort.is_synthetic,
     }
+
+
+#: Demo defaults: a small enriched synthetic cohort and a handful of pairs (< 2 min on 2 cores).
+DEMO_PATIENTS = 60
+DEMO_PAIRS = 10
+DEMO_PRACTICE = 1
+#: Share of the demo's progress bar spent generating the cohort (the rest: converting images).
+_DEMO_GENERATE_SHARE = 0.3
+
+
+def build_demo(
+    out_dir: str | Path,
+    *,
+    patients: int = DEMO_PATIENTS,
+    pairs: int = DEMO_PAIRS,
+    seed: int = 0,
+    progress: ProgressCallback | None = None,
+    force: bool = False,
+    workers: int | None = None,
+) -> BuildResult:
+    """A demo study end to end: ``out_dir/cohort`` (synthetic, enriched in progressors),
+    ``out_dir/study`` (the package, with one practice pair) and ``out_dir/key.json``.
+
+    The cohort is written without images; only the chosen knees' baseline images are
+    materialized. ``progress(done, total)`` covers the whole run (total 1000). Refuses an
+    existing ``out_dir/study`` (it may hold readers' decisions) unless ``force``.
+    """
+    from studies.synth import generate_cohort
+
+    out = Path(out_dir)
+    if not (isinstance(patients, int) and patients >= 10):
+        raise OptionError("patients", "an int >= 10", patients)
+    if not (isinstance(pairs, int) and pairs >= 1):
+        raise OptionError("pairs", "an int >= 1", pairs)
+    for name in ("study", "key.json", "cohort"):
+        if (out / name).exists() and not force:
+            raise OptionError(
+                "out",
+                "a folder without a previous demo (pass force=True / --force to replace it)",
+                f"{out} (has {name})",
+            )
+    total = 1000
+    split = int(total * _DEMO_GENERATE_SHARE)
+
+    def phase(start: int, width: int) -> ProgressCallback | None:
+        if progress is None:
+            return None
+        return lambda d, t: progress(start + int(width * d / max(t, 1)), total)
+
+    generate_cohort(
+        out / "cohort",
+        patients=patients,
+        seed=seed,
+        size="small",
+        progressor_rate=0.5,
+        images="none",
+        force=force,
+        progress=phase(0, split),
+    )
+    options = BuildOptions(
+        sampling=SamplingConfig(n_pairs=pairs, practice=DEMO_PRACTICE, seed=seed),
+        force=force,
+        workers=workers or max(1, min(2, os.cpu_count() or 1)),
+    )
+    result = build_study(
+        out / "cohort",
+        out / "study",
+        out / "key.json",
+        options,
+        progress=phase(split, total - split),
+    )
+    if progress:
+        progress(total, total)
+    return result

@@ -1,0 +1,69 @@
+"""``knee-study build`` on the command line."""
+
+from __future__ import annotations
+
+import pytest
+from builder_cohort import write_csv_cohort
+
+from studies.cli import main
+from studies.cli.build import parse_bounds
+from studies.errors import OptionError
+from studies.package import load_key
+
+
+def test_build_cli_prints_report(tmp_path, capsys):
+    csv = write_csv_cohort(tmp_path / "c")
+    rc = main(
+        [
+            "build",
+            "--cohort",
+            str(csv),
+            "--out",
+            str(tmp_path / "s"),
+            "--key",
+            str(tmp_path / "k.json"),
+            "--pairs",
+            "6",
+            "--strata",
+            "1,4,1",
+            "--bounds=-1.1,-0.6,-0.5",
+            "--match",
+            "sex",
+            "--workers",
+            "1",
+            "--modes",
+            "unaided,aided",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "almost_certain" in out and "eligible" in out and "wrote" in out
+    key = load_key(tmp_path / "k.json")
+    assert key["build"]["strata"] == {"almost_certain": 1, "likely": 4, "doubtful": 1}
+    assert key["build"]["match"] == ["sex"]
+
+
+def test_build_cli_too_small_exit_2(tmp_path, capsys):
+    csv = write_csv_cohort(tmp_path / "c", n_participants=20)
+    rc = main(
+        [
+            "build",
+            "--cohort",
+            str(csv),
+            "--out",
+            str(tmp_path / "s"),
+            "--key",
+            str(tmp_path / "k.json"),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert rc == 2 and "too small" in err and "<< too few" in err
+
+
+def test_bounds_parsing():
+    assert parse_bounds(None, None) == (-1.1, -0.6, -0.5)
+    assert parse_bounds("1.2,0.7,0.5", None) == (-1.2, -0.7, -0.5)
+    b = parse_bounds(None, 0.4)
+    assert b[0] == pytest.approx(-1.1087, abs=1e-4) and b[1:] == (-0.6, -0.5)
+    with pytest.raises(OptionError, match="bounds"):
+        parse_bounds("1,2", None)
