@@ -1,0 +1,145 @@
+"""The result figures as matplotlib ``Figure`` objects and PNG bytes (no pyplot, no display).
+
+- :func:`roc_figure`: the AI's empirical ROC curve over every progressor x non-progressor
+  of the study, with each reader (per condition) as a point. A 2AFC reader who picks the
+  progressor in a fraction PC of pairs, seen knee by knee, calls a fraction PC of progressors
+  and 1 - PC of non-progressors "progressing": the point (1 - PC, PC) on the anti-diagonal.
+  A reader point below the AI curve is a reader the AI beats at that operating point.
+- :func:`strata_figure`: proportion correct per stratum with Wilson 95 % intervals.
+- :func:`times_figure`: reading time per answer (seconds) per reader and condition.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from studies.analysis.results import StudyResults
+
+MARKERS = "osD^vP*Xh<>"
+
+
+def roc_figure(results: StudyResults) -> Figure:
+    fig = Figure(figsize=(5.5, 5.2), dpi=110)
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], ls=":", c="0.6", lw=1)
+    ax.plot([0, 1], [1, 0], ls="--", c="0.85", lw=1)
+    ai = results.roc.get("ai")
+    if ai:
+        lo, hi = ai["ci"]
+        ax.plot(
+            ai["fpr"],
+            ai["tpr"],
+            c="k",
+            lw=2,
+            label=f"AI: AUC {ai['auc']:.3f} (95% CI {lo:.3f}-{hi:.3f})",
+        )
+    conditions = sorted({p["condition"] for p in results.roc["readers"]})
+    colours = {c: f"C{i}" for i, c in enumerate(conditions)}
+    readers = sorted({p["reader"] for p in results.roc["readers"]})
+    for p in results.roc["readers"]:
+        if p["pc"] is None:
+            continue
+        ax.plot(
+            p["fpr"],
+            p["tpr"],
+            MARKERS[readers.index(p["reader"]) % len(MARKERS)],
+            c=colours[p["condition"]],
+            ms=7,
+            mec="k",
+            label=f"{p['reader']} ({p['condition']}): PC {p['pc']:.3f}",
+        )
+    ax.set(
+        xlim=(0, 1),
+        ylim=(0, 1),
+        xlabel="1 - specificity (non-progressors called progressing)",
+        ylabel="sensitivity (progressors found)",
+        title="AI ROC curve and readers",
+        aspect="equal",
+    )
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def strata_figure(results: StudyResults) -> Figure:
+    df = results.tables.get("strata", pd.DataFrame())
+    fig = Figure(figsize=(7, 4), dpi=110)
+    ax = fig.add_subplot()
+    if df.empty:
+        ax.text(0.5, 0.5, "no answers", ha="center")
+        return fig
+    strata = list(dict.fromkeys(df["stratum"]))
+    groups = list(dict.fromkeys(zip(df["reader"], df["condition"], strict=True)))
+    width = 0.8 / len(groups)
+    x = np.arange(len(strata))
+    for i, (reader, cond) in enumerate(groups):
+        g = (
+            df[(df["reader"] == reader) & (df["condition"] == cond)]
+            .set_index("stratum")
+            .reindex(strata)
+        )
+        pos = x - 0.4 + width * (i + 0.5)
+        err = np.vstack([g["pc"] - g["wilson_lo"], g["wilson_hi"] - g["pc"]])
+        ax.bar(
+            pos,
+            g["pc"],
+            width,
+            yerr=err,
+            capsize=2,
+            label=f"{reader} ({cond})",
+            color="k" if reader == "AI" else f"C{i % 10}",
+        )
+    ax.axhline(0.5, c="0.5", ls=":", lw=1)
+    ax.set(
+        xticks=x,
+        xticklabels=[s.replace("_", " ") for s in strata],
+        ylim=(0, 1),
+        ylabel="proportion correct (95% Wilson CI)",
+        title="Accuracy per stratum",
+    )
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def times_figure(results: StudyResults) -> Figure:
+    df = results.tables.get("times", pd.DataFrame())
+    fig = Figure(figsize=(7, 4), dpi=110)
+    ax = fig.add_subplot()
+    if df.empty:
+        ax.text(0.5, 0.5, "no reading times", ha="center")
+        return fig
+    groups = list(df.groupby(["reader", "condition"], sort=True))
+    ax.boxplot([g["active_seconds"].to_numpy() for _, g in groups], showfliers=True)
+    ax.set_xticks(range(1, len(groups) + 1), [f"{r}\n{c}" for (r, c), _ in groups], fontsize=7)
+    ax.set(ylabel="active reading time per pair (s)", title="Reading times")
+    fig.tight_layout()
+    return fig
+
+
+FIGURES = {
+    "roc_ai_readers.png": roc_figure,
+    "accuracy_per_stratum.png": strata_figure,
+    "reading_times.png": times_figure,
+}
+
+
+def png_bytes(fig: Figure) -> bytes:
+    """Render a figure to PNG bytes."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def all_pngs(results: StudyResults) -> dict[str, bytes]:
+    """File name -> PNG bytes of every figure (the AI ROC figure only when there is an AI)."""
+    out = {}
+    for name, make in FIGURES.items():
+        if name.startswith("roc") and not results.roc.get("ai") and not results.roc.get("readers"):
+            continue
+        out[name] = png_bytes(make(results))
+    return out
