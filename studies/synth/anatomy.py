@@ -1,0 +1,363 @@
+"""The knee phantom: a label map of one knee at one visit, drawn on any voxel grid.
+
+Shapes are analytic (rounded boxes, ellipsoids, ellipse cross-sections that taper along the
+leg), evaluated on the grid's voxel centres, so the same knee renders identically on the
+coronal and the sagittal grid, at any size, and can be oversampled for measurements.
+
+Anatomical frame (mm), relative to the knee centre (:func:`studies.synth.geometry.knee_centre`):
+``m`` medial (+) / lateral (-), ``a`` anterior (+) / posterior (-), ``s`` superior (+).
+The medial tibial plateau's bone surface is the plane ``s = 0``; the medial femoral condyle's
+lowest bone point is ``s = jsw_medial_mm``, flat over ``|m - mc| <= 2`` and ``|a| <= 5`` mm,
+so the bone-to-bone medial joint space (what a radiograph's minimum medial JSW measures)
+is exactly ``jsw_medial_mm``. Cartilage fills it, half on each side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+
+from studies.synth.geometry import Grid, knee_centre
+
+
+class Label(IntEnum):
+    """Tissue labels of the phantom's label map (uint8)."""
+
+    AIR = 0
+    FAT = 1
+    MUSCLE = 2
+    FEMUR = 3
+    FEMUR_CORTEX = 4
+    TIBIA = 5
+    TIBIA_CORTEX = 6
+    PATELLA = 7
+    PATELLA_CORTEX = 8
+    FEMORAL_CARTILAGE = 9
+    TIBIAL_CARTILAGE = 10
+    PATELLAR_CARTILAGE = 11
+    MENISCUS = 12
+    FLUID = 13
+    TENDON = 14
+    BML = 15
+    FIBULA = 16
+
+
+#: Labels that make up each bone (marrow, cortex and any marrow lesion inside it).
+FEMUR_LABELS = (Label.FEMUR, Label.FEMUR_CORTEX)
+TIBIA_LABELS = (Label.TIBIA, Label.TIBIA_CORTEX)
+BONE_LABELS = (*FEMUR_LABELS, *TIBIA_LABELS, Label.PATELLA, Label.PATELLA_CORTEX, Label.BML, Label.FIBULA)
+
+#: Thickness of the cortex / subchondral bone plate (mm).
+CORTEX_MM = 1.0
+#: Half-extent of the flat weight-bearing part of the medial condyle: (m, a) in mm.
+FLAT_HALF_MM = (2.0, 5.0)
+#: Suprapatellar pouch depth and height (mm, before scaling) per effusion grade 0-3.
+EFFUSION_DEPTH_MM = (0.8, 3.0, 6.0, 10.0)
+EFFUSION_HEIGHT_MM = (12.0, 26.0, 36.0, 46.0)
+
+
+@dataclass(frozen=True)
+class KneeAnatomy:
+    """Everything that shapes one knee at one visit.
+
+    ``scale``: overall size factor (bones, muscles; not cartilage or joint space).
+    ``shift_m_mm``/``shift_s_mm``: the knee's offset from the field of view's centre.
+    ``fat_mm``: subcutaneous fat thickness. ``effusion``: grade 0-3 (suprapatellar pouch and
+    posterior recesses). ``bml``: a bone-marrow-lesion-like region in the medial ``bml_bone``
+    ('femur' or 'tibia') centred ``bml_m_mm``/``bml_a_mm`` from the compartment's centre, of
+    radius ``bml_size_mm`` (along m; 1.3x along a, 0.7x along s).
+    """
+
+    side: str
+    jsw_medial_mm: float
+    jsw_lateral_mm: float
+    scale: float = 1.0
+    shift_m_mm: float = 0.0
+    shift_s_mm: float = 0.0
+    fat_mm: float = 8.0
+    effusion: int = 0
+    bml: bool = False
+    bml_bone: str = "femur"
+    bml_m_mm: float = 0.0
+    bml_a_mm: float = 0.0
+    bml_size_mm: float = 0.0
+
+
+class _Canvas:
+    """A label volume with anatomical coordinate arrays and row-range painting."""
+
+    def __init__(self, knee: KneeAnatomy, grid: Grid) -> None:
+        c = grid.axis_coordinates()
+        cx, cy, cz = knee_centre(knee.side)
+        sign = 1.0 if knee.side == "right" else -1.0  # medial is towards the body's midline
+        self.m = (sign * (c[0] - cx) - knee.shift_m_mm).astype(np.float32)
+        self.a = (-(c[1] - cy)).astype(np.float32)
+        self.s = (c[2] - cz - knee.shift_s_mm).astype(np.float32)
+        if self.s.shape[1] != self.s.size:
+            raise ValueError("grids must have their rows along the superior-inferior axis")
+        self.labels = np.zeros(grid.shape, dtype=np.uint8)
+        self._s1 = self.s.ravel()
+
+    def rows(self, lo: float, hi: float) -> slice | None:
+        idx = np.nonzero((self._s1 >= lo) & (self._s1 <= hi))[0]
+        return slice(int(idx[0]), int(idx[-1]) + 1) if idx.size else None
+
+    def paint(self, lo: float, hi: float, label: int, region) -> None:
+        """Set ``label`` where ``region(s_rows)`` is true, for rows with lo <= s <= hi.
+
+        ``region`` gets the sliced ``s`` array (shape (1, r, 1)) and returns a boolean array
+        broadcastable to the sliced volume, or ``None`` for nothing.
+        """
+        sl = self.rows(lo, hi)
+        if sl is None:
+            return
+        sub = self.labels[:, sl, :]
+        mask = region(self.s[:, sl, :])
+        if mask is None:
+            return
+        sub[np.broadcast_to(mask, sub.shape)] = label
+
+    def paint_where(self, lo: float, hi: float, label: int, region, allowed: tuple[int, ...]) -> None:
+        """Like :meth:`paint` but only over voxels already labelled one of ``allowed``."""
+        sl = self.rows(lo, hi)
+        if sl is None:
+            return
+        sub = self.labels[:, sl, :]
+        mask = np.broadcast_to(region(self.s[:, sl, :]), sub.shape) & np.isin(sub, allowed)
+        sub[mask] = label
+
+
+def _ellipse(u, v, hu, hv):
+    """Squared normalised radius of (u, v) in an ellipse of half-axes (hu, hv)."""
+    return (u / hu) ** 2 + (v / hv) ** 2
+
+
+def _taper(s, s0, s1, w0, w1):
+    """Width that goes linearly from w0 at s0 to w1 at s1 (constant beyond)."""
+    t = np.clip((s - s0) / (s1 - s0), 0.0, 1.0)
+    return w0 + (w1 - w0) * t
+
+
+class _Knee:
+    """Derived dimensions (mm) of one knee; methods return region masks."""
+
+    def __init__(self, k: KneeAnatomy) -> None:
+        S = k.scale
+        self.k, self.S = k, S
+        self.J = {"med": k.jsw_medial_mm, "lat": k.jsw_lateral_mm}
+        self.mc = {"med": 20.0 * S, "lat": -20.0 * S}
+        self.R, self.Rm = 22.0 * S, 13.0 * S  # condyle rounding: sagittal, coronal
+        self.body0 = k.jsw_medial_mm + 20.0 * S  # where the femoral shaft/body starts
+        self.af = 1.0 * S
+        self.a0 = -4.0 * S  # leg centre (anterior-posterior)
+        self.at = -4.0 * S  # tibia centre
+        self.inner = (54.0 * S, 50.0 * S)
+        self.patella = (-2.0 * S, 39.0 * S, k.jsw_medial_mm + 28.0 * S)
+        self.patella_axes = (22.0 * S, 8.0 * S, 17.0 * S)
+
+    # femur -----------------------------------------------------------------------------
+    def condyle_d2(self, c: _Canvas, s, comp: str):
+        """Squared 'distance' from the condyle's core box (scaled along m); bone is <= R²."""
+        fm, fa = FLAT_HALF_MM
+        sc = self.J[comp] + self.R
+        dm = np.maximum(np.abs(c.m - self.mc[comp]) - fm, 0.0) * (self.R / self.Rm)
+        da = np.maximum(np.abs(c.a) - fa, 0.0)
+        ds = np.maximum(sc - s, 0.0) + np.maximum(s - (sc + 12.0 * self.S), 0.0)
+        return dm**2 + da**2 + ds**2
+
+    def body_widths(self, s):
+        S = self.S
+        wm = _taper(s, self.body0, self.body0 + 55 * S, 38.0 * S, 15.0 * S)
+        wa = _taper(s, self.body0, self.body0 + 55 * S, 26.0 * S, 14.0 * S)
+        af = _taper(s, self.body0, self.body0 + 55 * S, self.af, -2.0 * S)
+        return wm, wa, af
+
+    def body_r2(self, c: _Canvas, s, grow: float = 0.0):
+        wm, wa, af = self.body_widths(s)
+        return _ellipse(c.m, c.a - af, wm + grow, wa + grow)
+
+    # tibia -----------------------------------------------------------------------------
+    def tibia_r2(self, c: _Canvas, s, grow: float = 0.0):
+        S = self.S
+        wm = _taper(s, -15 * S, -50 * S, 40.0 * S, 17.0 * S)
+        wa = _taper(s, -15 * S, -50 * S, 27.0 * S, 16.0 * S)
+        at = _taper(s, -15 * S, -50 * S, self.at, -6.0 * S)
+        return _ellipse(c.m, c.a - at, wm + grow, wa + grow)
+
+    def compartment_rho(self, c: _Canvas, comp: str):
+        return np.sqrt(_ellipse(c.m - self.mc[comp], c.a + 3.0 * self.S, 17.0 * self.S, 24.0 * self.S))
+
+
+def render_labels(knee: KneeAnatomy, grid: Grid) -> np.ndarray:
+    """The label map (uint8, :class:`Label` values) of ``knee`` on ``grid``, shape ``grid.shape``."""
+    c = _Canvas(knee, grid)
+    K = _Knee(knee)
+    S = K.S
+    inf = 1e6
+    _soft_tissue(c, K, knee)
+    _effusion(c, K, knee)
+    # joint gap: thin fluid centrally, meniscal wedges peripherally
+    for comp in ("med", "lat"):
+        tt = K.J[comp] / 2
+        rho = K.compartment_rho(c, comp)
+        c.paint(0.0, K.J[comp] + 2.0, Label.FLUID, lambda s, rho=rho: rho < 0.72)
+        c.paint(
+            0.0, tt + 6.0 * S, Label.MENISCUS,
+            lambda s, rho=rho, tt=tt: (rho >= 0.72) & (rho <= 1.08) & (s < tt + 1.0 + 12.0 * S * (rho - 0.72)),
+        )
+    # cartilage (painted before bone, which overwrites the inner side)
+    for comp in ("med", "lat"):
+        tf = K.J[comp] / 2
+        R = K.R
+        c.paint(
+            K.J[comp] - tf, K.J[comp] + R + 12 * S, Label.FEMORAL_CARTILAGE,
+            lambda s, comp=comp, tf=tf, R=R: K.condyle_d2(c, s, comp) <= (R + tf) ** 2,
+        )
+        c.paint(
+            0.0, K.J[comp] / 2, Label.TIBIAL_CARTILAGE,
+            lambda s, comp=comp: K.compartment_rho(c, comp) <= 0.95,
+        )
+    c.paint(
+        K.body0 - 2 * S, K.body0 + 30 * S, Label.FEMORAL_CARTILAGE,
+        lambda s: (K.body_r2(c, s, grow=2.5) <= 1.0) & (c.a > K.af + 8.0 * S),
+    )
+    pm, pa, ps = K.patella
+    hm, ha, hs = K.patella_axes
+    c.paint(
+        ps - hs, ps + hs, Label.PATELLAR_CARTILAGE,
+        lambda s: ((c.m - pm) / hm) ** 2 + ((c.a - pa) / (ha + 2.8)) ** 2 + ((s - ps) / hs) ** 2 <= 1.0,
+    )
+    _ligaments(c, K, knee)
+    # bones
+    c.paint(-inf, 0.0, Label.TIBIA, lambda s: K.tibia_r2(c, s) <= 1.0)
+    c.paint(0.0, 7.0 * S, Label.TIBIA, lambda s: (np.abs(c.m) < 7 * S * np.sqrt(np.clip(1 - s / (7 * S), 0, 1)))
+            & (np.abs(c.a - K.at) < 14 * S))
+    fib = (-32.0 * S, -20.0 * S)
+    c.paint(-inf, -8.0 * S, Label.FIBULA,
+            lambda s: _ellipse(c.m - fib[0], c.a - fib[1], 1, 1) <= np.where(s > -22 * S, 10.0 * S, 7.0 * S) ** 2)
+    for comp in ("med", "lat"):
+        c.paint(K.J[comp], K.J[comp] + K.R + 12 * S, Label.FEMUR,
+                lambda s, comp=comp: K.condyle_d2(c, s, comp) <= K.R**2)
+    c.paint(K.body0, inf, Label.FEMUR, lambda s: K.body_r2(c, s) <= 1.0)
+    c.paint(ps - hs, ps + hs, Label.PATELLA,
+            lambda s: ((c.m - pm) / hm) ** 2 + ((c.a - pa) / ha) ** 2 + ((s - ps) / hs) ** 2 <= 1.0)
+    _cortex(c, K)
+    if knee.bml:
+        _bml(c, K, knee)
+    return c.labels
+
+
+def _soft_tissue(c: _Canvas, K: _Knee, knee: KneeAnatomy) -> None:
+    S, J = K.S, knee.jsw_medial_mm
+    wm, wa = K.inner
+    inf = 1e6
+    fat = knee.fat_mm
+    c.paint(-inf, inf, Label.FAT, lambda s: _ellipse(c.m, c.a - K.a0, wm + fat, wa + fat) <= 1.0)
+    inner = _ellipse(c.m, c.a - K.a0, wm, wa) <= 1.0
+    theta = np.arctan2(c.a - K.a0, c.m)
+    septa = (np.abs(np.sin(3.0 * theta + 0.7)) < 0.05) | (np.abs(np.sin(2.0 * theta + 2.1)) < 0.04)
+    muscle = inner & ~septa
+    c.paint(J + 40 * S, inf, Label.MUSCLE, lambda s: muscle)
+    c.paint(-inf, -35 * S, Label.MUSCLE, lambda s: muscle & ~((c.a > 18 * S) & (c.m > 0)))
+    c.paint(-35 * S, J + 40 * S, Label.MUSCLE,
+            lambda s: muscle & (c.a < -30 * S - 6 * S * np.cos(s / (30 * S))) & (np.abs(c.m) > 6 * S))
+
+
+def _effusion(c: _Canvas, K: _Knee, knee: KneeAnatomy) -> None:
+    S = K.S
+    depth = EFFUSION_DEPTH_MM[knee.effusion]
+    height = EFFUSION_HEIGHT_MM[knee.effusion] * S
+    lo = K.body0 + 2 * S
+    c.paint(lo, lo + height, Label.FLUID,
+            lambda s: (K.body_r2(c, s, grow=2.5 + depth) <= 1.0) & (c.a > K.af + 10 * S) & (np.abs(c.m) < 30 * S))
+    if knee.effusion >= 2:
+        grow = 2.0 + 1.5 * knee.effusion
+        for comp in ("med", "lat"):
+            R = K.R + K.J[comp] / 2 + grow
+            c.paint(K.J[comp], K.J[comp] + K.R + 14 * S, Label.FLUID,
+                    lambda s, comp=comp, R=R: (K.condyle_d2(c, s, comp) <= R**2) & (c.a < -12 * S))
+
+
+def _band(c: _Canvas, s, p0, p1, half_thickness, m_range):
+    """A straight band in the sagittal (a, s) plane between p0=(a, s) and p1, across m_range."""
+    (a0, s0), (a1, s1) = p0, p1
+    t = np.clip((s - s0) / (s1 - s0), 0.0, 1.0)
+    a_line = a0 + (a1 - a0) * t
+    return (np.abs(c.a - a_line) < half_thickness) & (c.m > m_range[0]) & (c.m < m_range[1])
+
+
+def _ligaments(c: _Canvas, K: _Knee, knee: KneeAnatomy) -> None:
+    S, J = K.S, knee.jsw_medial_mm
+    pm, pa, ps = K.patella
+    hs = K.patella_axes[2]
+    # patellar tendon: lower pole of the patella to the tibial tuberosity
+    c.paint(-28 * S, ps - hs + 3 * S, Label.TENDON,
+            lambda s: _band(c, s, (pa - 5 * S, ps - hs + 3 * S), (24 * S, -28 * S), 2.5 * S, (-14 * S, 10 * S)))
+    # quadriceps tendon above it
+    c.paint(ps + hs - 3 * S, ps + 70 * S, Label.TENDON,
+            lambda s: _band(c, s, (pa + 1 * S, ps + hs), (pa - 3 * S, ps + 70 * S), 3.0 * S, (-16 * S, 12 * S)))
+    # cruciate ligaments in the notch
+    c.paint(-3 * S, J + 20 * S, Label.TENDON,
+            lambda s: _band(c, s, (-24 * S, -3 * S), (-4 * S, J + 20 * S), 3.0 * S, (-1 * S, 5 * S)))
+    c.paint(1 * S, J + 18 * S, Label.TENDON,
+            lambda s: _band(c, s, (6 * S, 1 * S), (-14 * S, J + 18 * S), 2.5 * S, (-5 * S, 0)))
+
+
+def _cortex(c: _Canvas, K: _Knee) -> None:
+    """Turn the outer ``CORTEX_MM`` of femur, tibia and patella into cortex labels."""
+    S, t = K.S, CORTEX_MM
+    inf = 1e6
+
+    def femur_inner(s):
+        inner = (K.body_r2(c, s, grow=-t) <= 1.0) & (s >= K.body0 + t)
+        for comp in ("med", "lat"):
+            inner = inner | (K.condyle_d2(c, s, comp) <= (K.R - t) ** 2)
+        return ~inner
+
+    c.paint_where(-inf, inf, Label.FEMUR_CORTEX, femur_inner, (Label.FEMUR,))
+    c.paint_where(-inf, inf, Label.TIBIA_CORTEX,
+                  lambda s: ~((K.tibia_r2(c, s, grow=-t) <= 1.0) & (s <= -t)), (Label.TIBIA,))
+    pm, pa, ps = K.patella
+    hm, ha, hs = K.patella_axes
+    c.paint_where(ps - hs, ps + hs, Label.PATELLA_CORTEX,
+                  lambda s: ((c.m - pm) / (hm - t)) ** 2 + ((c.a - pa) / (ha - t)) ** 2 + ((s - ps) / (hs - t)) ** 2 > 1.0,
+                  (Label.PATELLA,))
+    del S
+
+
+def _bml(c: _Canvas, K: _Knee, knee: KneeAnatomy) -> None:
+    r = knee.bml_size_mm
+    rm, ra, rs = r, 1.3 * r, 0.7 * r
+    mc = K.mc["med"] + knee.bml_m_mm
+    if knee.bml_bone == "femur":
+        sc, marrow = K.J["med"] + CORTEX_MM + 0.8 * rs, Label.FEMUR
+    else:
+        sc, marrow = -CORTEX_MM - 0.8 * rs, Label.TIBIA
+    c.paint_where(sc - rs, sc + rs, Label.BML,
+                  lambda s: ((c.m - mc) / rm) ** 2 + ((c.a - knee.bml_a_mm) / ra) ** 2 + ((s - sc) / rs) ** 2 <= 1.0,
+                  (marrow,))
+
+
+def medial_jsw_on_labels(labels: np.ndarray, row_spacing_mm: float, medial_columns: np.ndarray) -> float:
+    """Minimum bone-to-bone gap (mm) between femur and tibia over the given columns.
+
+    ``labels``: (slices, rows, columns) with rows running superior to inferior;
+    ``medial_columns``: boolean mask over columns selecting the medial compartment. For each
+    (slice, column) the gap is the number of rows between the femur's lowest voxel and the
+    tibia's highest voxel below it, times ``row_spacing_mm``; columns without both bones
+    are skipped.
+    """
+    sub = labels[:, :, medial_columns]
+    fem = np.isin(sub, FEMUR_LABELS)
+    tib = np.isin(sub, TIBIA_LABELS)
+    rows = np.arange(sub.shape[1])[None, :, None]
+    # lowest femur row above the tibia's top; highest tibia row
+    tib_top = np.where(tib, rows, sub.shape[1]).min(axis=1)
+    fem_low = np.where(fem & (rows < tib_top[:, None, :]), rows, -1).max(axis=1)
+    ok = (fem_low >= 0) & (tib_top < sub.shape[1])
+    if not ok.any():
+        raise ValueError("no column holds both femur and tibia")
+    gaps = (tib_top - fem_low - 1)[ok] * row_spacing_mm
+    return float(gaps.min())

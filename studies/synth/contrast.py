@@ -1,0 +1,120 @@
+"""From a label map to MR-like intensities: tissue contrast, texture, bias field, Rician noise.
+
+Per sequence a table gives each tissue's relative signal (0-1):
+
+* ``cor_iw_tse`` (intermediate-weighted turbo spin echo): fluid bright, fat bright,
+  cartilage intermediate, muscle dark-grey, marrow intermediate, menisci/tendons/cortex black.
+* ``sag_3d_dess`` (water-excited double-echo steady state): cartilage and fluid bright, fat
+  and marrow dark (water excitation), muscle grey, menisci/tendons/cortex black.
+
+The planted marrow lesion (:attr:`Label.BML`) is fluid-like, i.e. brighter than the marrow
+around it in both sequences. The signal is then multiplied by a smooth bias field (a coil's
+fall-off with distance, up to about ±35 %), textured (trabecular / muscle fibre patterns),
+slightly blurred (partial volume), given Rician noise (the magnitude of a complex Gaussian
+signal) and scaled to 12-bit integers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from studies.synth.anatomy import Label
+from studies.synth.geometry import Grid
+
+#: Maximum stored value (12-bit MR data).
+MAX_VALUE = 4095
+#: Rician noise standard deviation, relative to a signal of 1.
+NOISE_SIGMA = {"cor_iw_tse": 0.028, "sag_3d_dess": 0.035}
+#: Scale from relative signal to stored value.
+GAIN = {"cor_iw_tse": 1800.0, "sag_3d_dess": 1400.0}
+
+_CONTRAST: dict[str, dict[Label, float]] = {
+    "cor_iw_tse": {
+        Label.AIR: 0.0, Label.FAT: 0.82, Label.MUSCLE: 0.30, Label.FEMUR: 0.55,
+        Label.FEMUR_CORTEX: 0.05, Label.TIBIA: 0.55, Label.TIBIA_CORTEX: 0.05, Label.PATELLA: 0.55,
+        Label.PATELLA_CORTEX: 0.05, Label.FEMORAL_CARTILAGE: 0.42, Label.TIBIAL_CARTILAGE: 0.42,
+        Label.PATELLAR_CARTILAGE: 0.42, Label.MENISCUS: 0.04, Label.FLUID: 0.95, Label.TENDON: 0.06,
+        Label.BML: 0.88, Label.FIBULA: 0.55,
+    },
+    "sag_3d_dess": {
+        Label.AIR: 0.0, Label.FAT: 0.10, Label.MUSCLE: 0.24, Label.FEMUR: 0.12,
+        Label.FEMUR_CORTEX: 0.02, Label.TIBIA: 0.12, Label.TIBIA_CORTEX: 0.02, Label.PATELLA: 0.12,
+        Label.PATELLA_CORTEX: 0.02, Label.FEMORAL_CARTILAGE: 0.72, Label.TIBIAL_CARTILAGE: 0.72,
+        Label.PATELLAR_CARTILAGE: 0.72, Label.MENISCUS: 0.03, Label.FLUID: 0.92, Label.TENDON: 0.03,
+        Label.BML: 0.50, Label.FIBULA: 0.12,
+    },
+}
+#: Relative amplitude of the texture per tissue (others are smooth).
+_TEXTURE = {Label.FEMUR: 0.18, Label.TIBIA: 0.18, Label.PATELLA: 0.18, Label.FIBULA: 0.18,
+            Label.MUSCLE: 0.12, Label.FAT: 0.05, Label.BML: 0.10}
+
+
+def contrast_table(sequence: str) -> np.ndarray:
+    """Relative signal per label value, shape (256,), float32."""
+    lut = np.zeros(256, dtype=np.float32)
+    for label, value in _CONTRAST[sequence].items():
+        lut[label] = value
+    return lut
+
+
+def _texture_table() -> np.ndarray:
+    lut = np.zeros(256, dtype=np.float32)
+    for label, value in _TEXTURE.items():
+        lut[label] = value
+    return lut
+
+
+def _separable_field(grid: Grid, rng: np.random.Generator, wavelengths_mm, amplitude) -> np.ndarray:
+    """Sum of products of cosines along the grid's axes: cheap smooth random structure."""
+    coords = [np.arange(n, dtype=np.float32)[None] * sp for n, sp in zip(grid.shape, grid.spacing, strict=True)]
+    field = np.zeros((1, 1, 1), dtype=np.float32)
+    for wl in wavelengths_mm:
+        parts = []
+        for k, x in enumerate(coords):
+            f = rng.uniform(0.6, 1.4) * 2 * np.pi / wl
+            shape = [1, 1, 1]
+            shape[k] = x.size
+            parts.append(np.cos(f * x + rng.uniform(0, 2 * np.pi)).astype(np.float32).reshape(shape))
+        field = field + parts[0] * parts[1] * parts[2]
+    return field * np.float32(amplitude / max(len(wavelengths_mm), 1) ** 0.5)
+
+
+def bias_field(grid: Grid, rng: np.random.Generator) -> np.ndarray:
+    """Smooth multiplicative field (broadcastable to ``grid.shape``), about 0.65-1.35.
+
+    A receive coil's sensitivity falls off away from a point near the skin; modelled as a
+    Gaussian bump around a random point plus a linear gradient.
+    """
+    coords = [(np.arange(n, dtype=np.float32) - (n - 1) / 2) * sp for n, sp in zip(grid.shape, grid.spacing, strict=True)]
+    fov = [n * sp for n, sp in zip(grid.shape, grid.spacing, strict=True)]
+    d2 = np.zeros((1, 1, 1), dtype=np.float32)
+    lin = np.zeros((1, 1, 1), dtype=np.float32)
+    for k, x in enumerate(coords):
+        shape = [1, 1, 1]
+        shape[k] = x.size
+        c = rng.uniform(-0.35, 0.35) * fov[k]
+        w = max(fov[k], 60.0) * rng.uniform(0.7, 1.0)
+        d2 = d2 + (((x - c) / w) ** 2).reshape(shape)
+        lin = lin + (rng.uniform(-0.12, 0.12) * x / (fov[k] / 2)).reshape(shape)
+    return (0.7 + 0.6 * np.exp(-d2) + lin).astype(np.float32)
+
+
+def render_image(labels: np.ndarray, grid: Grid, sequence: str, rng: np.random.Generator) -> np.ndarray:
+    """MR-like magnitude image (uint16, same shape as ``labels``) of a label map.
+
+    ``rng`` drives the texture, bias field and noise: the same generator state gives the
+    same pixels.
+    """
+    signal = contrast_table(sequence)[labels]
+    texture = _separable_field(grid, rng, (2.5, 4.0, 7.0, 11.0), 1.0)
+    signal *= 1.0 + _texture_table()[labels] * texture
+    blur = [min(0.6, 0.35 / sp * 1.0) if k else 0.0 for k, sp in enumerate(grid.spacing)]
+    signal = ndimage.gaussian_filter(signal, sigma=blur, mode="nearest", truncate=2.0)
+    signal *= bias_field(grid, rng)
+    sigma = np.float32(NOISE_SIGMA[sequence])
+    real = signal + sigma * rng.standard_normal(signal.shape, dtype=np.float32)
+    imag = sigma * rng.standard_normal(signal.shape, dtype=np.float32)
+    magnitude = np.sqrt(real * real + imag * imag)
+    magnitude *= np.float32(GAIN[sequence])
+    return np.clip(np.rint(magnitude), 0, MAX_VALUE).astype(np.uint16)

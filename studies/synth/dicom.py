@@ -1,0 +1,108 @@
+"""Writing a volume as an OAI-like DICOM series: one MR Image Storage file per slice.
+
+Files are named ``001``, ``002``, ... (no extension) in slice order; InstanceNumber follows
+the same order and ImagePositionPatient steps along the slice normal (row x column
+direction), which is how SimpleITK's ImageSeriesReader sorts them, so the array it returns is
+the written volume (order slice, row, column).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import (
+    PYDICOM_IMPLEMENTATION_UID,
+    ExplicitVRLittleEndian,
+    MRImageStorage,
+    generate_uid,
+)
+
+from studies.synth.geometry import ORIENTATIONS, Grid
+from studies.synth.layout import SeriesRecord
+
+#: Acquisition parameters per sequence (as in the OAI protocol).
+_PROTOCOL = {
+    "cor_iw_tse": dict(ScanningSequence="SE", SequenceVariant="SK", MRAcquisitionType="2D",
+                       RepetitionTime=3300.0, EchoTime=29.0, FlipAngle=180.0, SequenceName="*tse2d1_7",
+                       ProtocolName="COR_IW_TSE"),
+    "sag_3d_dess": dict(ScanningSequence="GR", SequenceVariant="SP", MRAcquisitionType="3D",
+                        RepetitionTime=16.3, EchoTime=4.7, FlipAngle=25.0, SequenceName="*de3d1",
+                        ProtocolName="SAG_3D_DESS_WE"),
+}
+
+
+def _fmt(v: float) -> str:
+    """A decimal string (DS) of at most 16 characters."""
+    s = f"{v:.6f}".rstrip("0").rstrip(".")
+    return s if s not in ("-0", "") else "0"
+
+
+def _base_dataset(record: SeriesRecord, grid: Grid, sex: str, age_years: float) -> Dataset:
+    ds = Dataset()
+    ds.SpecificCharacterSet = "ISO_IR 100"
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "M", "ND"]
+    ds.SOPClassUID = MRImageStorage
+    ds.StudyDate = ds.SeriesDate = ds.AcquisitionDate = ds.ContentDate = record.study_date
+    ds.StudyTime = ds.SeriesTime = "100000"
+    ds.AccessionNumber = record.barcode
+    ds.Modality = "MR"
+    ds.Manufacturer = "knee-study synthetic phantom"
+    ds.InstitutionName = "Synthetic OAI"
+    ds.StudyDescription = record.study_description
+    ds.SeriesDescription = record.series_description
+    ds.PatientName = record.participant_id
+    ds.PatientID = record.participant_id
+    ds.PatientSex = sex
+    ds.PatientAge = f"{int(age_years):03d}Y"
+    ds.BodyPartExamined = "KNEE"
+    for key, value in _PROTOCOL[record.sequence].items():
+        setattr(ds, key, value)
+    ds.MagneticFieldStrength = 3
+    ds.SliceThickness = _fmt(grid.spacing[0])
+    ds.SpacingBetweenSlices = _fmt(grid.spacing[0])
+    ds.StudyInstanceUID = record.study_uid
+    ds.SeriesInstanceUID = record.series_uid
+    ds.StudyID = record.barcode[-6:]
+    ds.SeriesNumber = record.series_number
+    ds.FrameOfReferenceUID = record.frame_uid
+    ds.Laterality = "R" if record.side == "right" else "L"
+    row, col = ORIENTATIONS[record.sequence]
+    ds.ImageOrientationPatient = [_fmt(v) for v in (*row, *col)]
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.Rows, ds.Columns = grid.shape[1], grid.shape[2]
+    ds.PixelSpacing = [_fmt(grid.spacing[1]), _fmt(grid.spacing[2])]
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    return ds
+
+
+def write_series(folder: Path, pixels: np.ndarray, grid: Grid, record: SeriesRecord, *, sex: str, age_years: float) -> int:
+    """Write ``pixels`` (uint16, shape ``grid.shape``) as files ``folder/001``...; returns the count.
+
+    ``sex`` is 'F' or 'M'. The folder is created if needed; existing files are overwritten.
+    """
+    if pixels.shape != grid.shape or pixels.dtype != np.uint16:
+        raise ValueError(f"pixels must be uint16 of shape {grid.shape}, got {pixels.dtype} {pixels.shape}")
+    folder.mkdir(parents=True, exist_ok=True)
+    ds = _base_dataset(record, grid, sex, age_years)
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = MRImageStorage
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
+    ds.file_meta = meta
+    width = float(np.percentile(pixels[:, ::4, ::4], 99.5))
+    ds.WindowCenter, ds.WindowWidth = _fmt(width / 2), _fmt(max(width, 1.0))
+    n = grid.shape[0]
+    for k in range(n):
+        uid = generate_uid(entropy_srcs=[record.series_uid, str(k)])
+        meta.MediaStorageSOPInstanceUID = uid
+        ds.SOPInstanceUID = uid
+        ds.InstanceNumber = k + 1
+        pos = grid.position(k)
+        ds.ImagePositionPatient = [_fmt(v) for v in pos]
+        ds.SliceLocation = _fmt(float(np.dot(pos, np.cross(*ORIENTATIONS[record.sequence]))))
+        ds.PixelData = np.ascontiguousarray(pixels[k]).tobytes()
+        ds.save_as(folder / f"{k + 1:03d}", enforce_file_format=True)
+    return n
