@@ -1,0 +1,156 @@
+"""The reading window drawn for real (offscreen): pixels change with window/level, slices and
+links; heatmaps only with the AI; placeholders for broken images; keys; pause."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from study_factory import make_study
+from uihelpers import coloured, pixels, show
+
+from reader_app.ui.launch import open_reading
+from reader_app.ui.reading_window import PAGE_IMAGES, PAGE_PAUSED
+
+COR, SAG = "cor_iw_tse", "sag_3d_dess"
+
+
+@pytest.fixture
+def open_screen(tmp_path, qtbot):
+    screens = []
+
+    def make(mode="unaided", reader="r1", **study_kw):
+        study_kw.setdefault("with_ai", True)
+        if not screens:
+            make.study = make_study(tmp_path, n_pairs=3, **study_kw)
+        screen = open_reading(make.study.study, reader, mode)
+        screens.append(screen)
+        show(qtbot, screen)
+        return screen
+
+    yield make
+    for s in screens:
+        s.window.close()
+
+
+def centre(rgb, frac=0.2):
+    h, w = rgb.shape[:2]
+    return rgb[int(h * (0.5 - frac)) : int(h * (0.5 + frac)), int(w * (0.5 - frac)) : int(w * (0.5 + frac))]
+
+
+def test_window_level_drag_changes_both_linked_knees_but_not_when_unlinked(open_screen, qtbot):
+    s = open_screen()
+    a, b = s.window.views[("left", COR)], s.window.views[("right", COR)]
+    before_a, before_b = centre(pixels(a)).mean(), centre(pixels(b)).mean()
+    a.windowDragged.emit(0.0, 120.0)  # drag down: lower level, brighter image
+    qtbot.wait(10)
+    after_a, after_b = centre(pixels(a)).mean(), centre(pixels(b)).mean()
+    assert after_a > before_a + 10 and after_b > before_b + 10
+    s.window.link_window.click()
+    assert not s.hanging.link_window
+    a.windowDragged.emit(0.0, -240.0)
+    qtbot.wait(10)
+    assert centre(pixels(a)).mean() < after_a - 10
+    assert centre(pixels(b)).mean() == pytest.approx(after_b, abs=0.5)
+    s.window.reset_button.click()  # back to the automatic window
+    qtbot.wait(10)
+    assert centre(pixels(a)).mean() == pytest.approx(before_a, abs=1.0)
+
+
+def test_wheel_scrolls_slices_and_the_linked_view_follows(open_screen, qtbot):
+    s = open_screen()
+    a, b = s.window.views[("left", SAG)], s.window.views[("right", SAG)]
+    assert a.slice_label.text() == "Slice 7 / 12"  # starts at the middle slice
+    b_before = pixels(b)
+    vp = a.graphics.viewport()
+    pos = QPointF(vp.width() / 2, vp.height() / 2)
+    for _ in range(3):
+        ev = QWheelEvent(pos, vp.mapToGlobal(pos), QPoint(0, 0), QPoint(0, -120), Qt.MouseButton.NoButton,
+                         Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+        from PySide6.QtWidgets import QApplication
+
+        QApplication.sendEvent(vp, ev)
+    qtbot.wait(10)
+    assert a.slice_label.text() == "Slice 10 / 12"
+    assert b.slice_label.text() == "Slice 10 / 12"
+    assert np.abs(pixels(b).astype(int) - b_before).sum() > 0  # B redrawn with another slice
+    s.window.link_slices.click()
+    a.scrolled.emit(1)
+    qtbot.wait(10)
+    assert a.slice_label.text() == "Slice 11 / 12" and b.slice_label.text() == "Slice 10 / 12"
+
+
+def test_keys_choose_confirm_and_scroll(open_screen, qtbot):
+    s = open_screen()
+    w = s.window
+    first = s.session.current.pair_id
+    qtbot.keyClick(w, Qt.Key.Key_J)
+    assert w.choice_buttons["right"].isChecked() and w.confirm_button.isEnabled()
+    qtbot.keyClick(w, Qt.Key.Key_1)
+    assert w.choice_buttons["left"].isChecked() and not w.choice_buttons["right"].isChecked()
+    qtbot.keyClick(w, Qt.Key.Key_Down)
+    assert w.views[("left", COR)].slice_label.text() == "Slice 6 / 8"
+    qtbot.keyClick(w, Qt.Key.Key_Return)
+    assert s.session.current.pair_id != first
+    assert s.store.answer(first).chosen_case == s.store.order[0].left_case
+    assert w.progress.text() == "Pair 2 / 3"
+
+
+def test_heatmap_pixels_only_when_the_ai_is_shown(open_screen):
+    unaided = open_screen("unaided", reader="u1")
+    # The image area only (the yellow letters are labels above it).
+    views_u = [unaided.window.views[(k, q)].graphics for k in ("left", "right") for q in (COR, SAG)]
+    assert sum(coloured(pixels(v)) for v in views_u) == 0
+    unaided.window.close()
+    aided = open_screen("aided", reader="a1")
+    views_a = [aided.window.views[(k, q)].graphics for k in ("left", "right") for q in (COR, SAG)]
+    counts = [coloured(pixels(v)) for v in views_a]
+    assert min(counts) > 500, counts
+    assert aided.window.ai_tools.isVisible()
+    assert "AI:" in aided.window.panels["left"].ai_badge.text()
+    aided.window.heat_on.click()  # heatmap off
+    assert sum(coloured(pixels(v)) for v in views_a) == 0
+
+
+def test_broken_image_shows_a_placeholder_and_the_pair_can_be_flagged(open_screen, tmp_path, qtbot, monkeypatch):
+    t = make_study(tmp_path / "broken", n_pairs=2)
+    from studies.decisions import reader_order
+
+    first = reader_order(t.manifest, "r1")[0]
+    (t.study / t.manifest.cases[first.left_case].images[COR]).write_bytes(b"not a nifti")
+    screen = open_reading(t.study, "r1", "unaided")
+    try:
+        show(qtbot, screen)
+        view = screen.window.views[("left", COR)]
+        assert view.placeholder.isVisible() and "cannot be read" in view.placeholder.text()
+        assert first.left_case not in view.placeholder.text()
+        assert screen.window.views[("right", COR)].has_image
+        monkeypatch.setattr(screen.window, "ask_flag_reason", lambda: "Unreadable images")
+        screen.window.flag_button.click()
+        assert screen.store.flags(first.pair_id) == ["Unreadable images"]
+    finally:
+        screen.window.close()
+
+
+def test_pause_hides_images_and_resume_brings_them_back(open_screen, qtbot):
+    s = open_screen()
+    w = s.window
+    w.pause_button.click()
+    assert w.pages.currentIndex() == PAGE_PAUSED and s.session.is_paused
+    assert not w.views[("left", COR)].isVisible()
+    assert not w.confirm_button.isEnabled() and not w.choice_buttons["left"].isEnabled()
+    qtbot.keyClick(w, Qt.Key.Key_P)
+    assert w.pages.currentIndex() == PAGE_IMAGES and not s.session.is_paused
+
+
+def test_enlarge_one_sequence(open_screen, qtbot):
+    s = open_screen()
+    w = s.window
+    h_before = w.views[("left", COR)].height()
+    w.layout_buttons.button(1).click()  # COR only
+    qtbot.wait(10)
+    assert not w.views[("left", SAG)].isVisible() and not w.views[("right", SAG)].isVisible()
+    assert w.views[("left", COR)].height() > 1.5 * h_before
+    w.layout_buttons.button(0).click()
+    assert w.views[("right", SAG)].isVisible()

@@ -1,0 +1,31 @@
+"""Helpers for the reader app's widget tests: open a tiny study, read pixels of a widget."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtGui import QImage
+
+
+def pixels(widget) -> np.ndarray:
+    """The widget as drawn now: uint8 array (height, width, 3) RGB."""
+    img = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    w, h, bpl = img.width(), img.height(), img.bytesPerLine()
+    buf = np.frombuffer(img.constBits(), dtype=np.uint8, count=bpl * h).reshape(h, bpl)
+    return buf[:, : w * 3].reshape(h, w, 3).copy()
+
+
+def coloured(rgb: np.ndarray, spread: int = 60) -> int:
+    """How many pixels are clearly coloured (not grey): max - min channel > ``spread``."""
+    c = rgb.astype(np.int16)
+    return int(((c.max(axis=2) - c.min(axis=2)) > spread).sum())
+
+
+def show(qtbot, screen, size=(1400, 900)):
+    """Show a reading screen's window and let layouts and pyqtgraph settle."""
+    w = screen.window
+    w.resize(*size)
+    w.show()
+    qtbot.waitExposed(w)
+    w.activateWindow()
+    qtbot.wait(20)
+    return w
