@@ -52,6 +52,7 @@ def read_decisions(path: str | Path, *, phases: Iterable[str] = ("final",)) -> p
     path = Path(path)
     conn = open_readonly(path)
     try:
+        conn.execute("BEGIN")  # one snapshot, even while the reader is writing
         meta, order = read_header(conn)
         report = verify_connection(conn)
         ledger = Ledger(meta.get("reader_id", path.stem)).replay(

@@ -50,7 +50,10 @@ class ReaderLock:
     def acquire(self, reader_id: str) -> ReaderLock:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         if not _try_lock(fd):
-            holder = os.read(fd, 400).decode("utf-8", "replace").strip() or "another process"
+            try:
+                holder = os.read(fd, 400).decode("utf-8", "replace").strip() or "another process"
+            except OSError:  # Windows: the holder's locked byte cannot be read
+                holder = "another process"
             os.close(fd)
             raise ReaderLockedError(
                 f"Reader '{reader_id}' is already reading this study in another window "
@@ -59,7 +62,7 @@ class ReaderLock:
             )
         info = f"process {os.getpid()} on {socket.gethostname()} since {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
         os.ftruncate(fd, 0)
-        os.pwrite(fd, info.encode(), 0) if hasattr(os, "pwrite") else os.write(fd, info.encode())
+        os.write(fd, info.encode())
         self._fd = fd
         return self
 

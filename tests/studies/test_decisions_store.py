@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 
 import pytest
@@ -217,3 +218,24 @@ class _FailingConnection:
     @property
     def in_transaction(self):
         return self._conn.in_transaction
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root ignores permissions")
+def test_read_only_folder_by_permissions(tiny):
+    folder = decisions_path(tiny.study, "r1").parent
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(StorageError, match="cannot be written to"):
+            DecisionStore.open(decisions_path(tiny.study, "r1"), "r1", tiny.manifest)
+    finally:
+        folder.chmod(0o755)
+
+
+def test_read_decisions_sees_a_consistent_snapshot_while_writing(tiny):
+    path = decisions_path(tiny.study, "r1")
+    with DecisionStore.open(path, "r1", tiny.manifest) as store:
+        for i, p in enumerate(store.order):
+            _answer(store, p.pair_id)
+            df = read_decisions(path)
+            assert len(df) == i + 1 and df["audit_ok"].all()
