@@ -99,14 +99,16 @@ def generate_cohort(
     return out
 
 
+_TEXT_COLUMNS = ("participant_id", "study_date", "jsw_table_code", "womac_table_code", "kl_table_code")
+
+
 def _read_truth(path: Path) -> pd.DataFrame:
     try:
-        df = pd.read_csv(path, dtype={"participant_id": str, "study_date": str}, keep_default_na=False,
-                         na_values=[""], float_precision="round_trip")
+        df = pd.read_csv(path, dtype={c: str for c in _TEXT_COLUMNS}, keep_default_na=False, na_values=[""])
     except (OSError, pd.errors.ParserError) as exc:
         raise InputFileError(path, f"cannot read the ground-truth table: {exc}",
                              hint="Regenerate the cohort with 'knee-study synth-cohort'") from exc
-    for col in ("jsw_table_code", "womac_table_code", "kl_table_code"):
+    for col in _TEXT_COLUMNS:
         if col in df:
             df[col] = df[col].fillna("")
     return df

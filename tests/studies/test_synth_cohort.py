@@ -1,0 +1,217 @@
+"""The synthetic OAI-format cohort: layout, tables, DICOM geometry, planted JSW, determinism."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pydicom
+import pytest
+import SimpleITK as sitk
+
+from studies.synth import SIZES, generate_cohort, label_map, sign_mask
+from studies.synth.anatomy import FEMUR_LABELS, Label, medial_jsw_on_labels
+from studies.synth.cohort import load_synthetic
+
+SEED = 7
+PATIENTS = 4
+MISSING = re.compile(r"^\.[A-Z]?: ")
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory) -> Path:
+    return generate_cohort(tmp_path_factory.mktemp("synth") / "cohort", patients=PATIENTS, seed=SEED, size="small")
+
+
+def _contents(cohort: Path) -> pd.DataFrame:
+    frames = []
+    for visit, month in (("00m", 0), ("12m", 12), ("24m", 24), ("36m", 36)):
+        df = pd.read_csv(cohort / visit / "contents.csv", dtype=str)
+        frames.append(df.assign(visit=visit, visit_month=month))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _read_series(folder: Path) -> tuple[sitk.Image, list[str]]:
+    reader = sitk.ImageSeriesReader()
+    files = reader.GetGDCMSeriesFileNames(str(folder))
+    reader.SetFileNames(files)
+    return reader.Execute(), list(files)
+
+
+def _tree_digest(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_layout_and_contents(cohort):
+    for visit in ("00m", "12m", "24m", "36m"):
+        with open(cohort / visit / "contents.csv", newline="") as fh:
+            header = next(csv.reader(fh))
+        assert header == ["Folder", "ParticipantID", "StudyDate", "Barcode", "StudyDescription", "SeriesDescription"]
+    for name in ["Enrollees.txt", "kxr_sq_bu00.txt"] + [f"{t}{vv}.txt" for t in ("AllClinical", "kxr_qjsw_duryea")
+                                                        for vv in ("00", "01", "03", "05")]:
+        assert (cohort / name).is_file(), name
+    c = _contents(cohort)
+    assert len(c) > 0
+    release = {"00m": "0.C.2", "12m": "1.C.2", "24m": "3.C.2", "36m": "5.C.1"}
+    visit_name = {0: "ENROLLMENT", 12: "12 MONTH", 24: "24 MONTH", 36: "36 MONTH"}
+    for r in c.itertuples():
+        parts = r.Folder.split("/")
+        assert len(parts) == 4 and parts[0] == release[r.visit] and parts[1] == r.ParticipantID and parts[2] == r.StudyDate
+        assert re.fullmatch(r"9\d{6}", r.ParticipantID)
+        assert re.fullmatch(r"\d{8}", r.StudyDate) and re.fullmatch(r"016610\d{6}", r.Barcode)
+        side = r.StudyDescription.split("^")[-1]
+        assert r.StudyDescription == f"OAI^MR^{visit_name[r.visit_month]}^{side}" and side in ("RIGHT", "LEFT")
+        assert r.SeriesDescription in (f"COR_IW_TSE_{side}", f"SAG_3D_DESS_{side}")
+        files = sorted(p.name for p in (cohort / r.visit / r.Folder).iterdir())
+        seq = "cor_iw_tse" if r.SeriesDescription.startswith("COR") else "sag_3d_dess"
+        assert files == [f"{i:03d}" for i in range(1, SIZES["small"][seq].shape[0] + 1)]
+    # nearly every knee-visit has both series; no stray files outside the listed ones
+    listed = {str(Path(r.visit) / r.Folder) for r in c.itertuples()}
+    on_disk = {str(p.parent.relative_to(cohort)) for p in cohort.glob("[0-9][0-9]m/*/*/*/*/001")}
+    assert listed == on_disk
+
+
+def test_every_series_geometry(cohort):
+    c = _contents(cohort)
+    _, truth = load_synthetic(cohort)
+    for r in c.itertuples():
+        seq = "cor_iw_tse" if r.SeriesDescription.startswith("COR") else "sag_3d_dess"
+        spec = SIZES["small"][seq]
+        img, files = _read_series(cohort / r.visit / r.Folder)
+        # SimpleITK: size (columns, rows, slices), spacing likewise
+        assert img.GetSize() == (spec.shape[2], spec.shape[1], spec.shape[0])
+        np.testing.assert_allclose(img.GetSpacing(), (spec.spacing[2], spec.spacing[1], spec.spacing[0]), atol=1e-4)
+        direction = np.array(img.GetDirection()).reshape(3, 3)
+        expected = {"cor_iw_tse": [[1, 0, 0], [0, 0, 1], [0, -1, 0]], "sag_3d_dess": [[0, 0, -1], [1, 0, 0], [0, -1, 0]]}[seq]
+        np.testing.assert_allclose(direction, expected, atol=1e-6)
+        side = r.StudyDescription.split("^")[-1].lower()
+        # right knees sit at patient-right (x < 0 in LPS), left knees at patient-left
+        centre = img.TransformContinuousIndexToPhysicalPoint([(n - 1) / 2 for n in img.GetSize()])
+        assert (centre[0] < 0) == (side == "right")
+        ds = pydicom.dcmread(files[0])
+        assert ds.SOPClassUID == "1.2.840.10008.5.1.4.1.1.4"  # MR Image Storage
+        assert ds.Laterality == ("R" if side == "right" else "L")
+        assert ds.PatientID == r.ParticipantID and ds.StudyDate == r.StudyDate
+        assert ds.SeriesDescription == r.SeriesDescription and ds.StudyDescription == r.StudyDescription
+        assert float(ds.SliceThickness) == pytest.approx(spec.spacing[0], abs=1e-4)
+        assert [float(v) for v in ds.PixelSpacing] == pytest.approx(list(spec.spacing[1:]), abs=1e-4)
+        arr = sitk.GetArrayFromImage(img)
+        assert arr.shape == spec.shape and arr.max() > 500
+
+
+def test_medial_anatomy_is_mirrored_between_knees(cohort):
+    """In patient coordinates the medial condyle of a right knee lies at larger x; a left knee's at smaller x."""
+    truth = load_synthetic(cohort)[1]
+    pid = truth.participant_id.iloc[0]
+    for side in ("right", "left"):
+        labels, grid = label_map(cohort, pid, side, 0, "cor_iw_tse")
+        femur = np.isin(labels, FEMUR_LABELS)
+        cols = np.nonzero(femur.any(axis=(0, 1)))[0]
+        mid = (cols.min() + cols.max()) / 2
+        # lowest femur voxel per column: the medial condyle (planted lower when JSW_med < JSW_lat) ...
+        row = truth[(truth.participant_id == pid) & (truth.side == side) & (truth.visit_month == 0)].iloc[0]
+        low = np.where(femur, np.arange(labels.shape[1])[None, :, None], -1).max(axis=(0, 1))
+        x = grid.origin[0] + grid.spacing[2] * np.arange(labels.shape[2])
+        centre_x = -100.0 if side == "right" else 100.0
+        medial_is_plus_x = side == "right"
+        medial_cols = (x > centre_x + 10) if medial_is_plus_x else (x < centre_x - 10)
+        lateral_cols = (x < centre_x - 10) if medial_is_plus_x else (x > centre_x + 10)
+        assert abs(mid - (labels.shape[2] - 1) / 2) < 10
+        if row.jsw_lateral_mm - row.jsw_mm > 1.5:
+            assert low[medial_cols].max() > low[lateral_cols].max()
+
+
+def test_imaged_medial_jsw_matches_table(cohort):
+    """The bone-to-bone medial joint space on the phantom's label map equals the true JSW (0.2 mm)."""
+    _, truth = load_synthetic(cohort)
+    measured = 0
+    for r in truth[truth.has_cor_iw_tse].itertuples():
+        labels, grid = label_map(cohort, r.participant_id, r.side, r.visit_month, "cor_iw_tse", oversample=(1, 16, 1))
+        x = grid.origin[0] + grid.spacing[2] * np.arange(labels.shape[2])
+        centre_x = -100.0 if r.side == "right" else 100.0
+        medial = (x > centre_x + 2) if r.side == "right" else (x < centre_x - 2)
+        jsw = medial_jsw_on_labels(labels, grid.spacing[1], medial)
+        assert jsw == pytest.approx(r.jsw_mm, abs=0.2), (r.participant_id, r.side, r.visit_month)
+        measured += 1
+    assert measured >= PATIENTS * 2 * 3
+    # and the table carries the same JSW where it is not missing
+    for month, vv in ((0, "00"), (12, "01"), (24, "03"), (36, "05")):
+        t = pd.read_csv(cohort / f"kxr_qjsw_duryea{vv}.txt", sep="|", dtype=str)
+        col = {0: "V00", 12: "V01", 24: "V03", 36: "V05"}[month] + "MCMJSW"
+        for r in t.itertuples():
+            side = {"1: Right": "right", "2: Left": "left"}[r.SIDE]
+            cell = getattr(r, col)
+            want = truth[(truth.participant_id == r.ID) & (truth.side == side) & (truth.visit_month == month)].jsw_mm.iloc[0]
+            if not MISSING.match(cell):
+                assert float(cell) == pytest.approx(want, abs=1e-3)
+
+
+def test_tables_parse_with_oai_codes(cohort):
+    enr = pd.read_csv(cohort / "Enrollees.txt", sep="|", dtype=str)
+    assert list(enr.columns[:4]) == ["ID", "VERSION", "P02SEX", "V00SITE"]
+    assert set(enr.P02SEX) <= {"1: Male", "2: Female"} and len(enr) == PATIENTS
+    assert enr.ID.str.fullmatch(r"9\d{6}").all()
+    for vv, prefix in (("00", "V00"), ("01", "V01"), ("03", "V03"), ("05", "V05")):
+        clin = pd.read_csv(cohort / f"AllClinical{vv}.txt", sep="|", dtype=str)
+        bmi = "P01BMI" if vv == "00" else f"{prefix}BMI"
+        for col in ("ID", "VERSION", f"{prefix}AGE", bmi, f"{prefix}WOMKPR", f"{prefix}WOMKPL"):
+            assert col in clin.columns
+        for col in (bmi, f"{prefix}WOMKPR", f"{prefix}WOMKPL"):
+            vals = clin[col]
+            ok = vals.str.match(MISSING) | pd.to_numeric(vals, errors="coerce").notna()
+            assert ok.all(), (vv, col, vals[~ok].tolist())
+        pain = pd.to_numeric(clin[f"{prefix}WOMKPR"], errors="coerce").dropna()
+        assert ((pain >= 0) & (pain <= 20)).all()
+        jsw = pd.read_csv(cohort / f"kxr_qjsw_duryea{vv}.txt", sep="|", dtype=str)
+        assert list(jsw.columns[:4]) == ["ID", "VERSION", "SIDE", f"{prefix}MCMJSW"]
+        assert set(jsw.SIDE) <= {"1: Right", "2: Left"}
+        cells = jsw[f"{prefix}MCMJSW"]
+        assert (cells.str.match(MISSING) | pd.to_numeric(cells, errors="coerce").between(0, 10)).all()
+    kl = pd.read_csv(cohort / "kxr_sq_bu00.txt", sep="|", dtype=str)
+    assert (kl.V00XRKL.str.match(MISSING) | kl.V00XRKL.isin(list("01234"))).all()
+
+
+def test_ground_truth_and_parameters(cohort):
+    params, truth = load_synthetic(cohort)
+    assert params["seed"] == SEED and params["size"] == "small" and params["patients"] == PATIENTS
+    assert "version" in params
+    assert len(truth) == PATIENTS * 2 * 4
+    for col in ("participant_id", "side", "visit_month", "jsw_mm", "jsn_next_mm", "risk", "bml", "bml_size_mm",
+                "bml_bone", "effusion", "kl_grade", "womac_pain"):
+        assert col in truth.columns
+    nxt = truth.sort_values("visit_month").groupby(["participant_id", "side"]).jsw_mm.shift(-1)
+    sel = truth.jsn_next_mm.notna()
+    np.testing.assert_allclose(truth.jsn_next_mm[sel], (nxt - truth.jsw_mm)[sel], atol=2e-3)
+
+
+def test_sign_mask_marks_the_bright_lesion(cohort):
+    _, truth = load_synthetic(cohort)
+    c = _contents(cohort)
+    with_sign = truth[(truth.bml == 1) & truth.has_cor_iw_tse & truth.has_sag_3d_dess]
+    without = truth[(truth.bml == 0) & truth.has_cor_iw_tse]
+    if len(without):
+        r = without.iloc[0]
+        assert not sign_mask(cohort, r.participant_id, r.side, int(r.visit_month), "cor_iw_tse").any()
+    if with_sign.empty:
+        pytest.skip("no planted sign in this small cohort")
+    r = with_sign.iloc[0]
+    for seq, stem in (("cor_iw_tse", "COR_IW_TSE"), ("sag_3d_dess", "SAG_3D_DESS")):
+        mask = sign_mask(cohort, r.participant_id, r.side, int(r.visit_month), seq)
+        row = c[(c.ParticipantID == r.participant_id) & (c.visit_month == r.visit_month)
+                & (c.SeriesDescription == f"{stem}_{r.side.upper()}")].iloc[0]
+        arr = sitk.GetArrayFromImage(_read_series(cohort / row.visit / row.Folder)[0]).astype(float)
+        assert mask.shape == arr.shape and mask.sum() > 0
+        labels, _ = label_map(cohort, r.participant_id, r.side, int(r.visit_month), seq)
+        marrow = np.isin(labels, (Label.FEMUR, Label.TIBIA))
+        assert arr[mask].mean() > 1.5 * arr[marrow].mean()
+
+
+def test_same_seed_same_bytes(cohort, tmp_path):
+    again = generate_cohort(tmp_path / "again", patients=PATIENTS, seed=SEED, size="small")
+    assert _tree_digest(again) == _tree_digest(cohort)
+    other = generate_cohort(tmp_path / "other", patients=PATIENTS, seed=SEED + 1, size="small", images="none")
+    assert (other / "Enrollees.txt").read_text() != (cohort / "Enrollees.txt").read_text()
