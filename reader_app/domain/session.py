@@ -23,11 +23,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from reader_app.domain.ai import AiOutputs
+from reader_app.domain.ai import AiOutputs, require_ai
 from reader_app.domain.timing import ActiveClock
 from studies.decisions import AnswerLockedError, DecisionRow, DecisionStore
 from studies.errors import InputFileError, OptionError, StudyError
-from studies.package import AI_MODES, READING_MODES, Case, Manifest, file_sha256, load_key
+from studies.package import (
+    AI_MODES,
+    READING_MODES,
+    Case,
+    Manifest,
+    decisions_path,
+    file_sha256,
+    load_key,
+    load_manifest,
+)
 
 #: Reasons offered when flagging a pair (free text is accepted too).
 FLAG_REASONS: tuple[str, ...] = ("Unreadable images", "Wrong side or wrong knee", "Other problem")
@@ -119,6 +128,32 @@ class ReadingSession:
         store.session_start(mode)
         self._total.start()
         self._load(store.next_unanswered_index(mode))
+
+    @classmethod
+    def open(cls, study: str | Path, reader_id: str, mode: str = "unaided", *,
+             manifest: Manifest | None = None, clock: Callable[[], float] = time.monotonic,
+             wall_clock: Callable[[], float] = time.time) -> ReadingSession:
+        """Load the manifest (unless given) and AI outputs, open the reader's decisions file and
+        start a session: everything the reading screen needs, checked in an order that writes
+        nothing when the study cannot be read (mode not allowed, no AI outputs, file locked,
+        read-only folder, full disk). Close with :meth:`close`."""
+        manifest = manifest or load_manifest(study)
+        if mode not in manifest.reading_modes:
+            raise OptionError("mode", f"a mode this study allows ({', '.join(manifest.reading_modes)})", mode)
+        ai = require_ai(study, mode, manifest)
+        store = DecisionStore.open(decisions_path(study, reader_id), reader_id, manifest, mode)
+        try:
+            return cls(manifest, store, mode, clock=clock, ai=ai, wall_clock=wall_clock)
+        except BaseException:
+            store.close()
+            raise
+
+    def close(self) -> None:
+        """Record the session's end and close the decisions file (releasing its lock)."""
+        try:
+            self.stop()
+        finally:
+            self.store.close()
 
     # -- state ---------------------------------------------------------------------------
     @property

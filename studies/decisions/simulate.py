@@ -2,7 +2,7 @@
 
 For demos, power analysis and tests. The simulated reader picks the key's progressor with
 probability ``accuracy``, independently per pair and phase, from a generator seeded by
-``(seed, position in the reading order)``, so an interrupted run, resumed, writes exactly what
+``(seed, position in the reading order, mode)``, so an interrupted run, resumed, writes exactly what
 an uninterrupted one would have. ``delay`` seconds pass before each answer (it counts as the
 answer's active time), which lets a test kill the process mid-study.
 """
@@ -24,6 +24,7 @@ from studies.package import (
     AI_DIR,
     AI_MODES,
     AI_SCORES_NAME,
+    READING_MODES,
     decisions_path,
     load_key,
     load_manifest,
@@ -55,8 +56,9 @@ def simulate_reader(
     """Answer every unanswered pair of ``study`` as ``reader_id``; return what was written.
 
     ``accuracy`` is the probability (0..1) of choosing the progressor; ``seed`` defaults to
-    the reader's order seed; ``delay`` is seconds per answer. ``on_decision(row, done, total)``
-    is called after each answer is committed. The key must match the study's manifest.
+    the reader's order seed; ``delay`` is seconds per answer. ``on_decision(row, n, total)``
+    is called after each answer is committed (``n``: 1-based position of the pair in the
+    reader's order). The key must match the study's manifest.
     """
     if not (isinstance(accuracy, int | float) and 0.0 <= accuracy <= 1.0):
         raise OptionError("accuracy", "a probability from 0 to 1", accuracy)
@@ -84,7 +86,7 @@ def simulate_reader(
         for position, pair in enumerate(store.order):
             if store.answer(pair.pair_id, "final") is not None:
                 continue
-            rng = np.random.default_rng([seed, position])
+            rng = np.random.default_rng([seed, position, READING_MODES.index(mode)])
             draws = {ph: (rng.random(), rng.random()) for ph in ("first", "final")}
             for phase in phases:
                 if store.answer(pair.pair_id, phase) is not None:
@@ -113,6 +115,6 @@ def simulate_reader(
                 if phase == "final":
                     correct += int(chosen == truth)
                 if on_decision is not None:
-                    on_decision(row, len(store.answered_pair_ids()), total)
+                    on_decision(row, position + 1, total)
         store.session_stop()
     return SimulationResult(store.path, committed, already, correct, total)

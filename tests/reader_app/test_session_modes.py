@@ -127,3 +127,23 @@ def test_malformed_scores_name_row_and_column(tmp_path):
     path.write_text("case_id,probability,run_id\n" + lines[1] + "\n")
     with pytest.raises(InputFileError, match="have no AI score"):
         load_ai(s.study, s.manifest)
+
+
+def test_open_checks_everything_before_writing_anything(tmp_path):
+    from studies.errors import OptionError
+
+    s = make_study(tmp_path, n_pairs=2, with_images=False, reading_modes=("unaided", "aided"))
+    with pytest.raises(StudyError, match="no AI outputs"):
+        ReadingSession.open(s.study, "r1", "aided")
+    with pytest.raises(OptionError, match="allows"):
+        ReadingSession.open(s.study, "r1", "sequential")
+    assert not decisions_path(s.study, "r1").exists()
+    session = ReadingSession.open(s.study, "r1", "unaided")
+    session.choose("left")
+    session.confirm()
+    session.close()
+    session = ReadingSession.open(s.study, "r1")
+    assert session.progress == (1, 2)
+    session.close()
+    kinds = [k for (k,) in sqlite3.connect(decisions_path(s.study, "r1")).execute("SELECT kind FROM audit")]
+    assert kinds == ["session_start", "decision", "session_stop", "session_start", "session_stop"]
