@@ -13,7 +13,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from studies.errors import InputFileError, StudyError, did_you_mean
+from studies.decisions.modes import no_ai_error
+from studies.errors import InputFileError, did_you_mean
 from studies.package import (
     AI_DIR,
     AI_HEATMAPS_DIR,
@@ -100,9 +101,5 @@ def require_ai(study: str | Path, mode: str, manifest: Manifest | None = None) -
         return None
     ai = load_ai(study, manifest)
     if ai is None:
-        raise StudyError(
-            f"This study cannot be read in '{mode}' mode: it has no AI outputs "
-            f"({Path(study) / AI_DIR / AI_SCORES_NAME} is missing). Read it in 'unaided' mode, "
-            "or ask the coordinator for the package with the model's scores (knee-model writes them)"
-        )
+        raise no_ai_error(study, mode)
     return ai

@@ -26,7 +26,8 @@ from pathlib import Path
 from reader_app.domain.ai import AiOutputs, require_ai
 from reader_app.domain.timing import ActiveClock
 from studies.decisions import AnswerLockedError, DecisionRow, DecisionStore
-from studies.errors import InputFileError, OptionError, StudyError
+from studies.decisions.modes import check_reading_mode, no_ai_error
+from studies.errors import InputFileError, OptionError
 from studies.package import (
     AI_MODES,
     READING_MODES,
@@ -112,8 +113,7 @@ class ReadingSession:
         if mode not in manifest.reading_modes:
             raise OptionError("mode", f"a mode this study allows ({', '.join(manifest.reading_modes)})", mode)
         if mode in AI_MODES and ai is None:
-            raise StudyError(f"This study cannot be read in '{mode}' mode: it has no AI outputs "
-                             "(ai/scores.csv is missing). Read it in 'unaided' mode instead")
+            raise no_ai_error(Path(store.path).parent.parent, mode)
         if store.study_id != manifest.study_id:
             raise ValueError("the decisions store belongs to another study")
         self.manifest, self.store, self.mode, self.ai = manifest, store, mode, ai
@@ -138,8 +138,7 @@ class ReadingSession:
         nothing when the study cannot be read (mode not allowed, no AI outputs, file locked,
         read-only folder, full disk). Close with :meth:`close`."""
         manifest = manifest or load_manifest(study)
-        if mode not in manifest.reading_modes:
-            raise OptionError("mode", f"a mode this study allows ({', '.join(manifest.reading_modes)})", mode)
+        check_reading_mode(study, manifest, mode)
         ai = require_ai(study, mode, manifest)
         store = DecisionStore.open(decisions_path(study, reader_id), reader_id, manifest, mode)
         try:

@@ -17,19 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from studies.decisions.ledger import DecisionRow
+from studies.decisions.modes import check_reading_mode
 from studies.decisions.order import reader_seed
 from studies.decisions.store import DecisionStore
-from studies.errors import OptionError, StudyError
-from studies.package import (
-    AI_DIR,
-    AI_MODES,
-    AI_SCORES_NAME,
-    READING_MODES,
-    decisions_path,
-    load_key,
-    load_manifest,
-    verify_key,
-)
+from studies.errors import OptionError
+from studies.package import READING_MODES, decisions_path, load_key, load_manifest, verify_key
 
 
 @dataclass(frozen=True)
@@ -68,11 +60,7 @@ def simulate_reader(
     manifest = load_manifest(study)
     verify_key(study, key_path)
     key = load_key(key_path)
-    if mode not in manifest.reading_modes:
-        raise OptionError("mode", f"a mode this study allows ({', '.join(manifest.reading_modes)})", mode)
-    if mode in AI_MODES and not (study / AI_DIR / AI_SCORES_NAME).is_file():
-        raise StudyError(f"This study cannot be read in '{mode}' mode: it has no AI outputs "
-                         f"({study / AI_DIR / AI_SCORES_NAME} is missing)")
+    check_reading_mode(study, manifest, mode)
     progressor = {p["pair_id"]: p["progressor"] for p in [*key.get("practice_pairs", []), *key["pairs"]]}
     seed = reader_seed(manifest.study_id, reader_id) if seed is None else int(seed)
     scale = manifest.confidence_scale
