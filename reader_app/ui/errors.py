@@ -30,6 +30,9 @@ class ErrorMessage:
     details: str = ""
 
 
+#: Problems listed in the message itself; the rest go to the details.
+MAX_LISTED = 12
+
 #: Window titles for the errors users meet most (by class name, to avoid importing their modules).
 _TITLES = {
     "InputFileError": "Problem with a study file",
@@ -44,9 +47,15 @@ def describe(exc: BaseException, context: str = "") -> ErrorMessage:
     """Message for ``exc``; ``context`` says what was being done ("Opening the study")."""
     prefix = f"{context}: " if context else ""
     if isinstance(exc, StudyError):
-        first, _, rest = str(exc).partition("\n")
+        # A package that fails validation lists its problems one a line: show them (the
+        # first dozen in the message, all of them behind "Show Details...").
+        lines = str(exc).splitlines()
+        text = "\n".join(lines[: 1 + MAX_LISTED])
+        if len(lines) > 1 + MAX_LISTED:
+            text += f"\n  ... and {len(lines) - 1 - MAX_LISTED} more (see the details)"
+        details = "\n".join(lines) if len(lines) > 1 + MAX_LISTED else ""
         title = _TITLES.get(type(exc).__name__, "Cannot continue")
-        return ErrorMessage(title=title, text=prefix + first, details=rest.strip())
+        return ErrorMessage(title=title, text=prefix + text, details=details)
     if isinstance(exc, OSError):
         where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
         return ErrorMessage(

@@ -15,7 +15,7 @@ class ColorLegend(QWidget):
     def __init__(self, cmap: str = "inferno", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setFixedHeight(26)
-        self.setMinimumWidth(150)
+        self.setMinimumWidth(120)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         self.setToolTip("Heatmap colours: where the AI looked, from low (transparent) to high attention")
         self.set_cmap(cmap)

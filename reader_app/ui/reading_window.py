@@ -92,6 +92,7 @@ class ReadingWindow(QMainWindow):
         outer.setSpacing(0)
         outer.addWidget(self._top_bar(title))
         outer.addWidget(self._tool_bar())
+        outer.addWidget(self._ai_bar())
         self.pages = QStackedWidget()
         images = QWidget()
         row = QHBoxLayout(images)
@@ -160,6 +161,8 @@ class ReadingWindow(QMainWindow):
         self.preset.addItems(list(PRESETS))
         self.preset.setCurrentText(DEFAULT_PRESET)
         self.preset.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.preset.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.preset.setMinimumContentsLength(12)
         self.preset.setToolTip("Window presets from each image's intensity percentiles")
         self.auto_button = _button("Auto", tip="Automatic contrast (1st–99th percentile)")
         self.reset_button = _button("Reset  (R)", tip="Automatic contrast and whole images")
@@ -167,12 +170,17 @@ class ReadingWindow(QMainWindow):
         lay.addWidget(self.auto_button)
         lay.addWidget(self.reset_button)
         lay.addStretch(1)
-        self.ai_tools = QWidget()
-        ai = QHBoxLayout(self.ai_tools)
-        ai.setContentsMargins(0, 0, 0, 0)
-        self.heat_on = QCheckBox("AI heatmap")
+        return frame
+
+    def _ai_bar(self) -> QFrame:
+        """Shown only while the AI is visible: its preference, and the heatmap's display."""
+        self.ai_tools, lay = _frame("toolBar")
+        self.ai_summary = QLabel("")
+        self.ai_summary.setObjectName("aiSummary")
+        self.heat_on = QCheckBox("Heatmap")
         self.heat_on.setChecked(True)
         self.heat_on.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.heat_on.setToolTip("Show where the AI looked (Grad-CAM), over both sequences")
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setRange(0, 100)
         self.opacity.setValue(50)
@@ -182,23 +190,27 @@ class ReadingWindow(QMainWindow):
         self.cmap = QComboBox()
         self.cmap.addItems(list(HEAT_CMAPS))
         self.cmap.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.cmap.setToolTip("Heatmap colour map")
         self.legend = ColorLegend(HEAT_CMAPS[0])
+        lay.addWidget(self.ai_summary)
+        lay.addStretch(1)
         for w in (self.heat_on, QLabel("Opacity"), self.opacity, self.cmap, self.legend):
-            ai.addWidget(w)
+            lay.addWidget(w)
         self.ai_tools.hide()
-        lay.addWidget(self.ai_tools)
-        return frame
+        return self.ai_tools
 
     def _decision_bar(self) -> QFrame:
         frame, lay = _frame("decisionBar")
         col = QVBoxLayout()
         self.question = QLabel("")
         self.question.setObjectName("question")
+        self.question.setWordWrap(True)
         self.note = QLabel("")
         self.note.setObjectName("hint")
         self.note.setWordWrap(True)
         self.hint = QLabel("")
         self.hint.setObjectName("hint")
+        self.hint.setWordWrap(True)
         col.addWidget(self.question)
         col.addWidget(self.note)
         col.addWidget(self.hint)
@@ -305,8 +317,19 @@ class ReadingWindow(QMainWindow):
         self.ai_tools.setVisible(ai is not None)
         for side, panel in self.panels.items():
             panel.set_ai(None if ai is None else ai.probabilities.get(side), ai is not None and ai.preferred == side)
-        if ai is not None and ai.problems:
-            self.ai_tools.setToolTip("\n".join(ai.problems))
+        if ai is None:
+            return
+        p = ai.probabilities
+        if ai.preferred is not None:
+            other = "right" if ai.preferred == "left" else "left"
+            label = {"left": "A", "right": "B"}
+            text = (f"The AI prefers knee {label[ai.preferred]}  "
+                    f"({p[ai.preferred]:.0%} vs {p[other]:.0%} probability of progression)")
+        else:
+            text = "The AI has no preference between these knees"
+        if ai.problems:
+            text += "  ·  " + " ".join(ai.problems)
+        self.ai_summary.setText(text)
 
     def show_decision(self, d: DecisionDisplay) -> None:
         self.question.setText(d.question)

@@ -6,12 +6,17 @@ import numpy as np
 from PySide6.QtGui import QImage
 
 
-def pixels(widget) -> np.ndarray:
-    """The widget as drawn now: uint8 array (height, width, 3) RGB."""
-    img = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+def qimage_rgb(img: QImage) -> np.ndarray:
+    """A QImage as a uint8 array (height, width, 3) RGB (a copy: Qt owns the buffer)."""
+    img = img.convertToFormat(QImage.Format.Format_RGB888)
     w, h, bpl = img.width(), img.height(), img.bytesPerLine()
     buf = np.frombuffer(img.constBits(), dtype=np.uint8, count=bpl * h).reshape(h, bpl)
     return buf[:, : w * 3].reshape(h, w, 3).copy()
+
+
+def pixels(widget) -> np.ndarray:
+    """The widget as drawn now: uint8 array (height, width, 3) RGB."""
+    return qimage_rgb(widget.grab().toImage())
 
 
 def coloured(rgb: np.ndarray, spread: int = 60) -> int:
