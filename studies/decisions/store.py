@@ -253,6 +253,8 @@ class DecisionStore:
     def _append(self, kind: str, payload: dict[str, Any], what: str) -> tuple[int, str]:
         """Append one audit row in its own committed transaction; return (id, ts)."""
         conn = self._conn
+        if conn is None:
+            raise RuntimeError(f"the decisions file {self.path} is closed")
         try:
             conn.execute("BEGIN IMMEDIATE")
             last = conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
@@ -267,6 +269,8 @@ class DecisionStore:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
             raise _storage_error(self.path, exc, f"{what} was NOT saved") from exc
+        # The row is durable in the WAL now; copy it into the main file too, so a file
+        # collected without its -wal companion (after a crash) still holds every answer.
         return row_id, ts
 
     def session_start(self, mode: str | None = None) -> None:
