@@ -269,8 +269,6 @@ class DecisionStore:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
             raise _storage_error(self.path, exc, f"{what} was NOT saved") from exc
-        # The row is durable in the WAL now; copy it into the main file too, so a file
-        # collected without its -wal companion (after a crash) still holds every answer.
         return row_id, ts
 
     def session_start(self, mode: str | None = None) -> None:
