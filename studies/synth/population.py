@@ -159,32 +159,32 @@ def draw_population(patients: int, seed: int, progressor_rate: float | None = No
     womac_missing = rng.random((nk, nv)) < 0.02
     kl_missing = rng.random((nk, nv)) < 0.03
 
-    rows = []
-    for k in range(nk):
-        i = p_of[k]
-        for v, month in enumerate(VISITS):
-            attended = not (dropout[i] and month == 36)
-            rows.append({
-                "participant_id": str(ids[i]), "side": SIDES[k % 2], "visit_month": month,
-                "attended": attended, "study_date": str(dates[i, v]).replace("-", ""),
-                "jsw_mm": jsw[k, v], "jsw_lateral_mm": jsw_lat[k, v],
-                "jsn_next_mm": jsn[k, v] if month < 36 else np.nan,
-                "progressor_next": bool(jsn[k, v] <= -0.5) if month < 36 else None,
-                "risk": round(float(risk[k, v]), 4) if month < 36 else np.nan,
-                "bml": int(sign[k, v]), "bml_bone": bml_bone[k], "bml_size_mm": round(float(bml_size[k, v]), 2),
-                "bml_m_mm": round(float(bml_m[k]), 2), "bml_a_mm": round(float(bml_a[k]), 2),
-                "effusion": int(eff[k, v]), "kl_grade": int(kl_from_jsw(jsw[k, v], kl_noise[k])),
-                "womac_pain": int(pain[k, v]), "age": round(float(age[i] + month / 12), 1),
-                "bmi": round(float(bmi[i, v]), 2), "weight_kg": round(float(weight[i, v]), 1),
-                "height_mm": int(round(height[i])), "sex": "M" if male[i] else "F",
-                "jsw_table_code": jsw_missing_code[k, v] if jsw_missing[k, v] else "",
-                "womac_table_code": ".B: Don't Know/Unknown/Uncertain" if womac_missing[k, v] else "",
-                "kl_table_code": ".A: Not Expected" if kl_missing[k, v] else "",
-                "has_cor_iw_tse": attended and not missing_series[k, v, 0],
-                "has_sag_3d_dess": attended and not missing_series[k, v, 1],
-                "scale": round(float(scale[k]), 4), "shift_m_mm": round(float(shift_m[k]), 2),
-                "shift_s_mm": round(float(shift_s[k]), 2),
-                "fat_mm": round(float(np.clip(4 + 0.9 * (bmi[i, v] - 22), 3, 25)), 2),
-            })
-    knees = pd.DataFrame(rows)
+    months = np.broadcast_to(np.asarray(VISITS), (nk, nv))
+    last = months == VISITS[-1]
+    attended = ~(dropout[p_of][:, None] & last)
+
+    def knee(x):  # per-knee value repeated over visits
+        return np.repeat(np.asarray(x)[:, None], nv, axis=1)
+
+    columns = {
+        "participant_id": knee(ids[p_of].astype(str)), "side": knee(np.tile(np.asarray(SIDES), n)),
+        "visit_month": months, "attended": attended,
+        "study_date": np.datetime_as_string(dates[p_of], unit="D"),
+        "jsw_mm": jsw, "jsw_lateral_mm": jsw_lat, "jsn_next_mm": jsn,
+        "progressor_next": np.where(last, None, jsn <= -0.5),
+        "risk": np.round(risk, 4), "bml": sign.astype(int), "bml_bone": knee(bml_bone),
+        "bml_size_mm": np.round(bml_size, 2), "bml_m_mm": knee(np.round(bml_m, 2)), "bml_a_mm": knee(np.round(bml_a, 2)),
+        "effusion": eff, "kl_grade": kl_from_jsw(jsw, kl_noise[:, None]), "womac_pain": pain,
+        "age": np.round(age[p_of][:, None] + months / 12, 1), "bmi": np.round(bmi[p_of], 2),
+        "weight_kg": np.round(weight[p_of], 1), "height_mm": knee(np.round(height[p_of]).astype(int)),
+        "sex": knee(np.where(male[p_of], "M", "F")),
+        "jsw_table_code": np.where(jsw_missing, jsw_missing_code, ""),
+        "womac_table_code": np.where(womac_missing, ".B: Don't Know/Unknown/Uncertain", ""),
+        "kl_table_code": np.where(kl_missing, ".A: Not Expected", ""),
+        "has_cor_iw_tse": attended & ~missing_series[:, :, 0], "has_sag_3d_dess": attended & ~missing_series[:, :, 1],
+        "scale": knee(np.round(scale, 4)), "shift_m_mm": knee(np.round(shift_m, 2)), "shift_s_mm": knee(np.round(shift_s, 2)),
+        "fat_mm": np.round(np.clip(4 + 0.9 * (bmi[p_of] - 22), 3, 25), 2),
+    }
+    knees = pd.DataFrame({name: np.asarray(v).reshape(-1) for name, v in columns.items()})
+    knees["study_date"] = knees["study_date"].str.replace("-", "")
     return Population(participants, knees)
