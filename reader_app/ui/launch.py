@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from reader_app.domain.ai import require_ai
 from reader_app.domain.session import ReadingSession
 from reader_app.domain.volume_cache import VolumeCache
 from reader_app.domain.volumes import KneeImages, load_knee
@@ -19,7 +18,7 @@ from reader_app.ui.hanging_controller import HangingController
 from reader_app.ui.reading_controller import ReadingController
 from reader_app.ui.reading_window import ReadingWindow
 from studies.decisions import DecisionStore
-from studies.package import AI_MODES, decisions_path, load_manifest
+from studies.package import AI_MODES
 
 #: Knees kept decoded: the pair on screen and the next one.
 CACHE_KNEES = 4
@@ -39,10 +38,9 @@ class ReadingScreen:
     def close(self) -> None:
         """Record the end of the session and release the decisions file (idempotent)."""
         try:
-            self.session.stop()
-        finally:
             self.cache.close()
-            self.store.close()
+        finally:
+            self.session.close()
 
 
 def open_reading(study: str | Path, reader_id: str, mode: str = "unaided", *, key: str | Path | None = None) -> ReadingScreen:
@@ -51,12 +49,10 @@ def open_reading(study: str | Path, reader_id: str, mode: str = "unaided", *, ke
     Raises :class:`studies.errors.StudyError` subclasses for anything the user can fix.
     """
     study = Path(study)
-    manifest = load_manifest(study)
-    ai = require_ai(study, mode, manifest)
-    store = DecisionStore.open(decisions_path(study, reader_id), reader_id=reader_id, manifest=manifest, mode=mode)
+    session = ReadingSession.open(study, reader_id, mode)  # every check, before anything is written
+    manifest, store = session.manifest, session.store
     cache: VolumeCache[str, KneeImages] | None = None
     try:
-        session = ReadingSession(manifest, store, mode, ai=ai)
         heatmaps = mode in AI_MODES
         cache = VolumeCache(
             lambda cid: load_knee(study, manifest.cases[cid], manifest.sequences, heatmaps=heatmaps),
@@ -79,7 +75,7 @@ def open_reading(study: str | Path, reader_id: str, mode: str = "unaided", *, ke
     except BaseException:
         if cache is not None:
             cache.close()
-        store.close()
+        session.close()
         raise
     screen = ReadingScreen(window, session, store, cache, reading, hanging)
     window.on_close = screen.close
