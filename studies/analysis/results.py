@@ -27,7 +27,9 @@ from studies.stats.roc import auc_ci, roc_curve
 class StudyResults:
     """Everything a coordinator takes away from a study, as plain data.
 
-    ``summary``: JSON-able dict; ``tables``: name -> DataFrame (one XLSX sheet each);
+    ``summary``: JSON-able dict with the study's facts (``study_id``, ``n_pairs``, ``readers``
+    (ids), ``conditions``, ``decision_files``...), ``ai`` (``{"pairs": {...}, "auc": {...}}``
+    when AI scores exist) and ``tables`` (name -> list of row dicts); ``tables``: name -> DataFrame (one XLSX sheet each);
     ``roc``: ``{"ai": {"fpr", "tpr", "auc", "ci"} | None, "readers": [{"reader",
     "condition", "pc", "fpr", "tpr"}]}``; ``decisions``: the scored long-format answers.
     """
@@ -159,9 +161,7 @@ def analyze_scored(
         }
         for r in t["readers"].to_dict("records")
     ]
-    for name, df in t.items():
-        if name not in ("times", "ai"):
-            summary[name] = records(df)
+    summary["tables"] = {name: records(df) for name, df in t.items() if name != "times"}
     return StudyResults(jsonable(summary), t, jsonable(roc), scored, ai_pairs, ai_cases)
 
 

@@ -151,12 +151,20 @@ class ORResult:
                 },
                 "treatment_auc": self.treatment_means,
                 "variance_components": asdict(self.terms),
-                "rrrc": asdict(self.rrrc),
-                "frrc": asdict(self.frrc),
-                "rrfc": asdict(self.rrfc),
+                **{m: _test_dict(getattr(self, m)) for m in ("rrrc", "frrc", "rrfc")},
                 "alpha": self.alpha,
             }
         )
+
+
+def _test_dict(test: Test) -> dict:
+    """A test as a dict; with one difference (two treatments) its ``difference``, ``df`` and
+    ``ci`` are repeated at the top for convenience."""
+    d = asdict(test)
+    if len(test.differences) == 1:
+        diff = test.differences[0]
+        d.update({"difference": diff.estimate, "se": diff.se, "df": diff.df, "ci": list(diff.ci)})
+    return d
 
 
 def _t_interval(

@@ -209,3 +209,112 @@ def test_a_tampered_decisions_file_is_refused(study3, tmp_path):
     con.close()
     with pytest.raises(InputFileError, match="audit chain is broken"):
         analyze_study(tiny.study, tiny.key, [copy])
+
+
+def test_analyze_command_writes_every_output(study3, tmp_path, capsys):
+    from studies.cli import main
+
+    tiny, files = study3
+    out = tmp_path / "results"
+    # default decisions: STUDY/decisions/*.sqlite
+    assert (
+        main(
+            [
+                "analyze",
+                "--study",
+                str(tiny.study),
+                "--key",
+                str(tiny.key),
+                "--out",
+                str(out),
+                "--bootstrap",
+                "500",
+            ]
+        )
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert "readers - AI (unaided" in printed and "PDF" in printed
+    names = {p.name for p in out.iterdir()}
+    assert {
+        "summary.json",
+        "decisions_long.csv",
+        "results.xlsx",
+        "imrmc_input.imrmc",
+        "mrmcaov_long.csv",
+        "roc_ai_readers.png",
+        "accuracy_per_stratum.png",
+        "reading_times.png",
+        "report.html",
+    } <= names
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["study_id"] == tiny.manifest.study_id and summary["readers"] == [
+        "r1",
+        "r2",
+        "r3",
+    ]
+    # one sheet per table
+    sheets = pd.ExcelFile(out / "results.xlsx").sheet_names
+    assert {
+        "readers",
+        "strata",
+        "ai",
+        "reader_vs_ai",
+        "mrmc_vs_ai",
+        "aided_vs_unaided",
+        "agreement",
+    } <= set(sheets)
+    # the HTML is self-contained: figures inline, no external references
+    html = (out / "report.html").read_text()
+    assert (
+        html.count("data:image/png;base64,") == 3
+        and "src='http" not in html
+        and 'src="http' not in html
+    )
+    for png in ("roc_ai_readers.png", "accuracy_per_stratum.png", "reading_times.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # a second run refuses the non-empty folder unless --force
+    assert (
+        main(["analyze", "--study", str(tiny.study), "--key", str(tiny.key), "--out", str(out)])
+        == 2
+    )
+    assert "--force" in capsys.readouterr().err
+
+
+def test_mrmc_export_round_trips_through_the_mrmc_command(study3, tmp_path, capsys):
+    """Knee-level export: the AUC an MRMC program computes equals each reader's PC."""
+    from studies.analysis import write_outputs
+    from studies.cli import main
+
+    tiny, files = study3
+    res = analyze_study(tiny.study, tiny.key, files[1:], n_boot=200)  # r2, r3: no flags
+    write_outputs(res, tmp_path / "o", pdf=False)
+    long = pd.read_csv(tmp_path / "o" / "mrmcaov_long.csv")
+    unaided = long[(long.treatment == "unaided")][
+        ["reader", "treatment", "case", "truth", "rating"]
+    ]
+    f = tmp_path / "unaided.csv"
+    unaided.to_csv(f, index=False)
+    assert main(["mrmc", str(f), "--ai-reader", "AI"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    pcs = res.tables["readers"].set_index(["reader", "condition"])["pc"]
+    assert out["reader_auc"]["r2"] == pytest.approx(pcs[("r2", "unaided")])
+    assert out["ai_auc"] == pytest.approx(res.summary["ai"]["auc"]["auc"])
+    imrmc = (tmp_path / "o" / "imrmc_input.imrmc").read_text().splitlines()
+    assert "BEGIN DATA:" in imrmc and "N0: 40" in imrmc and "N1: 40" in imrmc
+    data = imrmc[imrmc.index("BEGIN DATA:") + 1 :]
+    assert sum(line.startswith("-1,") for line in data) == 80
+    # the decisions CSV carries one row per answer with its truth
+    dec = pd.read_csv(tmp_path / "o" / "decisions_long.csv")
+    assert len(dec) == len(res.decisions) and {"correct", "condition", "stratum"} <= set(
+        dec.columns
+    )
+
+
+def test_analysis_without_ai_scores(tmp_path):
+    tiny = make_study(tmp_path, n_pairs=12, with_images=False, with_ai=True, seed=9)
+    files = [write_reader(tiny, r, ["unaided"], 0.7, i) for i, r in enumerate(["a", "b"])]
+    (tiny.study / "ai" / "scores.csv").unlink()
+    res = analyze_study(tiny.study, tiny.key, files, n_boot=100)
+    assert res.roc["ai"] is None and "reader_vs_ai" not in res.tables
+    assert set(res.tables["readers"]["reader"]) == {"a", "b"}
