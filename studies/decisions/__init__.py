@@ -14,7 +14,8 @@ from studies.decisions.export import (
 from studies.decisions.ledger import PHASES, DecisionRow
 from studies.decisions.lock import ReaderLockedError
 from studies.decisions.order import OrderedPair, reader_order, reader_seed
-from studies.decisions.store import AnswerLockedError, DecisionStore, StorageError, check_writable
+from studies.decisions.storage import StorageError, check_writable
+from studies.decisions.store import AnswerLockedError, DecisionStore
 
 __all__ = [
     "AnswerLockedError",

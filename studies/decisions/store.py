@@ -19,10 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
-import shutil
 import sqlite3
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -42,11 +39,9 @@ from studies.decisions.audit import (
 from studies.decisions.ledger import PHASES, DecisionRow, Ledger, to_iso
 from studies.decisions.lock import ReaderLock
 from studies.decisions.order import OrderedPair, reader_order, reader_seed
+from studies.decisions.storage import MIN_FREE_BYTES, check_writable, storage_error
 from studies.errors import InputFileError, OptionError, StudyError
 from studies.package import READING_MODES, Manifest, check_reader_id
-
-#: Refuse to start reading with less free space than this next to the decisions file (bytes).
-MIN_FREE_BYTES = 20 * 1024 * 1024
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -72,53 +67,8 @@ CREATE VIEW answers AS SELECT id, ts, kind,
 """
 
 
-class StorageError(StudyError):
-    """The decisions file cannot be written (read-only folder, full disk, damaged file)."""
-
-
 class AnswerLockedError(StudyError):
     """An answer may not be given again or changed (sequential first answers never change)."""
-
-
-def _storage_error(path: Path, exc: BaseException, what: str) -> StorageError:
-    text = str(exc).lower()
-    if "full" in text or getattr(exc, "errno", None) == 28:
-        why = f"the disk holding {path.parent} is full"
-        todo = "Free some space and try again"
-    elif "readonly" in text or "read-only" in text or isinstance(exc, PermissionError):
-        why = f"the folder {path.parent} cannot be written to (read-only or no permission)"
-        todo = "Copy the study to a folder you can write to, or ask for write access"
-    else:
-        why = f"the decisions file could not be written ({exc})"
-        todo = "Check the disk and the file, then try again"
-    return StorageError(f"{what}: {why}. {todo}")
-
-
-def check_writable(folder: Path, min_free_bytes: int = MIN_FREE_BYTES) -> None:
-    """Raise :class:`StorageError` unless ``folder`` can take new files and has free space.
-
-    Writes, syncs and removes a small probe file, which catches read-only mounts that
-    permission bits do not show.
-    """
-    db = folder / "decisions.sqlite"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=folder)
-        try:
-            os.write(fd, b"\0" * 4096)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-            os.unlink(probe)
-    except OSError as exc:
-        raise _storage_error(db, exc, "Cannot record decisions") from exc
-    free = shutil.disk_usage(folder).free
-    if free < min_free_bytes:
-        raise StorageError(
-            f"Cannot record decisions: the disk holding {folder} has only {free / 2**20:.1f} MiB free "
-            f"(at least {min_free_bytes / 2**20:.0f} MiB are needed to read safely). "
-            "Free some space and try again"
-        )
 
 
 class DecisionStore:
@@ -191,7 +141,7 @@ class DecisionStore:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.DatabaseError as exc:
             if isinstance(exc, sqlite3.OperationalError) and ("full" in str(exc) or "readonly" in str(exc)):
-                raise _storage_error(path, exc, "Cannot open the decisions file") from exc
+                raise storage_error(path, exc, "Cannot open the decisions file") from exc
             raise InputFileError(path, f"is not a readable decisions file ({exc})",
                                  hint="Move it aside and start again, or pass the right file") from exc
         return conn
@@ -224,7 +174,7 @@ class DecisionStore:
         except sqlite3.Error as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            raise _storage_error(path, exc, "Cannot create the decisions file") from exc
+            raise storage_error(path, exc, "Cannot create the decisions file") from exc
 
     def _check_matches(self, reader_id: str, manifest: Manifest) -> None:
         problems = []
@@ -268,7 +218,7 @@ class DecisionStore:
             with contextlib.suppress(sqlite3.Error):
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-            raise _storage_error(self.path, exc, f"{what} was NOT saved") from exc
+            raise storage_error(self.path, exc, f"{what} was NOT saved") from exc
         return row_id, ts
 
     def session_start(self, mode: str | None = None) -> None:

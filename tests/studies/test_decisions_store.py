@@ -171,7 +171,7 @@ def test_not_a_database_is_a_clear_error(tiny):
 def test_full_disk_is_reported_before_reading(tiny, monkeypatch):
     import shutil as _shutil
 
-    import studies.decisions.store as store_mod
+    import studies.decisions.storage as store_mod
 
     usage = _shutil.disk_usage(tiny.study)
     monkeypatch.setattr(store_mod.shutil, "disk_usage", lambda p: usage._replace(free=1024))
@@ -183,7 +183,7 @@ def test_full_disk_is_reported_before_reading(tiny, monkeypatch):
 def test_read_only_folder_is_reported_before_reading(tiny, monkeypatch):
     import errno
 
-    import studies.decisions.store as store_mod
+    import studies.decisions.storage as store_mod
 
     def refuse(*a, **k):
         raise OSError(errno.EROFS, "Read-only file system")
