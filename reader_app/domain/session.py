@@ -26,11 +26,10 @@ from pathlib import Path
 from reader_app.domain.ai import AiOutputs, require_ai
 from reader_app.domain.timing import ActiveClock
 from studies.decisions import AnswerLockedError, DecisionRow, DecisionStore
-from studies.decisions.modes import check_reading_mode, no_ai_error
-from studies.errors import InputFileError, OptionError
+from studies.decisions.modes import check_mode_allowed, check_reading_mode, no_ai_error
+from studies.errors import InputFileError
 from studies.package import (
     AI_MODES,
-    READING_MODES,
     Case,
     Manifest,
     decisions_path,
@@ -108,10 +107,7 @@ class ReadingSession:
     def __init__(self, manifest: Manifest, store: DecisionStore, mode: str = "unaided", *,
                  clock: Callable[[], float] = time.monotonic, ai: AiOutputs | None = None,
                  wall_clock: Callable[[], float] = time.time) -> None:
-        if mode not in READING_MODES:
-            raise OptionError("mode", f"one of {', '.join(READING_MODES)}", mode)
-        if mode not in manifest.reading_modes:
-            raise OptionError("mode", f"a mode this study allows ({', '.join(manifest.reading_modes)})", mode)
+        check_mode_allowed(manifest, mode)
         if mode in AI_MODES and ai is None:
             raise no_ai_error(Path(store.path).parent.parent, mode)
         if store.study_id != manifest.study_id:
@@ -238,6 +234,7 @@ class ReadingSession:
         if index >= len(self.store.order):
             self._current = None
             self._clock.pause()
+            self._total.pause()  # the end screen's reading time stops with the last answer
             return
         pid = self.store.order[index].pair_id
         phase, locked = "final", None
@@ -342,7 +339,7 @@ class ReadingSession:
             self._paused = False
             if self._current is not None:
                 self._clock.resume()
-            self._total.resume()
+                self._total.resume()
             self._changed()
 
     def stop(self) -> None:

@@ -17,13 +17,20 @@ def no_ai_error(study: str | Path, mode: str) -> StudyError:
     )
 
 
-def check_reading_mode(study: str | Path, manifest: Manifest, mode: str) -> str:
-    """Return ``mode`` if ``study`` can be read in it; raise :class:`OptionError` for a mode the
-    study does not allow and :class:`StudyError` for an AI mode without AI outputs."""
+def check_mode_allowed(manifest: Manifest, mode: str) -> str:
+    """Return ``mode``, or raise :class:`OptionError` when it is unknown or the study does not
+    allow it."""
     if mode not in READING_MODES:
         raise OptionError("mode", f"one of {', '.join(READING_MODES)}", mode)
     if mode not in manifest.reading_modes:
         raise OptionError("mode", f"a mode this study allows ({', '.join(manifest.reading_modes)})", mode)
+    return mode
+
+
+def check_reading_mode(study: str | Path, manifest: Manifest, mode: str) -> str:
+    """Return ``mode`` if ``study`` can be read in it; raise :class:`OptionError` for a mode the
+    study does not allow and :class:`StudyError` for an AI mode without AI outputs."""
+    check_mode_allowed(manifest, mode)
     if mode in AI_MODES and not (Path(study) / AI_DIR / AI_SCORES_NAME).is_file():
         raise no_ai_error(study, mode)
     return mode

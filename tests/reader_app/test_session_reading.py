@@ -182,3 +182,19 @@ def test_mode_not_allowed_by_the_study_is_refused(tmp_path):
     with pytest.raises(OptionError, match="allows"):
         ReadingSession(s.manifest, store, "aided")
     store.close()
+
+
+def test_reading_time_stops_with_the_last_answer(tmp_path):
+    s = make_study(tmp_path, n_pairs=1, with_images=False)
+    session, store, mono, wall = open_session(s)
+    mono.t += 8.0
+    session.choose("left")
+    session.confirm()
+    assert session.finished
+    mono.t += 300.0
+    session.pause()
+    session.resume()
+    mono.t += 300.0
+    assert session.total_active_seconds == pytest.approx(8.0)
+    assert session.end_summary().active_seconds == pytest.approx(8.0)
+    session.close()
