@@ -53,7 +53,10 @@ def _verify(args: argparse.Namespace) -> int:
         r = verify_file(f)
         if r.ok:
             head = f", head {r.head[:16]}" if r.head else ""
-            print(f"{f}: OK, audit chain intact ({r.rows} rows{head})")
+            wal = f.with_name(f.name + "-wal")
+            note = (f" (still open, or not closed cleanly: keep {wal.name} with it when copying)"
+                    if wal.is_file() and wal.stat().st_size else "")
+            print(f"{f}: OK, audit chain intact ({r.rows} rows{head}){note}")
         else:
             broken += 1
             where = "in the header or stored order" if r.broken_at == 0 else f"at row {r.broken_at}"

@@ -89,7 +89,12 @@ def test_verify_decisions_reports_intact_and_broken(tiny, capsys):
     path = decisions_path(tiny.study, "r1")
     capsys.readouterr()
     assert main(["verify-decisions", str(path)]) == 0
-    assert "OK, audit chain intact (" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "OK, audit chain intact (" in out and "still open" not in out
+    with DecisionStore.open(path, "r1", tiny.manifest) as store:
+        store.session_start()
+        assert main(["verify-decisions", str(path)]) == 0
+        assert "still open, or not closed cleanly: keep r1.sqlite-wal" in capsys.readouterr().out
     conn = sqlite3.connect(path)
     conn.execute("DROP TRIGGER audit_no_update")
     conn.execute("UPDATE audit SET ts='2030-01-01T00:00:00.000000+00:00' WHERE id=4")
