@@ -239,3 +239,19 @@ def test_read_decisions_sees_a_consistent_snapshot_while_writing(tiny):
             _answer(store, p.pair_id)
             df = read_decisions(path)
             assert len(df) == i + 1 and df["audit_ok"].all()
+
+
+def test_real_sqlite_full_error_mid_session_keeps_the_file_whole(tmp_path):
+    """SQLite's own 'database or disk is full' (max_page_count reached) on a commit."""
+    s = make_study(tmp_path, n_pairs=150, with_images=False)
+    path = decisions_path(s.study, "r1")
+    with DecisionStore.open(path, "r1", s.manifest) as store:
+        pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
+        store._conn.execute(f"PRAGMA max_page_count = {pages + 1}")
+        saved = 0
+        with pytest.raises(StorageError, match="NOT saved: the disk holding .* is full"):
+            for p in store.order:
+                _answer(store, p.pair_id)
+                saved += 1
+        assert 0 < saved < 150 and len(store.answered_pair_ids()) == saved
+    assert verify_file(path).ok and len(read_decisions(path)) == saved
