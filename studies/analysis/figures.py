@@ -83,7 +83,7 @@ def strata_figure(results: StudyResults) -> Figure:
             .reindex(strata)
         )
         pos = x - 0.4 + width * (i + 0.5)
-        err = np.vstack([g["pc"] - g["wilson_lo"], g["wilson_hi"] - g["pc"]])
+        err = np.clip(np.vstack([g["pc"] - g["wilson_lo"], g["wilson_hi"] - g["pc"]]), 0, None)
         ax.bar(
             pos,
             g["pc"],

@@ -19,8 +19,8 @@ from pathlib import Path
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "roc",
-        help="AUC with DeLong 95% CI for one or two scores of a CSV table",
-        description="Empirical ROC AUC with DeLong's 95%% interval; for two scores, the paired "
+        help="AUC with DeLong 95%% CI for one or two scores of a CSV table",
+        description="Empirical ROC AUC with DeLong's 95% interval; for two scores, the paired "
         "DeLong test of their difference (as R's pROC). Higher scores mean positive.",
     )
     p.add_argument("file", type=Path, help="CSV table, one row per case")

@@ -45,7 +45,9 @@ def wilson_ci(k: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+    lo = 0.0 if k == 0 else max(0.0, centre - half)
+    hi = 1.0 if k == n else min(1.0, centre + half)  # exact at the extremes despite rounding
+    return float(lo), float(hi)
 
 
 def clopper_pearson_ci(k: int, n: int, alpha: float = 0.05) -> tuple[float, float]:

@@ -318,3 +318,49 @@ def test_analysis_without_ai_scores(tmp_path):
     res = analyze_study(tiny.study, tiny.key, files, n_boot=100)
     assert res.roc["ai"] is None and "reader_vs_ai" not in res.tables
     assert set(res.tables["readers"]["reader"]) == {"a", "b"}
+
+
+def test_end_to_end_with_simulated_readers(tmp_path, capsys):
+    """simulate-reader writes real decisions files; analyze reads them back."""
+    from studies.cli import main
+
+    tiny = make_study(tmp_path, n_pairs=30, n_practice=1, with_images=False, with_ai=True, seed=11)
+    for i, (reader, acc) in enumerate([("alice", 0.9), ("bob", 0.75), ("carol", 0.6)]):
+        argv = [
+            "simulate-reader",
+            str(tiny.study),
+            "--key",
+            str(tiny.key),
+            "--reader",
+            reader,
+            "--accuracy",
+            str(acc),
+            "--seed",
+            str(i),
+        ]
+        assert main(argv) == 0
+    capsys.readouterr()
+    out = tmp_path / "res"
+    assert (
+        main(
+            [
+                "analyze",
+                "--study",
+                str(tiny.study),
+                "--key",
+                str(tiny.key),
+                "--out",
+                str(out),
+                "--bootstrap",
+                "1000",
+                "--no-pdf",
+            ]
+        )
+        == 0
+    )
+    summary = json.loads((out / "summary.json").read_text())
+    rows = {r["reader"]: r for r in summary["tables"]["readers"]}
+    assert set(rows) == {"alice", "bob", "carol"} and all(r["n"] == 30 for r in rows.values())
+    assert rows["alice"]["pc"] > rows["carol"]["pc"]
+    mr = {r["model"]: r for r in summary["tables"]["mrmc_vs_ai"]}
+    assert mr["rrrc"]["n_readers"] == 3 and mr["rrrc"]["n_pairs"] == 30

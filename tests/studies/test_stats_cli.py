@@ -147,3 +147,11 @@ def test_power_command_small(capsys):
     assert 0 <= p["power"] <= 1 and p["n_sim"] == 50
     assert main(["power", "--pairs", "40", "--readers", "1", "--sims", "50"]) == 2
     assert "readers" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["roc", "mrmc", "analyze", "power"])
+def test_help_of_every_command(command, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--help"])
+    assert exc.value.code == 0
+    assert f"knee-study {command}" in capsys.readouterr().out

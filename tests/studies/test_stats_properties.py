@@ -202,3 +202,9 @@ def test_long_format_errors_name_the_problem(tmp_path):
         ratings_from_frame(bad, "x.csv")
     with pytest.raises(InputFileError, match="two different truths"):
         ratings_from_frame(df.assign(truth=[0, 1, 1]), "x.csv")
+
+
+def test_wilson_is_exact_at_the_extremes():
+    for n in (1, 7, 30, 150, 925):
+        assert binomial.wilson_ci(n, n)[1] == 1.0 and binomial.wilson_ci(0, n)[0] == 0.0
+        assert binomial.wilson_ci(n, n)[0] < 1.0 and binomial.wilson_ci(0, n)[1] > 0.0
