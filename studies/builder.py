@@ -40,6 +40,7 @@ from studies.package import (
     save_manifest,
 )
 from studies.pairs import SamplingConfig, SelectedPair, eligible_baseline, select_pairs
+from studies.parallel import parallel_map
 from studies.progress import ProgressCallback
 
 KEY_SCHEMA_VERSION = 1
@@ -195,8 +196,12 @@ def build_study(
     options: BuildOptions | None = None,
     *,
     progress: ProgressCallback | None = None,
+    materialize_progress: ProgressCallback | None = None,
 ) -> BuildResult:
     """Build the package at ``out`` and the key at ``key``; return both and the build report.
+
+    ``progress(done, total)`` follows the image conversion; ``materialize_progress`` the
+    writing of a synthetic cohort's images for the chosen knees (knees done, total).
 
     Raises :class:`studies.pairs.SamplingError` (with the per-stratum counts) when the cohort
     is too small, :class:`OptionError` for bad options or paths, :class:`InputFileError` for
@@ -224,7 +229,9 @@ def build_study(
     }
 
     if cohort.is_synthetic:
-        _materialize(cohort, selection.pairs)
+        report["synthetic_knees_materialized"] = _materialize(
+            cohort, selection.pairs, options.workers, materialize_progress
+        )
 
     plan = plan_study(selection.pairs, cfg.seed)
     with atomic_directory(out, force=options.force) as tmp:
@@ -263,14 +270,36 @@ def _counts(report: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in report.items() if isinstance(v, int)}
 
 
-def _materialize(cohort: Cohort, pairs: list[SelectedPair]) -> None:
-    """Write (studies.synth) the baseline images of chosen synthetic knees not on disk yet."""
+#: Knees per materialize task: small enough for a smooth progress bar and load balance.
+MATERIALIZE_CHUNK = 4
+
+
+def _materialize_chunk(args: tuple[str, list[tuple[str, str, int]]]) -> int:
+    from studies.synth import materialize
+
+    root, knees = args
+    return materialize(root, knees)
+
+
+def _materialize(
+    cohort: Cohort, pairs: list[SelectedPair], workers: int, progress: ProgressCallback | None
+) -> int:
+    """Write (studies.synth) the baseline images of chosen synthetic knees not on disk yet.
+
+    Runs in ``workers`` processes; ``progress(done, total)`` counts knees. Returns the
+    number of knees that needed images.
+    """
     rows = [r for p in pairs for r in (p.progressor, p.non_progressor)]
     missing = [(str(r["participant_id"]), r["side"], 0) for r in rows if not _has_images_on_disk(r)]
-    if missing:
-        from studies.synth import materialize
-
-        materialize(cohort.root, missing)
+    chunks = [
+        (str(cohort.root), missing[i : i + MATERIALIZE_CHUNK])
+        for i in range(0, len(missing), MATERIALIZE_CHUNK)
+    ]
+    if chunks:
+        sizes = [len(c[1]) for c in chunks]
+        done_knees = (lambda d, t: progress(sum(sizes[:d]), len(missing))) if progress else None
+        parallel_map(_materialize_chunk, chunks, workers=workers, progress=done_knees)
+    return len(missing)
 
 
 def _key_entry(pair_id: str, prog_id: str, non_id: str, sp: SelectedPair) -> dict[str, Any]:
@@ -318,8 +347,9 @@ def _build_params(options: BuildOptions, cohort: Cohort) -> dict[str, Any]:
 DEMO_PATIENTS = 60
 DEMO_PAIRS = 10
 DEMO_PRACTICE = 1
-#: Share of the demo's progress bar spent generating the cohort (the rest: converting images).
-_DEMO_GENERATE_SHARE = 0.3
+#: Shares of the demo's progress bar: generating the tables, writing the chosen knees'
+#: synthetic images, converting them into the package.
+_DEMO_PHASES = (0.05, 0.6, 0.35)
 
 
 def build_demo(
@@ -354,7 +384,7 @@ def build_demo(
                 f"{out} (has {name})",
             )
     total = 1000
-    split = int(total * _DEMO_GENERATE_SHARE)
+    starts = np.cumsum([0, *_DEMO_PHASES]) * total
 
     def phase(start: int, width: int) -> ProgressCallback | None:
         if progress is None:
@@ -369,7 +399,7 @@ def build_demo(
         progressor_rate=0.5,
         images="none",
         force=force,
-        progress=phase(0, split),
+        progress=phase(0, int(starts[1])),
     )
     options = BuildOptions(
         sampling=SamplingConfig(n_pairs=pairs, practice=DEMO_PRACTICE, seed=seed),
@@ -381,8 +411,7 @@ def build_demo(
         out / "study",
         out / "key.json",
         options,
-        progress=phase(split, total - split),
+        materialize_progress=phase(int(starts[1]), int(starts[2] - starts[1])),
+        progress=phase(int(starts[2]), int(total - starts[2])),
     )
-    if progress:
-        progress(total, total)
     return result

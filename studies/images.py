@@ -22,8 +22,6 @@ The package convention (``docs/study-package.md``):
 from __future__ import annotations
 
 import gzip
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +30,7 @@ import numpy as np
 
 from studies.atomic import write_bytes_atomic
 from studies.errors import InputFileError, OptionError
+from studies.parallel import parallel_map
 from studies.progress import ProgressCallback
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
@@ -178,12 +177,6 @@ def convert_one(job: ConversionJob) -> ConvertedVolume:
     return ConvertedVolume(job.dest, tuple(int(n) for n in data.shape), spacing)  # type: ignore[arg-type]
 
 
-def _init_worker() -> None:
-    import SimpleITK as sitk
-
-    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
-
-
 def convert_many(
     jobs: list[ConversionJob], *, workers: int = 1, progress: ProgressCallback | None = None
 ) -> list[ConvertedVolume]:
@@ -192,31 +185,4 @@ def convert_many(
     ``progress(done, total)`` is called after each volume. The first failure is re-raised
     (remaining work is cancelled).
     """
-    if not (isinstance(workers, int) and workers >= 1):
-        raise OptionError("workers", "an int >= 1", workers)
-    total = len(jobs)
-    if progress:
-        progress(0, total)
-    if workers == 1 or total <= 1:
-        results = []
-        for i, job in enumerate(jobs, 1):
-            results.append(convert_one(job))
-            if progress:
-                progress(i, total)
-        return results
-    out: list[ConvertedVolume | None] = [None] * total
-    ctx = multiprocessing.get_context("spawn")  # safe under threads (Qt) and on every OS
-    with ProcessPoolExecutor(
-        max_workers=min(workers, total), mp_context=ctx, initializer=_init_worker
-    ) as pool:
-        futures = {pool.submit(convert_one, job): i for i, job in enumerate(jobs)}
-        try:
-            for done, fut in enumerate(as_completed(futures), 1):
-                out[futures[fut]] = fut.result()
-                if progress:
-                    progress(done, total)
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise
-    return out  # type: ignore[return-value]
+    return parallel_map(convert_one, jobs, workers=workers, progress=progress)
