@@ -44,6 +44,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mode", default="unaided", help="unaided (default), aided or sequential")
     p.set_defaults(func=_simulate)
 
+    p = sub.add_parser(
+        "merge-decisions",
+        help="collect readers' decisions files from several workstations into a study",
+        description="Copy each FILE into STUDY/decisions/ after checking its audit chain and that it "
+        "belongs to this study. A file identical to (or older than) the collected one is skipped; one "
+        "that continues it replaces it; one that diverges from it (the same reader on two machines) "
+        "overwrites nothing, is kept under decisions/conflicts/ and its differing answers are listed. "
+        "Exit status 1 when any file is a conflict or invalid.",
+    )
+    p.add_argument("study", type=Path, metavar="STUDY")
+    p.add_argument("files", nargs="+", metavar="FILE", type=Path, help="decisions files from workstations")
+    p.add_argument("--dry-run", action="store_true", help="say what would happen, write nothing")
+    p.set_defaults(func=_merge)
+
 
 def _verify(args: argparse.Namespace) -> int:
     from studies.decisions import verify_file
@@ -99,3 +113,21 @@ def _simulate(args: argparse.Namespace) -> int:
     resumed = f" (resumed: {res.already} pair(s) were already answered)" if res.already else ""
     print(f"{args.reader}: {res.committed} answer(s) written to {res.path}{resumed}", file=sys.stderr)
     return 0
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from studies.decisions.merge import merge_decisions
+
+    items = merge_decisions(args.study, list(args.files), dry_run=args.dry_run)
+    bad = 0
+    for item in items:
+        who = item.reader_id or "?"
+        print(f"{item.status:9s} {who:12s} {item.source}: {item.detail}")
+        for d in item.differences:
+            print(f"          pair {d['pair_id']}: collected {d['existing']}, incoming {d['incoming']}")
+        if item.target is not None and item.status == "conflict":
+            print(f"          kept aside as {item.target}")
+        bad += item.status in ("conflict", "invalid")
+    if args.dry_run:
+        print("dry run: nothing was written")
+    return 1 if bad else 0

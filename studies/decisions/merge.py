@@ -1,0 +1,225 @@
+"""Collecting decisions files from several workstations into one study.
+
+Readers may read on different machines; the coordinator brings their
+``decisions/<reader>.sqlite`` files together in the study's own ``decisions/`` folder.
+Because every file is an append-only hash chain, comparing chains says exactly what an
+incoming file is relative to the one already there:
+
+- ``new``: no file for this reader yet; copied in.
+- ``duplicate``: the same chain (same rows, same head hash); nothing to do.
+- ``update``: the existing chain is a prefix of the incoming one (the reader went on reading
+  after an earlier collection); the incoming file replaces it.
+- ``older``: the incoming chain is a prefix of the existing one; nothing to do.
+- ``conflict``: the chains share a start and then differ (the same reader read on two
+  machines); nothing is overwritten. The incoming file is kept aside under
+  ``decisions/conflicts/`` (which analysis ignores) and the pairs answered differently are
+  listed, so the coordinator can decide.
+- ``invalid``: the audit chain is broken, the file is not a decisions file, or it belongs to
+  another study (a different study id or key hash); refused.
+
+Copies go through SQLite's backup API (a consistent snapshot that includes a ``-wal`` file's
+committed content) into a temporary file that is renamed into place, so a crash never
+leaves a half-copied file looking whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sqlite3
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from studies.decisions.audit import open_readonly, read_header, verify_connection
+from studies.decisions.export import read_decisions
+from studies.decisions.lock import ReaderLock
+from studies.errors import StudyError
+from studies.package import decisions_dir, load_manifest
+
+CONFLICTS_DIR = "conflicts"
+STATUSES = ("new", "duplicate", "update", "older", "conflict", "invalid")
+
+
+@dataclass
+class Chain:
+    """What merging needs to know about one decisions file."""
+
+    path: Path
+    reader_id: str
+    study_id: str
+    key_sha256: str
+    hashes: list[str]
+    ok: bool
+    reason: str
+
+    @property
+    def head(self) -> str | None:
+        return self.hashes[-1] if self.hashes else None
+
+
+@dataclass
+class MergeItem:
+    """The verdict on one incoming file (``status`` is one of :data:`STATUSES`)."""
+
+    source: Path
+    reader_id: str
+    status: str
+    detail: str
+    #: For conflicts: ``{"pair_id", "existing", "incoming"}`` per pair answered differently.
+    differences: list[dict] = field(default_factory=list)
+    target: Path | None = None
+
+
+def read_chain(path: str | Path) -> Chain:
+    """Read a decisions file's header and row hashes, verifying its chain (read-only)."""
+    path = Path(path)
+    conn = open_readonly(path)
+    try:
+        meta, _ = read_header(conn)
+        report = verify_connection(conn)
+        hashes = [h for (h,) in conn.execute("SELECT hash FROM audit ORDER BY id")]
+    except sqlite3.DatabaseError as exc:
+        return Chain(path, "", "", "", [], False, f"the file is damaged: {exc}")
+    finally:
+        conn.close()
+    return Chain(
+        path,
+        meta.get("reader_id", ""),
+        meta.get("study_id", ""),
+        meta.get("key_sha256", ""),
+        hashes,
+        report.ok,
+        report.reason,
+    )
+
+
+def _common_prefix(a: list[str], b: list[str]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _answer_differences(existing: Path, incoming: Path) -> list[dict]:
+    """Pairs whose final answer differs between two files of the same reader."""
+    a = read_decisions(existing).set_index("pair_id")["chosen_case"]
+    b = read_decisions(incoming).set_index("pair_id")["chosen_case"]
+    diffs = []
+    for pair_id in sorted(set(a.index) | set(b.index)):
+        ea, eb = a.get(pair_id), b.get(pair_id)
+        if ea != eb:
+            diffs.append({"pair_id": pair_id, "existing": ea, "incoming": eb})
+    return diffs
+
+
+def classify(study_id: str, key_sha256: str, incoming: Chain, existing: Chain | None) -> tuple[str, str]:
+    """The status of ``incoming`` against the study and the reader's ``existing`` chain."""
+    if not incoming.ok:
+        return "invalid", f"audit chain broken: {incoming.reason}"
+    if incoming.study_id != study_id or incoming.key_sha256 != key_sha256:
+        return "invalid", (
+            f"belongs to another study (study id {incoming.study_id or '?'}, this study is {study_id})"
+        )
+    if existing is None:
+        return "new", f"{len(incoming.hashes)} audit rows"
+    common = _common_prefix(existing.hashes, incoming.hashes)
+    if common == len(incoming.hashes) == len(existing.hashes):
+        return "duplicate", "identical to the file already collected"
+    if common == len(existing.hashes):
+        return "update", f"continues the collected file ({len(incoming.hashes) - common} new audit rows)"
+    if common == len(incoming.hashes):
+        return "older", f"an earlier copy of the collected file ({len(existing.hashes) - common} rows fewer)"
+    return "conflict", (
+        f"differs from the collected file after audit row {common}: the same reader id was used "
+        "on two machines"
+    )
+
+
+def _copy_snapshot(source: Path, dest: Path) -> None:
+    """Copy a decisions database consistently (backup API), then rename into place."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    os.close(fd)
+    try:
+        src = open_readonly(source)
+        try:
+            out = sqlite3.connect(tmp)
+            try:
+                src.backup(out)
+                out.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                out.close()
+        finally:
+            src.close()
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _in_use(path: Path) -> bool:
+    """Is a reader writing to this decisions file right now?"""
+    if not path.exists():
+        return False
+    lock = ReaderLock(path)
+    try:
+        lock.acquire("coordinator-merge")
+    except StudyError:
+        return True
+    lock.release()
+    return False
+
+
+def merge_decisions(study: str | Path, files: list[str | Path], *, dry_run: bool = False) -> list[MergeItem]:
+    """Bring ``files`` into ``STUDY/decisions/``; return one verdict per file, in order.
+
+    Files are taken one after the other, so two copies of the same reader's file in one
+    batch are compared with each other too. With ``dry_run`` nothing is written.
+    """
+    manifest = load_manifest(study)
+    folder = decisions_dir(study)
+    current: dict[str, Chain] = {}
+    if folder.is_dir():
+        for f in sorted(folder.glob("*.sqlite")):
+            chain = read_chain(f)
+            if chain.reader_id:
+                current[chain.reader_id] = chain
+    items: list[MergeItem] = []
+    for f in files:
+        f = Path(f)
+        try:
+            incoming = read_chain(f)
+        except StudyError as exc:
+            items.append(MergeItem(f, "", "invalid", str(exc)))
+            continue
+        existing = current.get(incoming.reader_id)
+        status, detail = classify(manifest.study_id, manifest.key_sha256, incoming, existing)
+        item = MergeItem(f, incoming.reader_id, status, detail)
+        if existing is not None and existing.path.resolve() == f.resolve():
+            item.status, item.detail = "duplicate", "this is the collected file itself"
+        elif status == "conflict":
+            item.differences = _answer_differences(existing.path, f)
+            digest = hashlib.sha256((incoming.head or "").encode()).hexdigest()[:10]
+            item.target = folder / CONFLICTS_DIR / f"{incoming.reader_id}@{digest}.sqlite"
+        elif status in ("new", "update"):
+            item.target = folder / f"{incoming.reader_id}.sqlite"
+            if status == "update" and _in_use(item.target):
+                item.status = "conflict"
+                item.detail = (
+                    f"reader {incoming.reader_id} is reading in this study right now; "
+                    "collect again once they have closed the app"
+                )
+                item.target = None
+        if not dry_run and item.target is not None:
+            _copy_snapshot(f, item.target)
+            if item.status in ("new", "update"):
+                current[incoming.reader_id] = read_chain(item.target)
+        items.append(item)
+    return items
