@@ -67,7 +67,9 @@ def newcombe_paired_ci(
     Parameters are the 2x2 table of paired outcomes: ``both`` = a (success under both),
     ``only_first`` = b, ``only_second`` = c, ``neither`` = d; ``p1 = (a+b)/n``,
     ``p2 = (a+c)/n``. Method 10 of Newcombe (1998): Wilson limits of each proportion combined
-    with the phi correlation of the table (phi taken as 0 when a margin is empty).
+    with the table's phi correlation, whose numerator ``ad - bc`` is reduced by ``n/2`` when
+    positive (0 when between 0 and n/2), as in Newcombe's worked example (Altman et al.,
+    Statistics with Confidence, 2nd ed., 2000, p. 52); phi is 0 when a margin is empty.
 
     Returns ``(difference, (lower, upper))``.
     """
@@ -79,7 +81,11 @@ def newcombe_paired_ci(
     l1, u1 = wilson_ci(a + b, n, alpha)
     l2, u2 = wilson_ci(a + c, n, alpha)
     margins = (a + b) * (c + d) * (a + c) * (b + d)
-    phi = 0.0 if margins == 0 else (a * d - b * c) / math.sqrt(margins)
+    # Newcombe's phi: the numerator ad - bc is shrunk by n/2 towards 0 when positive
+    # (0 when 0 <= ad - bc <= n/2), kept when negative.
+    num = a * d - b * c
+    num = num - n / 2 if num > n / 2 else (num if num < 0 else 0.0)
+    phi = 0.0 if margins == 0 else num / math.sqrt(margins)
     diff = p1 - p2
     dl = math.sqrt(max((p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2, 0.0))
     du = math.sqrt(max((u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2, 0.0))

@@ -19,7 +19,7 @@ def test_newcombe_interval_contains_difference_and_narrows_with_n():
     assert d2 == pytest.approx(0.1) and hi2 - lo2 < (hi - lo) / 2.5
     # no discordance at all: zero difference inside the interval
     d0, (lo0, hi0) = binomial.newcombe_paired_ci(50, 0, 0, 50)
-    assert d0 == 0 and lo0 <= 0 <= hi0
+    assert d0 == 0 and lo0 < 0 < hi0
     d1, (lo1, hi1) = binomial.newcombe_paired_ci(50, 1, 0, 49)
     assert lo1 < 0 < d1 < hi1
     # swapping the raters mirrors the interval
@@ -208,3 +208,10 @@ def test_wilson_is_exact_at_the_extremes():
     for n in (1, 7, 30, 150, 925):
         assert binomial.wilson_ci(n, n)[1] == 1.0 and binomial.wilson_ci(0, n)[0] == 0.0
         assert binomial.wilson_ci(n, n)[0] < 1.0 and binomial.wilson_ci(0, n)[1] > 0.0
+
+
+def test_newcombe_altman_worked_example():
+    # Altman et al., Statistics with Confidence (2000), Table 6.2: a=14, b=5, c=0, d=22
+    # -> difference 0.122, 95% CI 0.011 to 0.226
+    d, (lo, hi) = binomial.newcombe_paired_ci(14, 5, 0, 22)
+    assert (round(d, 3), round(lo, 3), round(hi, 3)) == (0.122, 0.011, 0.226)
