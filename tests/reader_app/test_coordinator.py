@@ -1,0 +1,103 @@
+"""The coordinator view: progress, merging files from two workstations, results drawn from the
+same analysis as ``knee-study analyze``, exports."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from study_factory import make_study
+
+from reader_app.domain.coordination import reader_statuses
+from studies.cli import main as knee_study
+from studies.decisions.simulate import simulate_reader
+from studies.package import decisions_path
+
+
+@pytest.fixture()
+def two_workstations(tmp_path):
+    tiny = make_study(tmp_path / "central", n_pairs=8, with_images=False, with_ai=True)
+    files = []
+    for i, reader in enumerate(("r1", "r2")):
+        station = tmp_path / f"ws{i}" / "study"
+        shutil.copytree(tiny.study, station)
+        simulate_reader(station, tiny.key, reader, 0.7, seed=i)
+        files.append(decisions_path(station, reader))
+    return tiny, files
+
+
+def test_statuses_report_progress_and_broken_chains(two_workstations, tmp_path):
+    import sqlite3
+
+    tiny, files = two_workstations
+    (tiny.study / "decisions").mkdir()
+    shutil.copy(files[0], tiny.study / "decisions" / "r1.sqlite")
+    bad = tiny.study / "decisions" / "r2.sqlite"
+    shutil.copy(files[1], bad)
+    with sqlite3.connect(bad) as conn:
+        conn.execute("DROP TRIGGER audit_no_update")
+        conn.execute("UPDATE audit SET ts = 'x' WHERE id = 3")
+    statuses = {s.reader_id: s for s in reader_statuses(tiny.study)}
+    assert statuses["r1"].answered == 8 and statuses["r1"].complete and statuses["r1"].chain_ok
+    assert not statuses["r2"].chain_ok and "row 3" in statuses["r2"].chain_reason
+
+
+def test_coordinator_merges_two_readers_and_draws_what_analyze_writes(qtbot, two_workstations, tmp_path):
+    from reader_app.ui.coordinator import CoordinatorController, CoordinatorView
+
+    tiny, files = two_workstations
+    view = CoordinatorView("test")
+    qtbot.addWidget(view)
+    controller = CoordinatorController(tiny.study, tiny.key, view, n_boot=200)
+    controller.refresh(force=True)
+    assert controller.results is None and not view.export_button.isEnabled()
+
+    items = controller.collect(files)
+    assert [i.status for i in items] == ["new", "new"]
+    assert view.readers_table.rowCount() == 2
+    assert view.readers_table.item(0, 1).text() == "8 / 8"
+    assert view.export_button.isEnabled()
+
+    # knee-study analyze on the same study and key writes the figures' data in summary.json.
+    out = tmp_path / "analysis"
+    assert knee_study(["analyze", "--study", str(tiny.study), "--key", str(tiny.key), "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    ai_auc = summary["ai"]["auc"]["auc"]
+    x, y = view.roc_curve.getData()
+    np.testing.assert_allclose(x, controller.results.roc["ai"]["fpr"])
+    np.testing.assert_allclose(y, controller.results.roc["ai"]["tpr"])
+    assert controller.results.roc["ai"]["auc"] == pytest.approx(ai_auc)
+    # Each reader is a point (1 - PC, PC), PC as in the analysis' readers table.
+    readers = {r["reader"]: r["pc"] for r in summary["tables"]["readers"]}
+    drawn = {}
+    for item in view.reader_points:
+        px, py = item.getData()
+        drawn[item.name().split(" ")[0]] = (px[0], py[0])
+    assert set(drawn) == set(readers) == {"r1", "r2"}
+    for reader, pc in readers.items():
+        assert drawn[reader] == pytest.approx((1 - pc, pc))
+    # Per-stratum bars: the analysis' strata table.
+    strata = summary["tables"]["strata"]
+    heights = sorted(h for bar in view.strata_bars for h in bar.opts["height"])
+    assert heights == pytest.approx(sorted(r["pc"] for r in strata))
+
+    # Exports: the same files as knee-study analyze.
+    info = controller.export(tmp_path / "export")
+    assert sorted(info["files"]) == sorted(p.name for p in out.iterdir())
+
+
+def test_a_key_from_another_study_is_refused(two_workstations, tmp_path):
+    from reader_app.ui.coordinator import CoordinatorController, CoordinatorView
+    from studies.errors import StudyError
+
+    tiny, _ = two_workstations
+    other = make_study(tmp_path / "other", n_pairs=2, with_images=False, seed=3)
+    view = CoordinatorView("test")
+    try:
+        with pytest.raises(StudyError, match="does not match this study"):
+            CoordinatorController(tiny.study, other.key, view)
+    finally:
+        view.close()
+        view.deleteLater()
