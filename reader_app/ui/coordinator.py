@@ -111,9 +111,9 @@ class CoordinatorView(QMainWindow):
         self.roc_plot = pg.PlotWidget(title="AI ROC curve and readers")
         self.roc_plot.setLabel("bottom", "1 − specificity")
         self.roc_plot.setLabel("left", "sensitivity")
-        self.roc_plot.setXRange(0, 1)
-        self.roc_plot.setYRange(0, 1)
-        self.roc_plot.setAspectLocked(True)
+        self.roc_plot.setXRange(0, 1, padding=0.02)
+        self.roc_plot.setYRange(0, 1, padding=0.02)
+        self.roc_plot.setLimits(xMin=-0.05, xMax=1.05, yMin=-0.05, yMax=1.05)
         self.roc_legend = self.roc_plot.addLegend(offset=(-10, -10))
         self.strata_plot = pg.PlotWidget(title="Accuracy per stratum (95 % Wilson CI)")
         self.strata_plot.setYRange(0, 1)
@@ -221,8 +221,8 @@ class CoordinatorView(QMainWindow):
                 continue
             item = pg.ScatterPlotItem(
                 [p["fpr"]], [p["tpr"]], size=11,
-                symbol=SYMBOLS[readers.index(p["reader"]) % len(SYMBOLS)],
-                brush=pg.mkBrush(COLOURS[conditions.index(p["condition"]) % len(COLOURS)]),
+                symbol=SYMBOLS[conditions.index(p["condition"]) % len(SYMBOLS)],
+                brush=pg.mkBrush(COLOURS[readers.index(p["reader"]) % len(COLOURS)]),
                 pen=pg.mkPen("k"), name=f"{p['reader']} ({p['condition']}): PC {p['pc']:.3f}",
             )
             self.roc_plot.addItem(item)
