@@ -44,6 +44,7 @@ class VolumeCache(Generic[K, V]):
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="volume-prefetch")
         self.hits = 0
         self.misses = 0
+        self.closed = False
 
     # -- queries --------------------------------------------------------------------
     def __contains__(self, key: K) -> bool:
@@ -81,8 +82,10 @@ class VolumeCache(Generic[K, V]):
         return value
 
     def prefetch(self, key: K) -> Future[V] | None:
-        """Start loading ``key`` in the background unless cached or already loading."""
+        """Start loading ``key`` in the background unless cached, already loading, or closed."""
         with self._lock:
+            if self.closed:
+                return None
             if key in self._values:
                 self._values.move_to_end(key)
                 return None
@@ -115,7 +118,11 @@ class VolumeCache(Generic[K, V]):
             self._values.clear()
 
     def close(self) -> None:
-        """Stop the worker threads (waits for a load in flight; queued ones are cancelled)."""
+        """Stop the worker threads (waits for a load in flight; queued ones are cancelled).
+
+        Later prefetches are ignored (a timer may still fire after the window closed)."""
+        with self._lock:
+            self.closed = True
         self._pool.shutdown(wait=True, cancel_futures=True)
         with self._lock:
             self._pending.clear()

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
+
 from reader_app.domain.session import ReadingSession
 from reader_app.domain.volume_cache import VolumeCache
 from reader_app.domain.volumes import KneeImages, load_knee
@@ -22,6 +24,8 @@ from studies.package import AI_MODES
 
 #: Knees kept decoded: the pair on screen and the next one.
 CACHE_KNEES = 4
+#: The next pair's prefetch starts this long after a pair is shown (after its first paint).
+PREFETCH_DELAY_MS = 30
 
 
 @dataclass
@@ -69,6 +73,7 @@ def open_reading(study: str | Path, reader_id: str, mode: str = "unaided", *, ke
             question=manifest.question,
             confidence_scale=manifest.confidence_scale,
             key_path=str(key) if key else None,
+            defer=lambda fn: QTimer.singleShot(PREFETCH_DELAY_MS, fn),
         )
         window.bind(reading, hanging)
         reading.refresh()

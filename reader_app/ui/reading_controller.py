@@ -112,6 +112,8 @@ class ReadingController:
     confidence_scale : the manifest's ``confidence_scale`` or None.
     key_path : an educational study's key; the end screen then reveals the answers
         (the session refuses to unless the study is educational and the key matches).
+    defer : runs a callable later (the window passes a short Qt timer, so the next pair's
+        prefetch starts once the current pair is painted); by default, at once.
     """
 
     def __init__(
@@ -126,6 +128,7 @@ class ReadingController:
         confidence_scale: Mapping[str, Any] | None = None,
         key_path: str | None = None,
         on_finished: Callable[[], None] | None = None,
+        defer: Callable[[Callable[[], None]], None] | None = None,
     ) -> None:
         self.session = session
         self.view = view
@@ -139,6 +142,7 @@ class ReadingController:
             self.scale = (int(confidence_scale["min"]), int(confidence_scale["max"]), labels)
         self.key_path = key_path
         self.on_finished = on_finished
+        self.defer = defer or (lambda fn: fn())
         self._shown_pair: str | None = None
         self._shown_ai: bool | None = None
         self._paused_shown: bool | None = None
@@ -165,12 +169,14 @@ class ReadingController:
         self.view.show_progress(self._progress(st))
 
     def _show_pair(self, st: Any) -> None:
+        self.cache.prefetch(st.right.case_id)  # decodes in the background while left loads here
         knees = {"left": self.cache.get(st.left.case_id), "right": self.cache.get(st.right.case_id)}
         self.hanging.load(knees, heatmaps=bool(st.ai_visible))
         self.view.show_knees(KneeInfo("A", dict(st.left.clinical)), KneeInfo("B", dict(st.right.clinical)))
         self._shown_pair = st.pair_id
-        self._shown_ai = None
-        self.prefetch_after(st.index)
+        self._show_ai(st, views_ready=True)
+        # After drawing, so decoding the next pair does not compete with this pair's paint.
+        self.defer(lambda: self.prefetch_after(st.index))
 
     def prefetch_after(self, index: int) -> None:
         """Start loading the knees of the pair after ``index`` in the background."""
@@ -179,9 +185,10 @@ class ReadingController:
             self.cache.prefetch(nxt.left_case)
             self.cache.prefetch(nxt.right_case)
 
-    def _show_ai(self, st: Any) -> None:
+    def _show_ai(self, st: Any, *, views_ready: bool = False) -> None:
         shown = bool(st.ai_visible)
-        self.hanging.show_heatmaps(shown)
+        if not views_ready:
+            self.hanging.show_heatmaps(shown)
         if shown:
             info = ai_info(st)
             info = AiInfo(info.probabilities, info.preferred, info.problems + self.hanging.heatmap_problems())

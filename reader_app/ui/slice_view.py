@@ -10,6 +10,8 @@ non-square pixels keep their true aspect.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
@@ -23,12 +25,17 @@ from reader_app.ui.app import VIEW_BACKGROUND
 HEAT_THRESHOLD = 0.2
 
 
+@functools.lru_cache(maxsize=16)
 def heat_lut(cmap: str) -> np.ndarray:
-    """(256, 4) uint8 RGBA lookup table for heatmaps: ``cmap`` colours, alpha rising with value."""
+    """(256, 4) uint8 RGBA lookup table for heatmaps: ``cmap`` colours, alpha rising with value.
+
+    Cached and read-only (it is rebuilt on every pair otherwise)."""
     rgb = pg.colormap.get(cmap).getLookupTable(0.0, 1.0, 256, alpha=False)
     v = np.linspace(0.0, 1.0, 256)
     alpha = np.clip((v - HEAT_THRESHOLD) / (0.6 - HEAT_THRESHOLD), 0.0, 1.0) * 255
-    return np.column_stack([rgb[:, :3], alpha]).astype(np.uint8)
+    lut = np.column_stack([rgb[:, :3], alpha]).astype(np.uint8)
+    lut.flags.writeable = False
+    return lut
 
 
 class _SliceViewBox(pg.ViewBox):

@@ -86,3 +86,9 @@ def test_loader_errors_reach_get_and_are_not_cached():
 def test_capacity_must_be_positive():
     with pytest.raises(ValueError, match="capacity"):
         VolumeCache(Loader(), capacity=0)
+
+
+def test_prefetch_after_close_is_ignored():
+    cache = VolumeCache(Loader(), capacity=2)
+    cache.close()
+    assert cache.prefetch("late") is None and not cache.is_pending("late")
