@@ -65,6 +65,8 @@ def render_html(results: StudyResults, pngs: dict[str, bytes]) -> str:
         )
         + "</table>"
     )
+    for note in s.get("notes", []):
+        parts.append(f"<p class='note'>Note: {html.escape(note)}</p>")
     for name, png in pngs.items():
         b64 = base64.b64encode(png).decode("ascii")
         parts.append(

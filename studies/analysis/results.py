@@ -162,7 +162,25 @@ def analyze_scored(
         for r in t["readers"].to_dict("records")
     ]
     summary["tables"] = {name: records(df) for name, df in t.items() if name != "times"}
+    summary["notes"] = _notes(t, len(key))
     return StudyResults(jsonable(summary), t, jsonable(roc), scored, ai_pairs, ai_cases)
+
+
+def _notes(t: dict[str, pd.DataFrame], n_pairs: int) -> list[str]:
+    """Plain-language caveats: multi-reader analyses restricted to fewer pairs than the study."""
+    notes = []
+    for name in ("mrmc_vs_ai", "aided_vs_unaided", "sequential_vs_first"):
+        df = t.get(name)
+        if df is None or df.empty:
+            continue
+        label = "condition" if "condition" in df else "comparison"
+        for what, used in df.groupby(label)["n_pairs"].first().items():
+            if used < n_pairs:
+                notes.append(
+                    f"{name} ({what}): uses the {used} of {n_pairs} pairs that every reader answered "
+                    "and nobody flagged"
+                )
+    return notes
 
 
 def _ai_summary(key: pd.DataFrame, scores: pd.Series, ai_pairs: pd.DataFrame, alpha: float):

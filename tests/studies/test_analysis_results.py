@@ -163,6 +163,7 @@ def test_comparisons_are_present_and_consistent(study3):
         unaided.loc["rrrc", "n_readers"] == 3 and unaided.loc["rrrc", "n_pairs"] == 39
     )  # r1's flag removes P003
     assert set(unaided.index) == {"rrrc", "frrc", "rrfc"}
+    assert any("39 of 40 pairs" in n for n in res.summary["notes"])
     av = res.tables["aided_vs_unaided"].set_index("model")
     assert av.loc["rrrc", "difference"] == pytest.approx(
         av.loc["rrrc", "pc_aided"] - av.loc["rrrc", "pc_unaided"]
