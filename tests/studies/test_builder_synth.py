@@ -185,3 +185,24 @@ def test_done_when_150_pairs(tmp_path):
         tmp_path / "cohort",
         {"almost_certain": 10, "likely": 130, "doubtful": 10},
     )
+
+
+def test_build_demo_function(tmp_path):
+    from studies.builder import build_demo
+    from studies.errors import OptionError
+    from studies.validate import validate_study
+
+    calls = []
+    res = build_demo(
+        tmp_path / "demo", patients=40, pairs=4, seed=3, progress=lambda d, t: calls.append((d, t))
+    )
+    assert (tmp_path / "demo" / "cohort" / "synthetic" / "cohort.json").is_file()
+    assert res.study == tmp_path / "demo" / "study" and res.key == tmp_path / "demo" / "key.json"
+    assert len(res.manifest.pairs) == 4 and len(res.manifest.practice_pairs) == 1
+    assert validate_study(res.study, res.key) == []
+    done = [d for d, _ in calls]
+    assert done == sorted(done) and calls[-1] == (1000, 1000) and {t for _, t in calls} == {1000}
+    with pytest.raises(OptionError, match="previous demo"):
+        build_demo(tmp_path / "demo", patients=40, pairs=4)
+    again = build_demo(tmp_path / "demo", patients=40, pairs=4, seed=3, force=True)
+    assert again.manifest.to_json() == res.manifest.to_json()
