@@ -135,9 +135,9 @@ def _ellipse(u, v, hu, hv):
 
 
 def _taper(s, s0, s1, w0, w1):
-    """Width that goes linearly from w0 at s0 to w1 at s1 (constant beyond)."""
+    """Width that goes smoothly (smoothstep) from w0 at s0 to w1 at s1 (constant beyond)."""
     t = np.clip((s - s0) / (s1 - s0), 0.0, 1.0)
-    return w0 + (w1 - w0) * t
+    return w0 + (w1 - w0) * (t * t * (3.0 - 2.0 * t))
 
 
 class _Knee:
@@ -147,13 +147,13 @@ class _Knee:
         S = k.scale
         self.k, self.S = k, S
         self.J = {"med": k.jsw_medial_mm, "lat": k.jsw_lateral_mm}
-        self.mc = {"med": 20.0 * S, "lat": -20.0 * S}
-        self.R, self.Rm = 22.0 * S, 13.0 * S  # condyle rounding: sagittal, coronal
-        self.body0 = k.jsw_medial_mm + 20.0 * S  # where the femoral shaft/body starts
+        self.mc = {"med": 21.0 * S, "lat": -21.0 * S}
+        self.R, self.Rm = 22.0 * S, 14.0 * S  # condyle rounding: sagittal, coronal
+        self.body0 = k.jsw_medial_mm + 20.0 * S  # where the femoral metaphysis reaches full width
+        self.body_bottom = k.jsw_medial_mm + 17.0 * S  # lowest point of its dome (the notch roof)
         self.af = 1.0 * S
         self.a0 = -4.0 * S  # leg centre (anterior-posterior)
         self.at = -4.0 * S  # tibia centre
-        self.inner = (54.0 * S, 50.0 * S)
         self.patella = (-2.0 * S, 39.0 * S, k.jsw_medial_mm + 28.0 * S)
         self.patella_axes = (22.0 * S, 8.0 * S, 17.0 * S)
 
@@ -175,8 +175,12 @@ class _Knee:
         return wm, wa, af
 
     def body_r2(self, c: _Canvas, s, grow: float = 0.0):
+        """Femoral shaft and metaphysis; its lower end is a dome reaching ``body_bottom``."""
         wm, wa, af = self.body_widths(s)
-        return _ellipse(c.m, c.a - af, wm + grow, wa + grow)
+        top, bottom = self.body0 + 14.0 * self.S, self.body_bottom - grow
+        dome = np.sqrt(np.clip(1.0 - ((top - s) / (top - bottom)) ** 2, 0.0, 1.0))
+        dome = np.where(s >= top, 1.0, dome)
+        return _ellipse(c.m, c.a - af, np.maximum((wm + grow) * dome, 1e-3), np.maximum((wa + grow) * dome, 1e-3))
 
     # tibia -----------------------------------------------------------------------------
     def tibia_r2(self, c: _Canvas, s, grow: float = 0.0):
@@ -185,6 +189,17 @@ class _Knee:
         wa = _taper(s, -15 * S, -50 * S, 27.0 * S, 16.0 * S)
         at = _taper(s, -15 * S, -50 * S, self.at, -6.0 * S)
         return _ellipse(c.m, c.a - at, wm + grow, wa + grow)
+
+    def eminence(self, c: _Canvas, s, shrink: float = 0.0):
+        """The tibial spines between the compartments: a ridge up to 8 mm above the plateau."""
+        h = 8.0 * self.S - shrink
+        w = 8.0 * self.S - shrink
+        return (_ellipse(c.m, s, w, h) <= 1.0) & (np.abs(c.a - self.at) < 12.0 * self.S - shrink) & (s >= 0)
+
+    def tibia_rim(self, s):
+        """Allowed squared radius near the plateau: the rim rounds off over its top 4 mm."""
+        depth = np.clip(-s / (4.0 * self.S), 0.0, 1.0)
+        return (0.86 + 0.14 * np.sqrt(depth)) ** 2
 
     def compartment_rho(self, c: _Canvas, comp: str):
         return np.sqrt(_ellipse(c.m - self.mc[comp], c.a + 3.0 * self.S, 17.0 * self.S, 24.0 * self.S))
@@ -202,10 +217,10 @@ def render_labels(knee: KneeAnatomy, grid: Grid) -> np.ndarray:
     for comp in ("med", "lat"):
         tt = K.J[comp] / 2
         rho = K.compartment_rho(c, comp)
-        c.paint(0.0, K.J[comp] + 2.0, Label.FLUID, lambda s, rho=rho: rho < 0.72)
+        c.paint(0.0, tt + 0.6, Label.FLUID, lambda s, rho=rho: rho < 1.0)
         c.paint(
-            0.0, tt + 6.0 * S, Label.MENISCUS,
-            lambda s, rho=rho, tt=tt: (rho >= 0.72) & (rho <= 1.08) & (s < tt + 1.0 + 12.0 * S * (rho - 0.72)),
+            0.0, tt + 7.0 * S, Label.MENISCUS,
+            lambda s, rho=rho, tt=tt: (rho >= 0.6) & (rho <= 1.08) & (s < tt + 0.5 + 14.0 * S * (rho - 0.6)),
         )
     # cartilage (painted before bone, which overwrites the inner side)
     for comp in ("med", "lat"):
@@ -220,8 +235,8 @@ def render_labels(knee: KneeAnatomy, grid: Grid) -> np.ndarray:
             lambda s, comp=comp: K.compartment_rho(c, comp) <= 0.95,
         )
     c.paint(
-        K.body0 - 2 * S, K.body0 + 30 * S, Label.FEMORAL_CARTILAGE,
-        lambda s: (K.body_r2(c, s, grow=2.5) <= 1.0) & (c.a > K.af + 8.0 * S),
+        K.body_bottom, K.body0 + 20 * S, Label.FEMORAL_CARTILAGE,
+        lambda s: (K.body_r2(c, s, grow=2.2) <= 1.0) & (c.a > K.af + 10.0 * S),
     )
     pm, pa, ps = K.patella
     hm, ha, hs = K.patella_axes
@@ -231,16 +246,16 @@ def render_labels(knee: KneeAnatomy, grid: Grid) -> np.ndarray:
     )
     _ligaments(c, K, knee)
     # bones
-    c.paint(-inf, 0.0, Label.TIBIA, lambda s: K.tibia_r2(c, s) <= 1.0)
-    c.paint(0.0, 7.0 * S, Label.TIBIA, lambda s: (np.abs(c.m) < 7 * S * np.sqrt(np.clip(1 - s / (7 * S), 0, 1)))
-            & (np.abs(c.a - K.at) < 14 * S))
-    fib = (-32.0 * S, -20.0 * S)
-    c.paint(-inf, -8.0 * S, Label.FIBULA,
-            lambda s: _ellipse(c.m - fib[0], c.a - fib[1], 1, 1) <= np.where(s > -22 * S, 10.0 * S, 7.0 * S) ** 2)
+    c.paint(-inf, 0.0, Label.TIBIA, lambda s: K.tibia_r2(c, s) <= np.minimum(1.0, K.tibia_rim(s)))
+    c.paint(0.0, 8.0 * S, Label.TIBIA, lambda s: K.eminence(c, s))
+    fm, fa, fs = -33.0 * S, -20.0 * S, -15.0 * S
+    c.paint(-inf, fs, Label.FIBULA, lambda s: _ellipse(c.m - fm, c.a - fa, 7.0 * S, 7.0 * S) <= 1.0)
+    c.paint(fs - 10 * S, fs + 9 * S, Label.FIBULA,
+            lambda s: _ellipse(c.m - fm, c.a - fa, 11.0 * S, 11.0 * S) + ((s - fs) / (9.0 * S)) ** 2 <= 1.0)
     for comp in ("med", "lat"):
         c.paint(K.J[comp], K.J[comp] + K.R + 12 * S, Label.FEMUR,
                 lambda s, comp=comp: K.condyle_d2(c, s, comp) <= K.R**2)
-    c.paint(K.body0, inf, Label.FEMUR, lambda s: K.body_r2(c, s) <= 1.0)
+    c.paint(K.body_bottom, inf, Label.FEMUR, lambda s: K.body_r2(c, s) <= 1.0)
     c.paint(ps - hs, ps + hs, Label.PATELLA,
             lambda s: ((c.m - pm) / hm) ** 2 + ((c.a - pa) / ha) ** 2 + ((s - ps) / hs) ** 2 <= 1.0)
     _cortex(c, K)
@@ -249,20 +264,44 @@ def render_labels(knee: KneeAnatomy, grid: Grid) -> np.ndarray:
     return c.labels
 
 
+#: Muscle bellies as ellipsoids: (m, a, s) centre and (m, a, s) radii in mm before scaling;
+#: ``s`` of the centre is relative to the medial joint line (s = 0).
+_MUSCLES = (
+    ((30.0, 4.0, 78.0), (24.0, 30.0, 52.0)),  # vastus medialis (reaches lowest)
+    ((-33.0, 4.0, 98.0), (22.0, 30.0, 58.0)),  # vastus lateralis
+    ((0.0, 26.0, 104.0), (26.0, 18.0, 58.0)),  # rectus femoris / vastus intermedius
+    ((30.0, -32.0, 72.0), (17.0, 19.0, 60.0)),  # semimembranosus / semitendinosus
+    ((-31.0, -31.0, 84.0), (16.0, 19.0, 62.0)),  # biceps femoris
+    ((20.0, -40.0, -46.0), (19.0, 17.0, 72.0)),  # medial gastrocnemius
+    ((-22.0, -37.0, -52.0), (15.0, 15.0, 66.0)),  # lateral gastrocnemius
+    ((2.0, -26.0, -22.0), (24.0, 8.0, 13.0)),  # popliteus
+    ((0.0, -24.0, -95.0), (30.0, 14.0, 58.0)),  # soleus
+    ((-23.0, 12.0, -100.0), (12.0, 14.0, 68.0)),  # tibialis anterior
+)
+
+
+def _leg_widths(s, S):
+    """Half-widths (m, a) of the leg inside the subcutaneous fat: thigh above, calf below."""
+    wm = 52.0 * S + 6.0 * S * np.tanh(s / (40.0 * S)) ** 2
+    wa = 48.0 * S + 4.0 * S * np.tanh(s / (40.0 * S)) ** 2
+    return wm, wa
+
+
 def _soft_tissue(c: _Canvas, K: _Knee, knee: KneeAnatomy) -> None:
-    S, J = K.S, knee.jsw_medial_mm
-    wm, wa = K.inner
+    S = K.S
     inf = 1e6
     fat = knee.fat_mm
-    c.paint(-inf, inf, Label.FAT, lambda s: _ellipse(c.m, c.a - K.a0, wm + fat, wa + fat) <= 1.0)
-    inner = _ellipse(c.m, c.a - K.a0, wm, wa) <= 1.0
-    theta = np.arctan2(c.a - K.a0, c.m)
-    septa = (np.abs(np.sin(3.0 * theta + 0.7)) < 0.05) | (np.abs(np.sin(2.0 * theta + 2.1)) < 0.04)
-    muscle = inner & ~septa
-    c.paint(J + 40 * S, inf, Label.MUSCLE, lambda s: muscle)
-    c.paint(-inf, -35 * S, Label.MUSCLE, lambda s: muscle & ~((c.a > 18 * S) & (c.m > 0)))
-    c.paint(-35 * S, J + 40 * S, Label.MUSCLE,
-            lambda s: muscle & (c.a < -30 * S - 6 * S * np.cos(s / (30 * S))) & (np.abs(c.m) > 6 * S))
+
+    def skin(s, grow):
+        wm, wa = _leg_widths(s, S)
+        return _ellipse(c.m, c.a - K.a0, wm + grow, wa + grow) <= 1.0
+
+    c.paint(-inf, inf, Label.FAT, lambda s: skin(s, fat))
+    for (cm, ca, cs), (rm, ra, rs) in _MUSCLES:
+        cm, ca, cs, rm, ra, rs = cm * S, ca * S, cs * S, rm * S, ra * S, rs * S
+        c.paint(cs - rs, cs + rs, Label.MUSCLE,
+                lambda s, cm=cm, ca=ca, cs=cs, rm=rm, ra=ra, rs=rs: skin(s, -1.5)
+                & (((c.m - cm) / rm) ** 2 + ((c.a - ca) / ra) ** 2 + ((s - cs) / rs) ** 2 <= 1.0))
 
 
 def _effusion(c: _Canvas, K: _Knee, knee: KneeAnatomy) -> None:
@@ -311,14 +350,16 @@ def _cortex(c: _Canvas, K: _Knee) -> None:
     inf = 1e6
 
     def femur_inner(s):
-        inner = (K.body_r2(c, s, grow=-t) <= 1.0) & (s >= K.body0 + t)
+        inner = K.body_r2(c, s, grow=-t) <= 1.0
         for comp in ("med", "lat"):
             inner = inner | (K.condyle_d2(c, s, comp) <= (K.R - t) ** 2)
         return ~inner
 
     c.paint_where(-inf, inf, Label.FEMUR_CORTEX, femur_inner, (Label.FEMUR,))
     c.paint_where(-inf, inf, Label.TIBIA_CORTEX,
-                  lambda s: ~((K.tibia_r2(c, s, grow=-t) <= 1.0) & (s <= -t)), (Label.TIBIA,))
+                  lambda s: ~(((K.tibia_r2(c, s, grow=-t) <= np.minimum(1.0, K.tibia_rim(s + t))) & (s <= -t))
+                              | K.eminence(c, s + t, shrink=t)),
+                  (Label.TIBIA,))
     pm, pa, ps = K.patella
     hm, ha, hs = K.patella_axes
     c.paint_where(ps - hs, ps + hs, Label.PATELLA_CORTEX,

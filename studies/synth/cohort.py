@@ -10,8 +10,12 @@ when complete. ``materialize`` renders the images of chosen knees from ``cohort.
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -138,23 +142,51 @@ def render_series(params: dict, row, record: SeriesRecord) -> tuple[np.ndarray, 
     return render_image(labels, grid, record.sequence, _noise_rng(params["seed"], record)), grid
 
 
+def _write_one(root: Path, params: dict, row: dict, record: SeriesRecord, atomic: bool) -> None:
+    """Render one series from its ground-truth row and write it under ``root``."""
+    r = SimpleNamespace(**row)
+    pixels, grid = render_series(params, r, record)
+    dest = root / record.path
+    if atomic:
+        with atomic_directory(dest, force=True) as tmp:
+            write_series(tmp, pixels, grid, record, sex=r.sex, age_years=r.age)
+    else:
+        write_series(dest, pixels, grid, record, sex=r.sex, age_years=r.age)
+
+
+def default_workers() -> int:
+    """Worker processes for image writing: up to 2 (the project's machines have 2 cores)."""
+    return max(1, min(2, os.cpu_count() or 1))
+
+
 def _write_images(root: Path, params: dict, truth: pd.DataFrame, records: list[SeriesRecord], progress: Progress,
-                  *, atomic: bool) -> int:
-    index = {(r.participant_id, r.side, int(r.visit_month)): r for r in truth.itertuples(index=False)}
-    total = len(records)
+                  *, atomic: bool, workers: int | None = None) -> int:
+    """Write ``records`` (each series is independent and seeded, so order and workers do not matter)."""
+    rows = {(r["participant_id"], r["side"], int(r["visit_month"])): r for r in truth.to_dict("records")}
+    jobs = [(root, params, rows[(rec.participant_id, rec.side, rec.visit_month)], rec, atomic) for rec in records]
+    total = len(jobs)
     if progress is not None:
         progress(0, total)
-    for i, rec in enumerate(records, 1):
-        row = index[(rec.participant_id, rec.side, rec.visit_month)]
-        pixels, grid = render_series(params, row, rec)
-        dest = root / rec.path
-        if atomic:
-            with atomic_directory(dest, force=True) as tmp:
-                write_series(tmp, pixels, grid, rec, sex=row.sex, age_years=row.age)
-        else:
-            write_series(dest, pixels, grid, rec, sex=row.sex, age_years=row.age)
-        if progress is not None:
-            progress(i, total)
+    workers = default_workers() if workers is None else workers
+    if workers <= 1 or total < 8:
+        for i, job in enumerate(jobs, 1):
+            _write_one(*job)
+            if progress is not None:
+                progress(i, total)
+        return total
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = [pool.submit(_write_one, *job) for job in jobs]
+        try:
+            for i, fut in enumerate(as_completed(futures), 1):
+                fut.result()
+                if progress is not None:
+                    progress(i, total)
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
     return total
 
 

@@ -65,19 +65,17 @@ def _texture_table() -> np.ndarray:
     return lut
 
 
-def _separable_field(grid: Grid, rng: np.random.Generator, wavelengths_mm, amplitude) -> np.ndarray:
-    """Sum of products of cosines along the grid's axes: cheap smooth random structure."""
-    coords = [np.arange(n, dtype=np.float32)[None] * sp for n, sp in zip(grid.shape, grid.spacing, strict=True)]
-    field = np.zeros((1, 1, 1), dtype=np.float32)
-    for wl in wavelengths_mm:
-        parts = []
-        for k, x in enumerate(coords):
-            f = rng.uniform(0.6, 1.4) * 2 * np.pi / wl
-            shape = [1, 1, 1]
-            shape[k] = x.size
-            parts.append(np.cos(f * x + rng.uniform(0, 2 * np.pi)).astype(np.float32).reshape(shape))
-        field = field + parts[0] * parts[1] * parts[2]
-    return field * np.float32(amplitude / max(len(wavelengths_mm), 1) ** 0.5)
+def smooth_noise(shape: tuple[int, ...], spacing: tuple[float, ...], rng: np.random.Generator,
+                 correlation_mm: float) -> np.ndarray:
+    """Gaussian-like random field (float32, ``shape``), unit variance, correlated over ~``correlation_mm``.
+
+    Drawn on a coarse grid (one node per ``correlation_mm``) and interpolated linearly.
+    """
+    coarse = tuple(max(2, int(np.ceil(n * sp / correlation_mm)) + 1) for n, sp in zip(shape, spacing, strict=True))
+    field = rng.standard_normal(coarse, dtype=np.float32)
+    zoom = [n / c for n, c in zip(shape, coarse, strict=True)]
+    out = ndimage.zoom(field, zoom, order=1, mode="nearest", grid_mode=True)
+    return out[tuple(slice(0, n) for n in shape)] / np.float32(0.6)
 
 
 def bias_field(grid: Grid, rng: np.random.Generator) -> np.ndarray:
@@ -107,7 +105,7 @@ def render_image(labels: np.ndarray, grid: Grid, sequence: str, rng: np.random.G
     same pixels.
     """
     signal = contrast_table(sequence)[labels]
-    texture = _separable_field(grid, rng, (2.5, 4.0, 7.0, 11.0), 1.0)
+    texture = smooth_noise(grid.shape, grid.spacing, rng, 2.5)
     signal *= 1.0 + _texture_table()[labels] * texture
     blur = [min(0.6, 0.35 / sp * 1.0) if k else 0.0 for k, sp in enumerate(grid.spacing)]
     signal = ndimage.gaussian_filter(signal, sigma=blur, mode="nearest", truncate=2.0)

@@ -8,10 +8,14 @@ the written volume (order slice, row, column).
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import numpy as np
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import Dataset
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_dataset
+from pydicom.tag import Tag
 from pydicom.uid import (
     PYDICOM_IMPLEMENTATION_UID,
     ExplicitVRLittleEndian,
@@ -78,31 +82,72 @@ def _base_dataset(record: SeriesRecord, grid: Grid, sex: str, age_years: float) 
     return ds
 
 
+#: Elements that change from slice to slice, in tag order: (group, element, VR).
+_PER_SLICE = ((0x0008, 0x0018, "UI"), (0x0020, 0x0013, "IS"), (0x0020, 0x0032, "DS"), (0x0020, 0x1041, "DS"),
+              (0x7FE0, 0x0010, "OW"))
+_LONG_VRS = {"OB", "OW", "OF", "SQ", "UT", "UN"}
+
+
+def _element(group: int, elem: int, vr: str, value: bytes) -> bytes:
+    """One data element in explicit-VR little endian (values padded to even length)."""
+    if len(value) % 2:
+        value += b"\0" if vr in ("UI", "OB", "OW") else b" "
+    if vr in _LONG_VRS:
+        return struct.pack("<HH2sHI", group, elem, vr.encode(), 0, len(value)) + value
+    return struct.pack("<HH2sH", group, elem, vr.encode(), len(value)) + value
+
+
+def _encode(ds: Dataset) -> bytes:
+    fp = DicomBytesIO()
+    fp.is_little_endian = True
+    fp.is_implicit_VR = False
+    write_dataset(fp, ds)
+    return fp.getvalue()
+
+
+def _file_meta(sop_instance_uid: str) -> bytes:
+    body = b"".join((
+        _element(0x0002, 0x0001, "OB", b"\x00\x01"),
+        _element(0x0002, 0x0002, "UI", MRImageStorage.encode()),
+        _element(0x0002, 0x0003, "UI", sop_instance_uid.encode()),
+        _element(0x0002, 0x0010, "UI", ExplicitVRLittleEndian.encode()),
+        _element(0x0002, 0x0012, "UI", PYDICOM_IMPLEMENTATION_UID.encode()),
+    ))
+    return b"\0" * 128 + b"DICM" + _element(0x0002, 0x0000, "UL", struct.pack("<I", len(body))) + body
+
+
+def _constant_segments(ds: Dataset) -> list[bytes]:
+    """The dataset's elements encoded once, split around the per-slice tags."""
+    bounds = [Tag(g, e) for g, e, _ in _PER_SLICE]
+    parts: list[Dataset] = [Dataset() for _ in range(len(bounds) + 1)]
+    for elem in ds:
+        parts[sum(elem.tag > b for b in bounds)].add(elem)
+    return [_encode(p) for p in parts]
+
+
 def write_series(folder: Path, pixels: np.ndarray, grid: Grid, record: SeriesRecord, *, sex: str, age_years: float) -> int:
     """Write ``pixels`` (uint16, shape ``grid.shape``) as files ``folder/001``...; returns the count.
 
     ``sex`` is 'F' or 'M'. The folder is created if needed; existing files are overwritten.
+    The series-wide elements are encoded once with pydicom; per slice only the instance UID,
+    number, position, slice location and pixel data are encoded (explicit VR little endian).
     """
     if pixels.shape != grid.shape or pixels.dtype != np.uint16:
         raise ValueError(f"pixels must be uint16 of shape {grid.shape}, got {pixels.dtype} {pixels.shape}")
     folder.mkdir(parents=True, exist_ok=True)
     ds = _base_dataset(record, grid, sex, age_years)
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = MRImageStorage
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
-    ds.file_meta = meta
     width = float(np.percentile(pixels[:, ::4, ::4], 99.5))
     ds.WindowCenter, ds.WindowWidth = _fmt(width / 2), _fmt(max(width, 1.0))
-    n = grid.shape[0]
-    for k in range(n):
+    segments = _constant_segments(ds)
+    normal = np.cross(*ORIENTATIONS[record.sequence])
+    little = pixels.astype("<u2", copy=False)
+    for k in range(grid.shape[0]):
         uid = generate_uid(entropy_srcs=[record.series_uid, str(k)])
-        meta.MediaStorageSOPInstanceUID = uid
-        ds.SOPInstanceUID = uid
-        ds.InstanceNumber = k + 1
         pos = grid.position(k)
-        ds.ImagePositionPatient = [_fmt(v) for v in pos]
-        ds.SliceLocation = _fmt(float(np.dot(pos, np.cross(*ORIENTATIONS[record.sequence]))))
-        ds.PixelData = np.ascontiguousarray(pixels[k]).tobytes()
-        ds.save_as(folder / f"{k + 1:03d}", enforce_file_format=True)
-    return n
+        values = (uid.encode(), str(k + 1).encode(), "\\".join(_fmt(v) for v in pos).encode(),
+                  _fmt(float(np.dot(pos, normal))).encode(), np.ascontiguousarray(little[k]).tobytes())
+        chunks = [_file_meta(uid), segments[0]]
+        for (g, e, vr), value, seg in zip(_PER_SLICE, values, segments[1:], strict=True):
+            chunks += [_element(g, e, vr, value), seg]
+        (folder / f"{k + 1:03d}").write_bytes(b"".join(chunks))
+    return grid.shape[0]
