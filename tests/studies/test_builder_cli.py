@@ -11,29 +11,24 @@ from studies.errors import OptionError
 from studies.package import load_key
 
 
+def build_args(csv, tmp_path, *extra: str) -> list[str]:
+    return [
+        "build",
+        "--cohort",
+        str(csv),
+        "--out",
+        str(tmp_path / "s"),
+        "--key",
+        str(tmp_path / "k.json"),
+        *extra,
+    ]
+
+
 def test_build_cli_prints_report(tmp_path, capsys):
     csv = write_csv_cohort(tmp_path / "c")
     rc = main(
-        [
-            "build",
-            "--cohort",
-            str(csv),
-            "--out",
-            str(tmp_path / "s"),
-            "--key",
-            str(tmp_path / "k.json"),
-            "--pairs",
-            "6",
-            "--strata",
-            "1,4,1",
-            "--bounds=-1.1,-0.6,-0.5",
-            "--match",
-            "sex",
-            "--workers",
-            "1",
-            "--modes",
-            "unaided,aided",
-        ]
+        build_args(csv, tmp_path, "--pairs", "6", "--strata", "1,4,1", "--bounds=-1.1,-0.6,-0.5")
+        + ["--match", "sex", "--workers", "1", "--modes", "unaided,aided"]
     )
     out = capsys.readouterr().out
     assert rc == 0, out
@@ -45,17 +40,7 @@ def test_build_cli_prints_report(tmp_path, capsys):
 
 def test_build_cli_too_small_exit_2(tmp_path, capsys):
     csv = write_csv_cohort(tmp_path / "c", n_participants=20)
-    rc = main(
-        [
-            "build",
-            "--cohort",
-            str(csv),
-            "--out",
-            str(tmp_path / "s"),
-            "--key",
-            str(tmp_path / "k.json"),
-        ]
-    )
+    rc = main(build_args(csv, tmp_path))
     err = capsys.readouterr().err
     assert rc == 2 and "too small" in err and "<< too few" in err
 
