@@ -154,7 +154,7 @@ class _Knee:
         self.af = 1.0 * S
         self.a0 = -4.0 * S  # leg centre (anterior-posterior)
         self.at = -4.0 * S  # tibia centre
-        self.patella = (-2.0 * S, 39.0 * S, k.jsw_medial_mm + 28.0 * S)
+        self.patella = (-2.0 * S, 37.5 * S, k.jsw_medial_mm + 28.0 * S)
         self.patella_axes = (22.0 * S, 8.0 * S, 17.0 * S)
 
     # femur -----------------------------------------------------------------------------
@@ -228,7 +228,8 @@ def render_labels(knee: KneeAnatomy, grid: Grid) -> np.ndarray:
         R = K.R
         c.paint(
             K.J[comp] - tf, K.J[comp] + R + 12 * S, Label.FEMORAL_CARTILAGE,
-            lambda s, comp=comp, tf=tf, R=R: K.condyle_d2(c, s, comp) <= (R + tf) ** 2,
+            lambda s, comp=comp, tf=tf, R=R: (K.condyle_d2(c, s, comp) <= (R + tf) ** 2)
+            & ((s < K.J[comp] + 0.6 * R) | (c.a < -FLAT_HALF_MM[1] - 0.4 * R)),
         )
         c.paint(
             0.0, K.J[comp] / 2, Label.TIBIAL_CARTILAGE,
@@ -236,7 +237,7 @@ def render_labels(knee: KneeAnatomy, grid: Grid) -> np.ndarray:
         )
     c.paint(
         K.body_bottom, K.body0 + 20 * S, Label.FEMORAL_CARTILAGE,
-        lambda s: (K.body_r2(c, s, grow=2.2) <= 1.0) & (c.a > K.af + 10.0 * S),
+        lambda s: (K.body_r2(c, s, grow=2.2) <= 1.0) & (c.a > K.af + 10.0 * S) & (np.abs(c.m + 2.0 * S) < 18.0 * S),
     )
     pm, pa, ps = K.patella
     hm, ha, hs = K.patella_axes

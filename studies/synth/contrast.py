@@ -45,9 +45,10 @@ _CONTRAST: dict[str, dict[Label, float]] = {
         Label.BML: 0.50, Label.FIBULA: 0.12,
     },
 }
-#: Relative amplitude of the texture per tissue (others are smooth).
-_TEXTURE = {Label.FEMUR: 0.18, Label.TIBIA: 0.18, Label.PATELLA: 0.18, Label.FIBULA: 0.18,
-            Label.MUSCLE: 0.12, Label.FAT: 0.05, Label.BML: 0.10}
+#: Relative amplitude of the trabecular texture (fine, isotropic) and of the soft-tissue texture
+#: (muscle fibres and fat lobules: long along the leg) per tissue; other tissues are smooth.
+_TRABECULAR = {Label.FEMUR: 0.22, Label.TIBIA: 0.22, Label.PATELLA: 0.22, Label.FIBULA: 0.22, Label.BML: 0.12}
+_SOFT = {Label.MUSCLE: 0.16, Label.FAT: 0.06, Label.TENDON: 0.3}
 
 
 def contrast_table(sequence: str) -> np.ndarray:
@@ -58,20 +59,22 @@ def contrast_table(sequence: str) -> np.ndarray:
     return lut
 
 
-def _texture_table() -> np.ndarray:
+def _amplitudes(table: dict[Label, float]) -> np.ndarray:
     lut = np.zeros(256, dtype=np.float32)
-    for label, value in _TEXTURE.items():
+    for label, value in table.items():
         lut[label] = value
     return lut
 
 
 def smooth_noise(shape: tuple[int, ...], spacing: tuple[float, ...], rng: np.random.Generator,
-                 correlation_mm: float) -> np.ndarray:
-    """Gaussian-like random field (float32, ``shape``), unit variance, correlated over ~``correlation_mm``.
+                 correlation_mm: float | tuple[float, ...]) -> np.ndarray:
+    """Random field (float32, ``shape``), about unit variance, correlated over ``correlation_mm``.
 
-    Drawn on a coarse grid (one node per ``correlation_mm``) and interpolated linearly.
+    ``correlation_mm`` is one length or one per array axis (e.g. long along the leg for muscle
+    fibres). Drawn on a coarse grid (one node per correlation length) and interpolated linearly.
     """
-    coarse = tuple(max(2, int(np.ceil(n * sp / correlation_mm)) + 1) for n, sp in zip(shape, spacing, strict=True))
+    corr = np.broadcast_to(np.asarray(correlation_mm, dtype=float), (len(shape),))
+    coarse = tuple(max(2, int(np.ceil(n * sp / c)) + 1) for n, sp, c in zip(shape, spacing, corr, strict=True))
     field = rng.standard_normal(coarse, dtype=np.float32)
     zoom = [n / c for n, c in zip(shape, coarse, strict=True)]
     out = ndimage.zoom(field, zoom, order=1, mode="nearest", grid_mode=True)
@@ -105,8 +108,9 @@ def render_image(labels: np.ndarray, grid: Grid, sequence: str, rng: np.random.G
     same pixels.
     """
     signal = contrast_table(sequence)[labels]
-    texture = smooth_noise(grid.shape, grid.spacing, rng, 2.5)
-    signal *= 1.0 + _texture_table()[labels] * texture
+    # rows run along the leg (superior-inferior) in both sequences
+    signal *= 1.0 + _amplitudes(_TRABECULAR)[labels] * smooth_noise(grid.shape, grid.spacing, rng, 1.2)
+    signal *= 1.0 + _amplitudes(_SOFT)[labels] * smooth_noise(grid.shape, grid.spacing, rng, (1.8, 12.0, 1.8))
     blur = [min(0.6, 0.35 / sp * 1.0) if k else 0.0 for k, sp in enumerate(grid.spacing)]
     signal = ndimage.gaussian_filter(signal, sigma=blur, mode="nearest", truncate=2.0)
     signal *= bias_field(grid, rng)
