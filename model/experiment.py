@@ -1,0 +1,169 @@
+"""Cross-validation and training runs on a cohort, written into a run folder.
+
+``run_cv(config, out)`` -> RUN with metrics.json, folds.csv, roc.png, models/fold_k.pt;
+``run_train(config, out)`` -> RUN with models/final.pt (added next to a cv of the same data).
+Features are cached in ``features_root`` (and preprocessed stacks in ``cache_root``), so a
+second run on the same cohort and settings skips the image work.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from model.backbone import create_backbone
+from model.cohort_data import TaskData, load_task_data
+from model.cv import cross_validate, plot_rocs
+from model.features import FeatureStore, SliceEncoder
+from model.infer import TRAINING_PARTICIPANTS
+from model.metrics import json_safe
+from model.run import (
+    CONFIG,
+    DATA,
+    FINAL,
+    FOLDS,
+    METRICS,
+    ROC,
+    RunConfig,
+    load_config,
+    new_run_id,
+    save_model,
+    write_json,
+)
+from model.tasks import check_variables, get_task
+from model.training import MILClassifier, MILParams
+from studies.atomic import write_text_atomic
+from studies.errors import OptionError
+
+log = logging.getLogger(__name__)
+
+
+def _stage(progress, name: str):
+    """Adapt a ``progress(stage, done, total)`` callback to ``(done, total)`` for one stage."""
+    if progress is None:
+        return None
+    return lambda done, total: progress(name, done, total)
+
+
+def prepare(
+    config: RunConfig,
+    *,
+    features_root: str | Path,
+    cache_root: str | Path | None = None,
+    workers: int = 1,
+    progress=None,
+) -> tuple[RunConfig, TaskData]:
+    """Backbone + features for the config's cohort and task; fills ``config.provenance``."""
+    task = get_task(config.task)
+    check_variables(task, config.variables)
+    backbone, prov = create_backbone(config.backbone, weights=config.weights)
+    config.provenance = prov.to_json()
+    store = FeatureStore(features_root, prov, config.preprocess)
+    data = load_task_data(
+        config.cohort,
+        task,
+        store,
+        SliceEncoder(backbone, prov),
+        variables=config.variables,
+        visits=config.visits,
+        cache_root=cache_root,
+        workers=workers,
+        progress=_stage(progress, "features"),
+    )
+    return config, data
+
+
+def _adopt_run_id(config: RunConfig, out: Path) -> bool:
+    """Join an existing run folder of the same data (True) or give the config a new run id."""
+    if (out / CONFIG).is_file():
+        existing = load_config(out)
+        if existing.data_signature() != config.data_signature():
+            raise OptionError("out", "a run folder of the same cohort, task and settings (or a new folder)", str(out))
+        config.run_id = existing.run_id
+        return True
+    config.run_id = config.run_id or new_run_id(config)
+    return False
+
+
+def run_cv(
+    config: RunConfig,
+    out: str | Path,
+    *,
+    features_root: str | Path,
+    cache_root: str | Path | None = None,
+    workers: int = 1,
+    progress=None,
+) -> dict:
+    """Cross-validate; write the run folder ``out``; return metrics.json's content.
+
+    ``progress(stage, done, total)`` with stage 'features' then 'cv'.
+    """
+    out = Path(out)
+    config, data = prepare(config, features_root=features_root, cache_root=cache_root, workers=workers, progress=progress)
+    _adopt_run_id(config, out)
+    task = get_task(config.task)
+    t0 = time.perf_counter()
+    res = cross_validate(
+        data.X, data.C, data.y, data.groups,
+        n_classes=task.n_classes, folds=config.folds, seed=config.seed,
+        params=config.params, progress=_stage(progress, "cv"),
+    )
+    seconds = time.perf_counter() - t0
+    write_json(out / CONFIG, config.to_json())
+    write_json(out / DATA, data.report)
+    for k, est in enumerate(res.estimators, 1):
+        save_model(out, f"fold_{k}", est)
+    folds = data.rows[["participant_id", "side", "visit_month"]].copy()
+    folds["fold"], folds["y"] = res.fold, data.y
+    folds["probability"] = res.proba["mil"][:, -1]
+    write_text_atomic(out / FOLDS, folds.to_csv(index=False))
+    plot_rocs(data.y, res.proba["mil"], res.fold, out / ROC, title=f"{config.task} ({config.sequence}), {config.folds}-fold CV")
+    metrics = json_safe({
+        "run_id": config.run_id,
+        "task": config.task,
+        "n": int(len(data.y)),
+        "cv_seconds": round(seconds, 1),
+        "models": res.metrics,
+        "weights": config.provenance,
+    })
+    write_json(out / METRICS, metrics)
+    return metrics
+
+
+def run_train(
+    config: RunConfig,
+    out: str | Path,
+    *,
+    features_root: str | Path,
+    cache_root: str | Path | None = None,
+    workers: int = 1,
+    progress=None,
+) -> MILClassifier:
+    """Fit the final model on every knee-window; write ``out/models/final.pt`` (and config)."""
+    out = Path(out)
+    config, data = prepare(config, features_root=features_root, cache_root=cache_root, workers=workers, progress=progress)
+    if not _adopt_run_id(config, out):
+        write_json(out / CONFIG, config.to_json())
+        write_json(out / DATA, data.report)
+    est = MILClassifier(MILParams(**config.params.__dict__)).fit(data.X, data.C, data.y, progress=_stage(progress, "train"))
+    save_model(out, FINAL, est)
+    write_text_atomic(out / TRAINING_PARTICIPANTS, "\n".join(sorted(set(data.groups))) + "\n")
+    return est
+
+
+def cli_progress(desc: str):
+    """A ``progress(stage, done, total)`` that draws one bar per stage on stderr."""
+    from studies.progress import ProgressBar
+
+    bars: dict[str, ProgressBar] = {}
+
+    def cb(stage: str, done: int, total: int) -> None:
+        if stage not in bars:
+            bars[stage] = ProgressBar(f"{desc}: {stage}")
+        bars[stage](done, total)
+
+    return cb
+
+
+__all__ = ["prepare", "run_cv", "run_train", "cli_progress"]

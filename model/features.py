@@ -1,0 +1,115 @@
+"""Slice features from the backbone, and a feature store keyed by knee and visit.
+
+:class:`SliceEncoder` turns preprocessed slices (N, H, W) in [0, 1] into (N, 1280) features:
+grey level repeated to 3 channels, ImageNet normalisation, ``forward_features`` and global
+average pooling (timm's ``forward_head(pre_logits=True)``).
+
+:class:`FeatureStore` keeps one (N, 1280) float16 array per key (a cohort knee-visit, e.g.
+``9001234_left_12m``, or ``case_<id>`` for study cases) under
+``ROOT/<backbone>-<sequence>-<hash>/``; the hash covers the weights and the preprocessing
+parameters, so features of different settings never mix. ``meta.json`` there records them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from model.backbone import Provenance, to_network_input
+from model.preprocess.pipeline import PreprocessConfig
+from studies.atomic import write_bytes_atomic, write_text_atomic
+from studies.errors import InputFileError
+from studies.progress import ProgressCallback
+
+
+class SliceEncoder:
+    """Wraps a timm backbone (eval mode) as (N, H, W) slices -> (N, F) features."""
+
+    def __init__(self, backbone: torch.nn.Module, provenance: Provenance, *, batch_size: int = 16) -> None:
+        self.backbone = backbone.eval()
+        self.provenance = provenance
+        self.batch_size = batch_size
+
+    def feature_maps(self, slices: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """(N, H, W) -> last conv block activations (N, F, H/32, W/32) (with autograd)."""
+        return self.backbone.forward_features(to_network_input(slices))
+
+    def pool(self, maps: torch.Tensor) -> torch.Tensor:
+        """(N, F, h, w) -> (N, F) global-average-pooled features."""
+        return self.backbone.forward_head(maps, pre_logits=True)
+
+    def encode(self, slices: np.ndarray) -> np.ndarray:
+        """(N, H, W) float slices in [0, 1] -> (N, F) float32 features."""
+        out = []
+        with torch.no_grad():
+            for s in range(0, len(slices), self.batch_size):
+                out.append(self.pool(self.feature_maps(slices[s : s + self.batch_size])).numpy())
+        return np.concatenate(out).astype(np.float32)
+
+
+def store_tag(provenance: Provenance, config: PreprocessConfig) -> str:
+    """Folder name of a store: ``<architecture>-<sequence>-<12 hex>``."""
+    blob = json.dumps({"backbone": provenance.to_json(), "preprocess": config.to_json()}, sort_keys=True)
+    return f"{provenance.architecture}-{config.sequence}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
+
+
+class FeatureStore:
+    """Features on disk, one ``<key>.npy`` (N, F) float16 array per knee-visit or case."""
+
+    def __init__(self, root: str | Path, provenance: Provenance, config: PreprocessConfig) -> None:
+        self.dir = Path(root) / store_tag(provenance, config)
+        self.provenance, self.config = provenance, config
+        meta = self.dir / "meta.json"
+        if not meta.is_file():
+            write_text_atomic(
+                meta,
+                json.dumps({"backbone": provenance.to_json(), "preprocess": config.to_json()}, indent=2) + "\n",
+            )
+
+    def path(self, key: str) -> Path:
+        return self.dir / f"{key}.npy"
+
+    def has(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def get(self, key: str) -> np.ndarray:
+        try:
+            return np.load(self.path(key), allow_pickle=False).astype(np.float32)
+        except (OSError, ValueError) as exc:
+            raise InputFileError(self.path(key), f"unreadable feature file ({exc})", hint="Delete it to recompute") from exc
+
+    def put(self, key: str, features: np.ndarray) -> None:
+        buf = io.BytesIO()
+        np.save(buf, np.asarray(features, dtype=np.float16), allow_pickle=False)
+        write_bytes_atomic(self.path(key), buf.getvalue())
+
+    def stack(self, keys: Sequence[str]) -> np.ndarray:
+        """(len(keys), N, F) float32 features of ``keys`` (all must be present)."""
+        return np.stack([self.get(k) for k in keys]) if keys else np.zeros((0, 0, 0), np.float32)
+
+    def fill(
+        self,
+        keys: Sequence[str],
+        make_stack: Callable[[int], np.ndarray],
+        encoder: SliceEncoder,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> int:
+        """Compute the features of the ``keys`` not stored yet; return how many were computed.
+
+        ``make_stack(i)`` returns the preprocessed slices (N, H, W) of ``keys[i]``.
+        """
+        todo = [i for i, k in enumerate(keys) if not self.has(k)]
+        if progress:
+            progress(0, len(todo))
+        for done, i in enumerate(todo, 1):
+            self.put(keys[i], encoder.encode(make_stack(i)))
+            if progress:
+                progress(done, len(todo))
+        return len(todo)

@@ -1,0 +1,183 @@
+"""Scores and Grad-CAM heatmaps of a model run, written into a study package's ``ai/``.
+
+``infer_study(run, study, key=...)`` scores every case (scored and practice pairs) with the
+run's sequence and clinical variables read from the manifest, and writes, atomically (the
+whole ``ai/`` folder is built aside and renamed into place):
+
+- ``ai/scores.csv``: ``case_id,probability,run_id``; the probability of the task's positive
+  class (progression for ``jsn-*``, pain >= 2 for ``pain``, the highest class for ``pain3``);
+- ``ai/heatmaps/<case>_<sequence>.nii.gz``: Grad-CAM on the grid of
+  ``images/<case>_<sequence>.nii.gz`` (same shape and affine), float32 in [0, 1], for the
+  run's sequence only (a model sees one sequence; no file is written for the other);
+- ``ai/run.json``: the run id, task, sequence, weights provenance and how models were chosen.
+
+No leakage: with the study's key, a case whose source participant was in the run's
+cross-validation is scored by the fold model that never saw that participant; other cases by
+the final model. Without the key every case is scored by the final model, and run.json and
+the returned summary say that training-cohort knees may then be scored by a model that saw
+them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import time
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pandas as pd
+
+from model.backbone import create_backbone
+from model.features import SliceEncoder
+from model.gradcam import gradcam, heatmap_on_grid
+from model.preprocess.orientation import orient, read_volume
+from model.preprocess.pipeline import preprocess_image
+from model.run import FINAL, load_config, load_folds, load_model
+from model.tasks import PACKAGE_NAMES, clinical_matrix
+from studies.atomic import atomic_directory
+from studies.errors import InputFileError
+from studies.package import (
+    AI_DIR,
+    AI_HEATMAPS_DIR,
+    AI_RUN_NAME,
+    AI_SCORES_NAME,
+    load_key,
+    load_manifest,
+    verify_key,
+)
+from studies.progress import ProgressCallback
+
+log = logging.getLogger(__name__)
+TRAINING_PARTICIPANTS = "training_participants.txt"
+
+
+def case_sources(key_path: str | Path) -> dict[str, str]:
+    """case id -> source participant id, from a study key (scored and practice pairs)."""
+    key = load_key(key_path)
+    out = {}
+    for p in [*key.get("pairs", []), *key.get("practice_pairs", [])]:
+        for role in ("progressor", "non_progressor"):
+            src = p.get(f"{role}_source") or {}
+            if "participant_id" in src:
+                out[p[role]] = str(src["participant_id"])
+    return out
+
+
+def choose_models(run: Path, cases: list[str], sources: dict[str, str] | None) -> tuple[dict[str, str], str]:
+    """case id -> model name ('fold_k' or 'final'), and a sentence on how they were chosen."""
+    if sources is None:
+        return {c: FINAL for c in cases}, (
+            "final model for every case (no key given): knees from the training cohort may be "
+            "scored by a model that saw them"
+        )
+    folds = load_folds(run)
+    fold_of = {} if folds is None else dict(zip(folds["participant_id"], folds["fold"], strict=True))
+    trained = set()
+    tp = run / TRAINING_PARTICIPANTS
+    if tp.is_file():
+        trained = set(tp.read_text().split())
+    chosen = {}
+    for c in cases:
+        pid = sources.get(c)
+        if pid in fold_of:
+            chosen[c] = f"fold_{int(fold_of[pid])}"
+        elif pid in trained:
+            raise InputFileError(
+                run / TRAINING_PARTICIPANTS,
+                f"case {c}'s participant was used to train the final model and the run has no fold models for it",
+                hint="Run `knee-model cv` into this run folder first, so each knee is scored by a model that never saw it",
+            )
+        else:
+            chosen[c] = FINAL
+    return chosen, "fold model that never saw the participant for training-cohort knees (key given); final model otherwise"
+
+
+def infer_study(
+    run: str | Path,
+    study: str | Path,
+    *,
+    key: str | Path | None = None,
+    heatmaps: bool = True,
+    progress: ProgressCallback | None = None,
+) -> dict:
+    """Score every case of ``study`` with ``run``; write ``ai/``; return run.json's content."""
+    run, study = Path(run), Path(study)
+    config = load_config(run)
+    manifest = load_manifest(study)
+    sources = None
+    if key is not None:
+        verify_key(study, key)
+        sources = case_sources(key)
+    seq = config.sequence
+    cases = list(manifest.cases)
+    chosen, how = choose_models(run, cases, sources)
+    models = {name: load_model(run, name) for name in sorted(set(chosen.values()))}
+    backbone, prov = create_backbone(config.backbone, weights=config.weights)
+    if config.provenance and prov.to_json() != config.provenance:
+        raise InputFileError(
+            run / "config.json",
+            f"the run was trained with other backbone weights ({config.provenance.get('sha256')}) than "
+            f"those available now ({prov.sha256})",
+            hint="Pass the same --weights as in training",
+        )
+    encoder = SliceEncoder(backbone, prov)
+    variables = tuple(config.variables)
+    missing_vars = [v for v in variables if PACKAGE_NAMES.get(v, v) not in next(iter(manifest.cases.values())).clinical]
+    scores: list[tuple[str, float]] = []
+    maps: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    if progress:
+        progress(0, len(cases))
+    for i, cid in enumerate(cases, 1):
+        case = manifest.cases[cid]
+        rel = case.images.get(seq)
+        if not rel:
+            raise InputFileError(study / "manifest.json", f"case {cid} has no {seq} image", hint=f"The run uses {seq}; build the study with it")
+        source = read_volume(study / rel)
+        oriented = orient(source, None, mirror=False)  # package images are already mirrored
+        stack, idx = preprocess_image(oriented, config.preprocess, str(study / rel))
+        clin = clinical_matrix(pd.DataFrame([case.clinical]), variables)[0]
+        res = gradcam(encoder, models[chosen[cid]].module_, stack, clin if len(variables) else None)
+        scores.append((cid, float(res.proba[-1])))
+        if heatmaps:
+            heat = heatmap_on_grid(res.cams, oriented, seq, idx, source)
+            ref = nib.load(str(study / rel))
+            maps[cid] = (heat.transpose(2, 1, 0), ref.affine)  # (slice,row,col) -> NIfTI (i,j,k)
+        if progress:
+            progress(i, len(cases))
+    info = {
+        "run_id": config.run_id,
+        "task": config.task,
+        "sequence": seq,
+        "heatmap_sequences": [seq] if heatmaps else [],
+        "clinical_variables": list(variables),
+        "clinical_variables_missing_in_study": missing_vars,
+        "model_selection": how,
+        "models_used": {m: sum(1 for v in chosen.values() if v == m) for m in sorted(set(chosen.values()))},
+        "backbone": prov.to_json(),
+        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    _write_ai(study, config.run_id, scores, maps, seq, info)
+    return info
+
+
+def _write_ai(study: Path, run_id: str, scores, maps, seq: str, info: dict) -> None:
+    from studies.images import anonymous_nifti_bytes
+
+    with atomic_directory(study / AI_DIR, force=True) as tmp:
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["case_id", "probability", "run_id"])
+        for cid, p in scores:
+            w.writerow([cid, f"{p:.6f}", run_id])
+        (tmp / AI_SCORES_NAME).write_text(buf.getvalue())
+        (tmp / AI_HEATMAPS_DIR).mkdir()
+        for cid, (heat, affine) in maps.items():
+            (tmp / AI_HEATMAPS_DIR / f"{cid}_{seq}.nii.gz").write_bytes(anonymous_nifti_bytes(heat.astype(np.float32), affine))
+        (tmp / AI_RUN_NAME).write_text(json.dumps(info, indent=2) + "\n")
+
+
+__all__ = ["infer_study", "case_sources", "choose_models"]

@@ -1,0 +1,151 @@
+"""All preprocessing steps in the paper's order, for one volume or many.
+
+read -> orient (mirror right knees) -> pick the 8 middle slices -> N4 (fast slab fit or the
+slow whole-volume reference) -> clip at the 10th/80th percentiles and scale to [0, 1].
+The percentiles are taken over the 8-slice stack, the part the model sees.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+from model.preprocess.cache import PreprocessCache, cache_key, input_hash
+from model.preprocess.intensity import HIGH_PERCENTILE, LOW_PERCENTILE, clip_and_scale
+from model.preprocess.n4 import n4_reference, n4_slab
+from model.preprocess.orientation import orient, read_volume
+from model.preprocess.slices import N_SLICES, middle_indices, slice_axis, take_slices
+from studies.errors import InputFileError, OptionError
+from studies.progress import ProgressCallback
+
+N4_METHODS = ("fast", "reference", "none")
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    """Preprocessing parameters (all of them enter the cache key)."""
+
+    sequence: str = "cor_iw_tse"
+    n_slices: int = N_SLICES
+    n4: str = "fast"
+    low_percentile: float = LOW_PERCENTILE
+    high_percentile: float = HIGH_PERCENTILE
+
+    def __post_init__(self) -> None:
+        slice_axis(self.sequence)  # validates
+        if self.n4 not in N4_METHODS:
+            raise OptionError("n4", f"one of {', '.join(N4_METHODS)}", self.n4)
+        if not (isinstance(self.n_slices, int) and self.n_slices >= 1):
+            raise OptionError("n_slices", "an int >= 1", self.n_slices)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class VolumeJob:
+    """One volume: its path (DICOM folder or NIfTI), the knee's side, and whether to mirror
+    right knees (False for study-package images, already mirrored)."""
+
+    source: str
+    side: str | None
+    mirror: bool = True
+
+
+def oriented_volume(job: VolumeJob) -> sitk.Image:
+    """The job's volume read and oriented (LPS+, right knees mirrored when asked)."""
+    return orient(read_volume(job.source), job.side, mirror=job.mirror)
+
+
+def preprocess_image(image: sitk.Image, config: PreprocessConfig, source: str = "") -> tuple[np.ndarray, np.ndarray]:
+    """Oriented volume -> (stack (n_slices, H, W) float32 in [0, 1], slice indices (n_slices,)).
+
+    Indices are along the sequence's slice axis of the LPS array (see ``slices.SLICE_AXIS``).
+    """
+    axis = slice_axis(config.sequence)
+    n = sitk.GetArrayViewFromImage(image).shape[axis]
+    try:
+        idx = middle_indices(n, config.n_slices)
+    except ValueError as exc:
+        raise InputFileError(source or "volume", str(exc), hint=f"Is this a {config.sequence} series?") from exc
+    if config.n4 == "fast":
+        slab = sitk.GetArrayFromImage(n4_slab(image, axis, idx))
+        stack = take_slices(slab, config.sequence, np.arange(len(idx)))
+    else:
+        vol = n4_reference(image) if config.n4 == "reference" else image
+        stack = take_slices(sitk.GetArrayFromImage(vol), config.sequence, idx)
+    return clip_and_scale(stack, config.low_percentile, config.high_percentile), idx
+
+
+def preprocess_job(job: VolumeJob, config: PreprocessConfig, cache_root: str | None = None) -> np.ndarray:
+    """Preprocess one volume (through the cache when ``cache_root`` is given); (n_slices, H, W)."""
+    cache = PreprocessCache(cache_root) if cache_root else None
+    key = None
+    if cache is not None:
+        if not Path(job.source).exists():
+            raise InputFileError(job.source, "image not found", hint="Check the cohort's image paths")
+        params = {**config.to_json(), "side": job.side, "mirror": job.mirror}
+        key = cache_key(input_hash(job.source), params)
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+    stack, _ = preprocess_image(oriented_volume(job), config, job.source)
+    if cache is not None and key is not None:
+        cache.put(key, stack)
+    return stack
+
+
+def _init_worker() -> None:
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of ``workers`` spawned processes for :func:`preprocess_many` (reuse it across
+    calls; the caller closes it). Scripts using it need an ``if __name__ == "__main__"`` guard."""
+    ctx = multiprocessing.get_context("spawn")  # safe under threads and on every OS
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker)
+
+
+def preprocess_many(
+    jobs: list[VolumeJob],
+    config: PreprocessConfig,
+    *,
+    cache_root: str | Path | None = None,
+    workers: int = 1,
+    pool: ProcessPoolExecutor | None = None,
+    progress: ProgressCallback | None = None,
+) -> list[np.ndarray]:
+    """Preprocess ``jobs`` (in ``workers`` processes, or in ``pool``); stacks in job order.
+
+    ``progress(done, total)`` after each volume. The first failure is re-raised.
+    """
+    if not (isinstance(workers, int) and workers >= 1):
+        raise OptionError("workers", "an int >= 1", workers)
+    root = str(cache_root) if cache_root else None
+    total = len(jobs)
+    if progress:
+        progress(0, total)
+    if pool is None and (workers == 1 or total <= 1):
+        out = []
+        for i, job in enumerate(jobs, 1):
+            out.append(preprocess_job(job, config, root))
+            if progress:
+                progress(i, total)
+        return out
+    own = pool is None
+    pool = pool or worker_pool(min(workers, total))
+    try:
+        results: list[np.ndarray] = []
+        for i, stack in enumerate(pool.map(preprocess_job, jobs, [config] * total, [root] * total), 1):
+            results.append(stack)
+            if progress:
+                progress(i, total)
+        return results
+    finally:
+        if own:
+            pool.shutdown()

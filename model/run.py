@@ -1,0 +1,150 @@
+"""The run folder: a model run's resolved config, provenance, fold assignment and weights.
+
+::
+
+    RUN/config.json     run id, task, sequence, clinical variables, preprocessing, classifier
+                        hyper-parameters, folds, seed, the backbone's weights provenance
+    RUN/data.json       counts: knee-windows, classes, dropped rows, features computed
+    RUN/metrics.json    (cv) per fold and pooled metrics of the model and both baselines
+    RUN/folds.csv       (cv) participant_id, side, visit_month, fold, y, probability
+    RUN/roc.png         (cv) the folds' ROC curves
+    RUN/models/fold_<k>.pt   (cv) the model of fold k (never saw fold k's patients)
+    RUN/models/final.pt      (train) the model fitted on every knee-window
+
+Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from model.preprocess.pipeline import PreprocessConfig
+from model.training import MILClassifier, MILParams
+from studies.atomic import write_bytes_atomic, write_text_atomic
+from studies.errors import InputFileError
+
+CONFIG = "config.json"
+METRICS = "metrics.json"
+FOLDS = "folds.csv"
+DATA = "data.json"
+ROC = "roc.png"
+MODELS = "models"
+FINAL = "final"
+
+
+@dataclass
+class RunConfig:
+    """Everything that decides a run's result (the resolved config)."""
+
+    cohort: str
+    task: str = "jsn-abs"
+    variables: tuple[str, ...] = ("age", "sex", "bmi", "height_m", "weight_kg", "jsw_mm")
+    backbone: str = "efficientnet_lite0"
+    weights: str | None = "default"
+    preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+    params: MILParams = field(default_factory=MILParams)
+    folds: int = 5
+    seed: int = 0
+    #: Window starts t (months) to use; None = all (0, 12, 24), the paper's sliding window.
+    visits: tuple[int, ...] | None = None
+    provenance: dict = field(default_factory=dict)
+    run_id: str = ""
+
+    @property
+    def sequence(self) -> str:
+        return self.preprocess.sequence
+
+    def to_json(self) -> dict:
+        return {
+            "run_id": self.run_id,
+            "cohort": self.cohort,
+            "task": self.task,
+            "sequence": self.sequence,
+            "variables": list(self.variables),
+            "backbone": self.backbone,
+            "weights": self.weights,
+            "preprocess": self.preprocess.to_json(),
+            "classifier": self.params.to_json(),
+            "folds": self.folds,
+            "visits": list(self.visits) if self.visits else None,
+            "seeds": {"cv_split": self.seed, "classifier": self.params.seed},
+            "backbone_provenance": self.provenance,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict) -> RunConfig:
+        p = dict(d["classifier"])
+        p["mlp_hidden"] = tuple(p["mlp_hidden"])
+        return cls(
+            cohort=d["cohort"],
+            task=d["task"],
+            variables=tuple(d["variables"]),
+            backbone=d["backbone"],
+            weights=d["weights"],
+            preprocess=PreprocessConfig(**d["preprocess"]),
+            params=MILParams(**p),
+            folds=d["folds"],
+            seed=d["seeds"]["cv_split"],
+            visits=tuple(d["visits"]) if d.get("visits") else None,
+            provenance=d.get("backbone_provenance", {}),
+            run_id=d["run_id"],
+        )
+
+    def data_signature(self) -> dict:
+        """The parts that must match for models in one run folder to belong together."""
+        d = self.to_json()
+        return {k: d[k] for k in ("cohort", "task", "sequence", "variables", "visits", "preprocess", "backbone_provenance")}
+
+
+def new_run_id(config: RunConfig) -> str:
+    """``<task>-<sequence>-<UTC time>-<6 hex of the config>``."""
+    blob = json.dumps({**config.to_json(), "run_id": ""}, sort_keys=True, default=str)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    return f"{config.task}-{config.sequence}-{stamp}-{hashlib.sha256(blob.encode()).hexdigest()[:6]}"
+
+
+def write_json(path: Path, obj) -> None:
+    write_text_atomic(path, json.dumps(obj, indent=2, default=str) + "\n")
+
+
+def load_config(run: str | Path) -> RunConfig:
+    path = Path(run) / CONFIG
+    if not path.is_file():
+        raise InputFileError(path, "not a model run folder (no config.json)", hint="Run `knee-model cv` or `knee-model train` first")
+    try:
+        return RunConfig.from_json(json.loads(path.read_text()))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputFileError(path, f"not a valid run config ({exc})") from exc
+
+
+def model_path(run: str | Path, name: str) -> Path:
+    return Path(run) / MODELS / f"{name}.pt"
+
+
+def save_model(run: str | Path, name: str, est: MILClassifier) -> None:
+    write_bytes_atomic(model_path(run, name), est.to_bytes())
+
+
+def load_model(run: str | Path, name: str) -> MILClassifier:
+    path = model_path(run, name)
+    if not path.is_file():
+        hint = "Run `knee-model train` on this run folder" if name == FINAL else "Run `knee-model cv` again"
+        raise InputFileError(path, "model not found in the run folder", hint=hint)
+    try:
+        return MILClassifier.from_bytes(path.read_bytes())
+    except Exception as exc:
+        raise InputFileError(path, f"unreadable model ({exc})") from exc
+
+
+def load_folds(run: str | Path) -> pd.DataFrame | None:
+    """The cv fold assignment (participant_id as str), or None when the run has no cv."""
+    path = Path(run) / FOLDS
+    if not path.is_file():
+        return None
+    return pd.read_csv(path, dtype={"participant_id": str})
