@@ -42,15 +42,21 @@ def _fail(message: str) -> int:
 
 def run_screenshot(study: str, reader: str, mode: str | None, out: str, key: str | None = None) -> int:
     """Open ``study`` offscreen, write the window to ``out`` (PNG) and close everything."""
-    from reader_app.ui.app import create_app
-
-    create_app(offscreen=True)
-    from reader_app.ui.launch import open_reading
-    from reader_app.ui.screenshot import save_screenshot
+    from reader_app.ui.launch import prepare_reading
     from studies.package import load_manifest
 
     mode = mode or load_manifest(study).reading_modes[0]
-    screen = open_reading(study, reader, mode, key=key)
+    prepared = prepare_reading(study, reader, mode)  # decoding starts while Qt loads
+    try:
+        from reader_app.ui.app import create_app
+
+        create_app(offscreen=True)
+        from reader_app.ui.launch import open_reading
+        from reader_app.ui.screenshot import save_screenshot
+    except BaseException:
+        prepared.close()
+        raise
+    screen = open_reading(study, reader, mode, key=key, prepared=prepared)
     try:
         save_screenshot(screen.window, out)
     finally:
@@ -60,17 +66,29 @@ def run_screenshot(study: str, reader: str, mode: str | None, out: str, key: str
 
 
 def run_gui(args: argparse.Namespace) -> int:
+    from reader_app.ui.launch import prepare_reading
+    from studies.package import load_manifest
+
+    study, reader, mode = args.study, args.reader, args.mode
+    ask = not study or not reader
+    prepared, error = None, None
+    if not ask:  # decode the first pair while Qt loads
+        try:
+            mode = mode or load_manifest(study).reading_modes[0]
+            prepared = prepare_reading(study, reader, mode)
+        except StudyError as exc:
+            error = exc
     from reader_app.ui.app import create_app
 
     app = create_app()
     from reader_app.ui.errors import describe, show_error
     from reader_app.ui.launch import open_reading
     from reader_app.ui.start_dialog import StartDialog
-    from studies.package import load_manifest
 
-    study, reader, mode = args.study, args.reader, args.mode
-    ask = not study or not reader
     while True:
+        if error is not None:
+            show_error(None, describe(error, "Opening the study"))
+            error, ask, mode = None, True, None
         if ask:
             dialog = StartDialog(study or "", reader or "")
             if dialog.exec() != StartDialog.DialogCode.Accepted:
@@ -79,13 +97,10 @@ def run_gui(args: argparse.Namespace) -> int:
             study, reader, mode = str(choice.study), choice.reader_id, choice.mode
         try:
             mode = mode or load_manifest(study).reading_modes[0]
-            screen = open_reading(study, reader, mode, key=args.key)
+            screen = open_reading(study, reader, mode, key=args.key, prepared=prepared)
             break
-        except Exception as exc:  # shown, then back to the start dialog
-            show_error(None, describe(exc, "Opening the study"))
-            if not isinstance(exc, StudyError):
-                return 1
-            ask, mode = True, None
+        except StudyError as exc:  # shown, then back to the start dialog
+            prepared, error = None, exc
     screen.window.show()
     return app.exec()
 

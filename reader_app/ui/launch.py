@@ -1,31 +1,55 @@
 """Open a study for one reader: manifest, AI outputs, decisions store, session, cache, window.
 
-:func:`open_reading` does every check that can fail *before* the window appears (invalid
-package, AI mode without AI outputs, locked or read-only decisions file), so the caller can
-show one clear message; :class:`ReadingScreen` owns what it opened and closes it in order
-(session stop recorded, prefetch threads stopped, store closed and unlocked).
+Two steps, so a cold start overlaps decoding with start-up:
+
+1. :func:`prepare_reading` (no Qt imported) does every check that can fail before anything
+   is shown (invalid package, mode not allowed, AI mode without AI outputs, locked or
+   read-only decisions file, full disk) and starts decoding the first pair's knees in
+   background threads;
+2. :func:`open_reading` imports Qt and pyqtgraph, builds the window and draws the first pair
+   (waiting for the decode if it is not done yet).
+
+:class:`ReadingScreen` owns what it opened and closes it in order (prefetch threads stopped,
+session stop recorded, store closed and unlocked).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-
-from PySide6.QtCore import QTimer
+from typing import TYPE_CHECKING
 
 from reader_app.domain.session import ReadingSession
 from reader_app.domain.volume_cache import VolumeCache
 from reader_app.domain.volumes import KneeImages, load_knee
 from reader_app.ui.hanging_controller import HangingController
 from reader_app.ui.reading_controller import ReadingController
-from reader_app.ui.reading_window import ReadingWindow
-from studies.decisions import DecisionStore
 from studies.package import AI_MODES
+
+if TYPE_CHECKING:
+    from reader_app.ui.reading_window import ReadingWindow
 
 #: Knees kept decoded: the pair on screen and the next one.
 CACHE_KNEES = 4
+#: Background decoding threads (the two knees of a pair decode side by side; zlib releases the GIL).
+DECODE_THREADS = 2
 #: The next pair's prefetch starts this long after a pair is shown (after its first paint).
 PREFETCH_DELAY_MS = 30
+
+
+@dataclass
+class PreparedReading:
+    """A session opened and checked, its first pair decoding in the background."""
+
+    study: Path
+    session: ReadingSession
+    cache: VolumeCache[str, KneeImages]
+
+    def close(self) -> None:
+        try:
+            self.cache.close()
+        finally:
+            self.session.close()
 
 
 @dataclass
@@ -34,10 +58,14 @@ class ReadingScreen:
 
     window: ReadingWindow
     session: ReadingSession
-    store: DecisionStore
     cache: VolumeCache[str, KneeImages]
     reading: ReadingController
     hanging: HangingController
+
+    @property
+    def store(self):
+        """The reader's :class:`studies.decisions.DecisionStore`."""
+        return self.session.store
 
     def close(self) -> None:
         """Record the end of the session and release the decisions file (idempotent)."""
@@ -47,21 +75,49 @@ class ReadingScreen:
             self.session.close()
 
 
-def open_reading(study: str | Path, reader_id: str, mode: str = "unaided", *, key: str | Path | None = None) -> ReadingScreen:
-    """Open ``study`` for ``reader_id`` in ``mode`` and build the (not yet shown) window.
+def prepare_reading(study: str | Path, reader_id: str, mode: str = "unaided") -> PreparedReading:
+    """Open and check ``study`` for ``reader_id`` in ``mode``; start decoding the first pair.
 
     Raises :class:`studies.errors.StudyError` subclasses for anything the user can fix.
+    Imports no Qt.
     """
     study = Path(study)
     session = ReadingSession.open(study, reader_id, mode)  # every check, before anything is written
-    manifest, store = session.manifest, session.store
-    cache: VolumeCache[str, KneeImages] | None = None
+    manifest = session.manifest
+    heatmaps = mode in AI_MODES
+    cache: VolumeCache[str, KneeImages] = VolumeCache(
+        lambda cid: load_knee(study, manifest.cases[cid], manifest.sequences, heatmaps=heatmaps),
+        capacity=CACHE_KNEES,
+        workers=DECODE_THREADS,
+    )
+    st = session.current
+    if st is not None:
+        cache.prefetch(st.left.case_id)
+        cache.prefetch(st.right.case_id)
+    return PreparedReading(study, session, cache)
+
+
+def open_reading(
+    study: str | Path,
+    reader_id: str,
+    mode: str = "unaided",
+    *,
+    key: str | Path | None = None,
+    prepared: PreparedReading | None = None,
+) -> ReadingScreen:
+    """Build the (not yet shown) reading window on the first unanswered pair.
+
+    ``prepared`` is the result of :func:`prepare_reading` for the same arguments (made here
+    when omitted). ``key`` is an educational study's key (answers revealed at the end).
+    """
+    prepared = prepared or prepare_reading(study, reader_id, mode)
+    session, cache = prepared.session, prepared.cache
     try:
-        heatmaps = mode in AI_MODES
-        cache = VolumeCache(
-            lambda cid: load_knee(study, manifest.cases[cid], manifest.sequences, heatmaps=heatmaps),
-            capacity=CACHE_KNEES,
-        )
+        from PySide6.QtCore import QTimer
+
+        from reader_app.ui.reading_window import ReadingWindow
+
+        manifest = session.manifest
         window = ReadingWindow(manifest.title, manifest.sequences)
         hanging = HangingController(window.views)
         reading = ReadingController(
@@ -69,7 +125,7 @@ def open_reading(study: str | Path, reader_id: str, mode: str = "unaided", *, ke
             window,
             hanging,
             cache,
-            store.order,
+            session.store.order,
             question=manifest.question,
             confidence_scale=manifest.confidence_scale,
             key_path=str(key) if key else None,
@@ -78,10 +134,8 @@ def open_reading(study: str | Path, reader_id: str, mode: str = "unaided", *, ke
         window.bind(reading, hanging)
         reading.refresh()
     except BaseException:
-        if cache is not None:
-            cache.close()
-        session.close()
+        prepared.close()
         raise
-    screen = ReadingScreen(window, session, store, cache, reading, hanging)
+    screen = ReadingScreen(window, session, cache, reading, hanging)
     window.on_close = screen.close
     return screen
