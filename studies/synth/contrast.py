@@ -38,11 +38,11 @@ _CONTRAST: dict[str, dict[Label, float]] = {
         Label.BML: 0.88, Label.FIBULA: 0.55,
     },
     "sag_3d_dess": {
-        Label.AIR: 0.0, Label.FAT: 0.10, Label.MUSCLE: 0.24, Label.FEMUR: 0.12,
-        Label.FEMUR_CORTEX: 0.02, Label.TIBIA: 0.12, Label.TIBIA_CORTEX: 0.02, Label.PATELLA: 0.12,
+        Label.AIR: 0.0, Label.FAT: 0.12, Label.MUSCLE: 0.30, Label.FEMUR: 0.17,
+        Label.FEMUR_CORTEX: 0.02, Label.TIBIA: 0.17, Label.TIBIA_CORTEX: 0.02, Label.PATELLA: 0.17,
         Label.PATELLA_CORTEX: 0.02, Label.FEMORAL_CARTILAGE: 0.72, Label.TIBIAL_CARTILAGE: 0.72,
         Label.PATELLAR_CARTILAGE: 0.72, Label.MENISCUS: 0.03, Label.FLUID: 0.92, Label.TENDON: 0.03,
-        Label.BML: 0.50, Label.FIBULA: 0.12,
+        Label.BML: 0.55, Label.FIBULA: 0.17,
     },
 }
 #: Relative amplitude of the trabecular texture (fine, isotropic) and of the soft-tissue texture

@@ -52,7 +52,8 @@ def _base_dataset(record: SeriesRecord, grid: Grid, sex: str, age_years: float) 
     ds.StudyTime = ds.SeriesTime = "100000"
     ds.AccessionNumber = record.barcode
     ds.Modality = "MR"
-    ds.Manufacturer = "knee-study synthetic phantom"
+    ds.Manufacturer = "knee-study"
+    ds.ManufacturerModelName = "knee-study synthetic phantom"
     ds.InstitutionName = "Synthetic OAI"
     ds.StudyDescription = record.study_description
     ds.SeriesDescription = record.series_description
@@ -61,6 +62,7 @@ def _base_dataset(record: SeriesRecord, grid: Grid, sex: str, age_years: float) 
     ds.PatientSex = sex
     ds.PatientAge = f"{int(age_years):03d}Y"
     ds.BodyPartExamined = "KNEE"
+    ds.PatientPosition = "FFS"
     for key, value in _PROTOCOL[record.sequence].items():
         setattr(ds, key, value)
     ds.MagneticFieldStrength = 3

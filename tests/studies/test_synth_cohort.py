@@ -215,3 +215,24 @@ def test_same_seed_same_bytes(cohort, tmp_path):
     assert _tree_digest(again) == _tree_digest(cohort)
     other = generate_cohort(tmp_path / "other", patients=PATIENTS, seed=SEED + 1, size="small", images="none")
     assert (other / "Enrollees.txt").read_text() != (cohort / "Enrollees.txt").read_text()
+
+
+def test_dcm2niix_converts_series(cohort, tmp_path):
+    """dcm2niix (when installed, e.g. ``pip install dcm2niix``) converts both series without errors."""
+    import shutil
+    import subprocess
+
+    import nibabel as nib
+
+    exe = shutil.which("dcm2niix")
+    if exe is None:
+        pytest.skip("dcm2niix not installed")
+    c = _contents(cohort)
+    for desc, shape in (("COR_IW_TSE_LEFT", (96, 96, 12)), ("SAG_3D_DESS_RIGHT", (24, 96, 96))):
+        folder = cohort / "00m" / c[(c.visit_month == 0) & (c.SeriesDescription == desc)].Folder.iloc[0]
+        out = tmp_path / desc
+        out.mkdir()
+        res = subprocess.run([exe, "-o", str(out), "-f", "vol", str(folder)], capture_output=True, text=True, timeout=60)
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert "error" not in (res.stdout + res.stderr).lower()
+        assert nib.load(out / "vol.nii").shape == shape
