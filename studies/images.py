@@ -34,8 +34,9 @@ from studies.parallel import parallel_map
 from studies.progress import ProgressCallback
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
-#: gzip level of package images: fast to write, still ~2-3x smaller than raw.
-GZIP_LEVEL = 3
+#: gzip level of package images. Level 1 is ~2x faster than 3 and ~6x faster than 6 on
+#: full-size DESS volumes, for a file ~1 % larger (MR noise barely compresses).
+GZIP_LEVEL = 1
 #: LPS (DICOM / ITK world) -> RAS (NIfTI world).
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
