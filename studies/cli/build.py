@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--bounds",
         default=None,
         metavar="B0,B1,B2",
-        help="JSN bounds in mm (default -1.1,-0.6,-0.5)",
+        help="JSN bounds in mm (default -1.1,-0.6,-0.5); write --bounds=-1.1,-0.6,-0.5 or give magnitudes 1.1,0.6,0.5",
     )
     p.add_argument(
         "--jsw-sd",
