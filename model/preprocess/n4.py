@@ -44,7 +44,12 @@ def _correct(
     threshold: float,
 ) -> sitk.Image:
     """Fit N4 on ``image`` shrunk by ``shrink`` (per axis x, y, z); return the corrected image."""
-    image = sitk.Cast(image, sitk.sitkFloat32)
+    source = image
+    # Fit on a canonical grid (origin 0, identity direction, spacing rounded to 1 um): the
+    # field depends on the voxel grid only, and float noise in the geometry (a NIfTI stores
+    # float32, DICOM decimal strings) must not change the B-spline lattice.
+    image = sitk.GetImageFromArray(sitk.GetArrayFromImage(sitk.Cast(image, sitk.sitkFloat32)))
+    image.SetSpacing([round(s, 3) for s in source.GetSpacing()])
     # N4 needs strictly positive intensities for its log transform.
     arr = sitk.GetArrayViewFromImage(image)
     lo = float(arr.min())
@@ -61,7 +66,9 @@ def _correct(
     out = image / sitk.Exp(log_bias)
     if lo <= 0:
         out = out + lo - 1.0
-    return sitk.Cast(out, sitk.sitkFloat32)
+    out = sitk.Cast(out, sitk.sitkFloat32)
+    out.CopyInformation(source)
+    return out
 
 
 def n4_reference(image: sitk.Image, **params) -> sitk.Image:
