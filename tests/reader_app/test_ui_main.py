@@ -66,7 +66,9 @@ def test_cli_cold_start_writes_png_without_torch(tmp_path):
     t = make_study(tmp_path, n_pairs=2, with_ai=True)
     out = tmp_path / "shot.png"
     code = (
-        "import sys\nfrom reader_app.main import main\n"
+        "import sys\nimport reader_app.ui.launch\n"
+        "assert 'PySide6' not in sys.modules, 'preparing a session must not wait for Qt'\n"
+        "from reader_app.main import main\n"
         f"rc = main([{str(t.study)!r}, '--reader', 'r1', '--screenshot', {str(out)!r}])\n"
         "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH', rc)\n"
     )
