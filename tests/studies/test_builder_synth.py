@@ -49,7 +49,7 @@ def check_package(study: Path, key_path: Path, cohort: Path, counts: dict[str, i
 @pytest.fixture(scope="module")
 def small_build(tmp_path_factory):
     root = tmp_path_factory.mktemp("synth")
-    generate_cohort(root / "cohort", patients=80, seed=1, progressor_rate=0.5, images="none")
+    generate_cohort(root / "cohort", patients=60, seed=1, progressor_rate=0.5, images="none")
     rc = main(
         [
             "build",
@@ -60,7 +60,7 @@ def small_build(tmp_path_factory):
             "--key",
             str(root / "key.json"),
             "--pairs",
-            "20",
+            "12",
             "--practice",
             "1",
             "--seed",
@@ -80,7 +80,7 @@ def test_synthetic_build_validates_and_is_blind(small_build, capsys):
         root / "study",
         root / "key.json",
         root / "cohort",
-        {"almost_certain": 2, "likely": 17, "doubtful": 1},
+        {"almost_certain": 1, "likely": 10, "doubtful": 1},
     )
     # only the chosen knees' baseline images were written into the cohort
     written = [p for p in (root / "cohort" / "00m").rglob("001")]
@@ -194,7 +194,12 @@ def test_build_demo_function(tmp_path):
 
     calls = []
     res = build_demo(
-        tmp_path / "demo", patients=40, pairs=4, seed=3, progress=lambda d, t: calls.append((d, t))
+        tmp_path / "demo",
+        patients=40,
+        pairs=4,
+        seed=3,
+        workers=1,
+        progress=lambda d, t: calls.append((d, t)),
     )
     assert (tmp_path / "demo" / "cohort" / "synthetic" / "cohort.json").is_file()
     assert res.study == tmp_path / "demo" / "study" and res.key == tmp_path / "demo" / "key.json"
@@ -204,5 +209,5 @@ def test_build_demo_function(tmp_path):
     assert done == sorted(done) and calls[-1] == (1000, 1000) and {t for _, t in calls} == {1000}
     with pytest.raises(OptionError, match="previous demo"):
         build_demo(tmp_path / "demo", patients=40, pairs=4)
-    again = build_demo(tmp_path / "demo", patients=40, pairs=4, seed=3, force=True)
+    again = build_demo(tmp_path / "demo", patients=40, pairs=4, seed=3, force=True, workers=1)
     assert again.manifest.to_json() == res.manifest.to_json()
