@@ -176,7 +176,7 @@ def load_oai(root: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     """
     root = Path(root)
     report: dict[str, Any] = {"series_found": 0, "series_ignored": 0, "warnings": [], "tables": []}
-    tables = find_tables(root)
+    tables = find_tables(root, skip_dirs=frozenset(folder for folder, *_ in VISITS))
     for name in REQUIRED_TABLES:
         if name not in tables:
             raise InputFileError(

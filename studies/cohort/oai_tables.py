@@ -13,6 +13,7 @@ cell cannot be read.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -36,23 +37,22 @@ def is_missing(cell: str) -> bool:
     return s == "" or bool(MISSING_RE.match(s))
 
 
-def find_tables(root: Path) -> dict[str, Path]:
+def find_tables(root: Path, skip_dirs: frozenset[str] = frozenset()) -> dict[str, Path]:
     """Map the lower-cased file name of every ``*.txt`` under ``root`` to its path.
 
     The OAI's zips unpack into subfolders, so tables are found by name anywhere under
-    ``root``; folders named in :data:`EXCLUDED_DIRS` are skipped. When the same name occurs
-    twice, the shallower path wins (and then the first in sorted order).
+    ``root``. Folders named in :data:`EXCLUDED_DIRS` or ``skip_dirs`` (e.g. the visit folders
+    holding millions of DICOM files) are not entered. When the same name occurs twice, the
+    shallower path wins (and then the first in sorted order).
     """
+    root = Path(root)
+    prune = EXCLUDED_DIRS | skip_dirs
+    candidates = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in prune)
+        candidates += [Path(dirpath) / f for f in filenames if f.lower().endswith(".txt")]
     found: dict[str, Path] = {}
-    candidates = sorted(
-        (
-            p
-            for p in Path(root).rglob("*.txt")
-            if not EXCLUDED_DIRS & set(p.relative_to(root).parts[:-1])
-        ),
-        key=lambda p: (len(p.relative_to(root).parts), str(p)),
-    )
-    for p in candidates:
+    for p in sorted(candidates, key=lambda p: (len(p.relative_to(root).parts), str(p))):
         found.setdefault(p.name.lower(), p)
     return found
 

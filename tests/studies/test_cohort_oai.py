@@ -128,6 +128,7 @@ def test_synthetic_folder_is_ignored_and_marks_synthetic(tmp_path):
     root = write_mini_oai(tmp_path / "c")
     _write(root / "synthetic/cohort.json", "{}")
     _write(root / "synthetic/Enrollees.txt", "garbage")
+    _write(root / "00m/0.C.2/Enrollees.txt", "garbage")  # image trees are not searched
     cohort = load_cohort(root)
     assert cohort.is_synthetic and len(cohort.knees) == 5
 
