@@ -344,7 +344,7 @@ def _build_params(options: BuildOptions, cohort: Cohort) -> dict[str, Any]:
 
 
 #: Demo defaults: a small enriched synthetic cohort and a handful of pairs (< 2 min on 2 cores).
-DEMO_PATIENTS = 60
+DEMO_PATIENTS = 150
 DEMO_PAIRS = 10
 DEMO_PRACTICE = 1
 #: Shares of the demo's progress bar: generating the tables, writing the chosen knees'

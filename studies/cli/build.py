@@ -89,7 +89,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Write DIR/cohort (synthetic, enriched), DIR/study and DIR/key.json.",
     )
     p.add_argument("--out", required=True, type=Path, metavar="DIR")
-    p.add_argument("--patients", type=int, default=60, help="synthetic participants (default 60)")
+    p.add_argument("--patients", type=int, default=150, help="synthetic participants (default 150)")
     p.add_argument("--pairs", type=int, default=10, help="scored pairs (default 10)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--force", action="store_true", help="replace a previous demo in DIR")
