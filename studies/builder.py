@@ -226,6 +226,7 @@ def build_study(
         "source": cohort.source,
         "baseline_knees": n_baseline,
         **_counts(cohort.report),
+        "warnings": list(cohort.report.get("warnings", [])),
     }
 
     if cohort.is_synthetic:

@@ -150,6 +150,8 @@ def _build(args: argparse.Namespace) -> int:
     result = build_study(
         args.cohort, args.out, args.key, options, progress=ProgressBar("converting images")
     )
+    for warning in result.report["cohort"]["warnings"]:
+        print(f"warning: {warning}")
     print(format_report(result.report))
     m = result.manifest
     print(
