@@ -68,17 +68,27 @@ def _amplitudes(table: dict[Label, float]) -> np.ndarray:
 
 def smooth_noise(shape: tuple[int, ...], spacing: tuple[float, ...], rng: np.random.Generator,
                  correlation_mm: float | tuple[float, ...]) -> np.ndarray:
-    """Random field (float32, ``shape``), about unit variance, correlated over ``correlation_mm``.
+    """Random field (float32, ``shape``), unit variance, correlated over ``correlation_mm``.
 
     ``correlation_mm`` is one length or one per array axis (e.g. long along the leg for muscle
-    fibres). Drawn on a coarse grid (one node per correlation length) and interpolated linearly.
+    fibres). Drawn on a coarse grid (one node per correlation length, never finer than the
+    voxels) and interpolated linearly (nearest-neighbour repeat, then a box filter of the
+    same width: cheap, and exactly linear interpolation).
     """
     corr = np.broadcast_to(np.asarray(correlation_mm, dtype=float), (len(shape),))
-    coarse = tuple(max(2, int(np.ceil(n * sp / c)) + 1) for n, sp, c in zip(shape, spacing, corr, strict=True))
+    factors = [max(1, int(round(c / sp))) for c, sp in zip(corr, spacing, strict=True)]
+    coarse = tuple(-(-n // f) + 1 for n, f in zip(shape, factors, strict=True))
     field = rng.standard_normal(coarse, dtype=np.float32)
-    zoom = [n / c for n, c in zip(shape, coarse, strict=True)]
-    out = ndimage.zoom(field, zoom, order=1, mode="nearest", grid_mode=True)
-    return out[tuple(slice(0, n) for n in shape)] / np.float32(0.6)
+    variance = 1.0
+    for axis, f in enumerate(factors):
+        if f > 1:
+            field = np.repeat(field, f, axis=axis)
+            w = np.arange(f) / f
+            variance *= float(np.mean(w**2 + (1 - w) ** 2))
+    if any(f > 1 for f in factors):
+        field = ndimage.uniform_filter(field, size=factors, mode="nearest")
+    field = field[tuple(slice(0, n) for n in shape)]
+    return field / np.float32(np.sqrt(variance))
 
 
 def bias_field(grid: Grid, rng: np.random.Generator) -> np.ndarray:
