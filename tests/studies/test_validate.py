@@ -108,3 +108,14 @@ def test_key_inside_package_is_flagged(study):
 
 def test_no_manifest(tmp_path):
     assert "not found" in validate_study(tmp_path)[0]
+
+
+def test_factory_packages_with_ai_validate(tmp_path):
+    """Packages other parts' tests make (tests/study_factory.py) meet the same checks."""
+    from study_factory import make_study
+
+    tiny = make_study(tmp_path, n_pairs=3, n_practice=1, with_ai=True)
+    assert validate_study(tiny.study, tiny.key) == []
+    heat = next((tiny.study / "ai" / "heatmaps").iterdir())
+    nib.save(nib.Nifti1Image(np.zeros((2, 2, 2), np.float32), np.eye(4)), heat)
+    assert any("heatmap shape" in p for p in validate_study(tiny.study))
