@@ -119,6 +119,20 @@ def parse_bounds(text: str | None, jsw_sd: float | None) -> tuple[float, ...]:
     return bounds
 
 
+def _lazy_bar(desc: str):
+    """A progress bar whose clock starts at its first update (phases run one after another)."""
+    from studies.progress import ProgressBar
+
+    bar: list = []
+
+    def update(done: int, total: int) -> None:
+        if not bar:
+            bar.append(ProgressBar(desc))
+        bar[0](done, total)
+
+    return update
+
+
 def _build(args: argparse.Namespace) -> int:
     from studies.builder import BuildOptions, build_study
     from studies.pairs import SamplingConfig, format_report
