@@ -227,7 +227,11 @@ def select_pairs(
             }
             for i, (s, c) in enumerate(zip(STRATA, counts, strict=True))
         },
-        "non_progressors": {"eligible": len(by_stratum["non_progressor"]), "needed": needed_np},
+        "non_progressors": {
+            "eligible": len(by_stratum["non_progressor"]),
+            "needed": needed_np,
+            "bounds_mm": f"JSN > {config.bounds[2]:g}",
+        },
         "practice": config.practice,
         "exclusions": dict(exclusions or {}),
         "eligible_knees": len(rows),
@@ -310,7 +314,7 @@ def format_report(report: dict[str, Any]) -> str:
     npr = report["non_progressors"]
     flag = "  << too few" if npr["eligible"] < npr["needed"] else ""
     lines.append(
-        f"{'non-progressors':<16} {'JSN > ' + _b2(report):<22} {npr['eligible']:>8} {npr['needed']:>7}{flag}"
+        f"{'non-progressors':<16} {npr['bounds_mm']:<22} {npr['eligible']:>8} {npr['needed']:>7}{flag}"
     )
     if report.get("practice"):
         lines.append(f"practice pairs: {report['practice']} (drawn from knees left over)")
@@ -323,8 +327,3 @@ def format_report(report: dict[str, Any]) -> str:
             f"matched on {', '.join(report['match'])}; relaxed for {report.get('match_relaxed', 0)} pairs"
         )
     return "\n".join(lines)
-
-
-def _b2(report: dict[str, Any]) -> str:
-    text = report["strata"][STRATA[2]]["bounds_mm"]
-    return text.rsplit("<", 1)[-1].strip()
