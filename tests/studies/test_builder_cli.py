@@ -52,3 +52,13 @@ def test_bounds_parsing():
     assert b[0] == pytest.approx(-1.1087, abs=1e-4) and b[1:] == (-0.6, -0.5)
     with pytest.raises(OptionError, match="bounds"):
         parse_bounds("1,2", None)
+
+
+def test_build_cli_parsons_bound_recorded(tmp_path, capsys):
+    csv = write_csv_cohort(tmp_path / "c")
+    assert main(build_args(csv, tmp_path, "--pairs", "4", "--jsw-sd", "0.4", "--confidence", "0")) == 0
+    out = capsys.readouterr().out
+    assert "JSN < -1.10874" in out
+    key = load_key(tmp_path / "k.json")
+    assert key["build"]["jsw_sd_mm"] == 0.4
+    assert key["build"]["bounds_mm"][0] == pytest.approx(-1.96 * 2**0.5 * 0.4)
