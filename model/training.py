@@ -109,7 +109,7 @@ class MILClassifier:
                 loss = loss_fn(m(Xt[b], Ct[b]), yt[b])
                 loss.backward()
                 opt.step()
-                total += float(loss) * len(b)
+                total += float(loss.detach()) * len(b)
             self.loss_curve_.append(total / len(y))
             if progress:
                 progress(epoch + 1, p.epochs)

@@ -1,0 +1,78 @@
+"""Backbone factory: ImageNet weights from the package, provenance, self-check, errors."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import torch
+
+from model.backbone import (
+    CAT_CLASSES,
+    N_FEATURES,
+    create_backbone,
+    lite0_package_weights,
+    self_check,
+    to_network_input,
+)
+from model.features import SliceEncoder
+from studies.errors import InputFileError, OptionError
+
+
+def test_package_weights_classify_the_cat():
+    model, prov = create_backbone("efficientnet_lite0")
+    assert prov.pretrained and prov.weights.startswith("package:")
+    assert prov.sha256 and len(prov.sha256) == 64
+    check = self_check(model)
+    assert check["passed"], check
+    assert check["top5"][0][0] in CAT_CLASSES
+
+
+def test_random_weights_are_logged_recorded_and_fail_the_self_check(caplog):
+    with caplog.at_level(logging.WARNING):
+        model, prov = create_backbone("efficientnet_lite0", weights=None)
+    assert "RANDOM" in caplog.text
+    assert not prov.pretrained and prov.weights == "random" and "RANDOM" in prov.describe()
+    assert prov.to_json()["pretrained"] is False
+
+
+def test_weights_file_must_fit_the_architecture(tmp_path):
+    path = lite0_package_weights()
+    with pytest.raises(InputFileError, match="another architecture"):
+        create_backbone("efficientnet_b0", weights=path)
+    with pytest.raises(OptionError, match="weights"):
+        create_backbone("efficientnet_b0")  # no default ImageNet file for B0 offline
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"nonsense")
+    with pytest.raises(InputFileError, match="state dict"):
+        create_backbone("efficientnet_lite0", weights=junk)
+    with pytest.raises(InputFileError, match="not found"):
+        create_backbone("efficientnet_lite0", weights=tmp_path / "missing.pth")
+
+
+def test_b0_loads_its_own_state_dict_file(tmp_path):
+    import timm
+
+    sd = timm.create_model("efficientnet_b0", pretrained=False).state_dict()
+    path = tmp_path / "b0.pth"
+    torch.save({"state_dict": sd}, path)
+    model, prov = create_backbone("efficientnet_b0", weights=path)
+    assert prov.weights == "file" and prov.path == str(path)
+    assert torch.equal(model.state_dict()["conv_stem.weight"], sd["conv_stem.weight"])
+
+
+def test_unknown_backbone_suggests_a_name():
+    with pytest.raises(OptionError, match="Did you mean 'efficientnet_b0'"):
+        create_backbone("efficientnet_bo")
+
+
+def test_slices_become_normalised_rgb_and_1280_features():
+    x = to_network_input(torch.zeros(3, 32, 40).numpy())
+    assert x.shape == (3, 3, 32, 40)
+    assert torch.allclose(x[0, :, 0, 0], torch.tensor([-0.485 / 0.229, -0.456 / 0.224, -0.406 / 0.225]))
+    model, prov = create_backbone("efficientnet_lite0", weights=None)
+    enc = SliceEncoder(model, prov, batch_size=2)
+    feats = enc.encode(torch.rand(5, 64, 64).numpy())
+    assert feats.shape == (5, N_FEATURES) and feats.dtype == "float32"
+    maps = enc.feature_maps(torch.rand(2, 64, 64).numpy())
+    assert maps.shape == (2, N_FEATURES, 2, 2)
