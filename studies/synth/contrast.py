@@ -92,23 +92,28 @@ def smooth_noise(shape: tuple[int, ...], spacing: tuple[float, ...], rng: np.ran
 
 
 def bias_field(grid: Grid, rng: np.random.Generator) -> np.ndarray:
-    """Smooth multiplicative field (broadcastable to ``grid.shape``), about 0.65-1.35.
+    """Smooth multiplicative field (float32, ``grid.shape``), about 0.65-1.35.
 
     A receive coil's sensitivity falls off away from a point near the skin; modelled as a
-    Gaussian bump around a random point plus a linear gradient.
+    Gaussian bump around a random point plus a linear gradient (both separable, so built from
+    one 1-D profile per axis).
     """
-    coords = [(np.arange(n, dtype=np.float32) - (n - 1) / 2) * sp for n, sp in zip(grid.shape, grid.spacing, strict=True)]
-    fov = [n * sp for n, sp in zip(grid.shape, grid.spacing, strict=True)]
-    d2 = np.zeros((1, 1, 1), dtype=np.float32)
+    bump = np.ones((1, 1, 1), dtype=np.float32)
     lin = np.zeros((1, 1, 1), dtype=np.float32)
-    for k, x in enumerate(coords):
+    for k, (n, sp) in enumerate(zip(grid.shape, grid.spacing, strict=True)):
+        x = (np.arange(n, dtype=np.float32) - (n - 1) / 2) * sp
+        fov = n * sp
         shape = [1, 1, 1]
-        shape[k] = x.size
-        c = rng.uniform(-0.35, 0.35) * fov[k]
-        w = max(fov[k], 60.0) * rng.uniform(0.7, 1.0)
-        d2 = d2 + (((x - c) / w) ** 2).reshape(shape)
-        lin = lin + (rng.uniform(-0.12, 0.12) * x / (fov[k] / 2)).reshape(shape)
-    return (0.7 + 0.6 * np.exp(-d2) + lin).astype(np.float32)
+        shape[k] = n
+        c = rng.uniform(-0.35, 0.35) * fov
+        w = max(fov, 60.0) * rng.uniform(0.7, 1.0)
+        bump = bump * np.exp(-(((x - c) / w) ** 2)).astype(np.float32).reshape(shape)
+        lin = lin + (rng.uniform(-0.12, 0.12) * x / (fov / 2)).astype(np.float32).reshape(shape)
+    field = np.empty(grid.shape, dtype=np.float32)
+    np.multiply(bump, np.float32(0.6), out=field)
+    field += lin
+    field += np.float32(0.7)
+    return field
 
 
 def render_image(labels: np.ndarray, grid: Grid, sequence: str, rng: np.random.Generator) -> np.ndarray:
@@ -119,14 +124,25 @@ def render_image(labels: np.ndarray, grid: Grid, sequence: str, rng: np.random.G
     """
     signal = contrast_table(sequence)[labels]
     # rows run along the leg (superior-inferior) in both sequences
-    signal *= 1.0 + _amplitudes(_TRABECULAR)[labels] * smooth_noise(grid.shape, grid.spacing, rng, 1.2)
-    signal *= 1.0 + _amplitudes(_SOFT)[labels] * smooth_noise(grid.shape, grid.spacing, rng, (1.8, 12.0, 1.8))
+    for table, corr in ((_TRABECULAR, 1.2), (_SOFT, (1.8, 12.0, 1.8))):
+        texture = _amplitudes(table)[labels]
+        texture *= smooth_noise(grid.shape, grid.spacing, rng, corr)
+        texture += np.float32(1.0)
+        signal *= texture
     blur = [min(0.6, 0.35 / sp * 1.0) if k else 0.0 for k, sp in enumerate(grid.spacing)]
     signal = ndimage.gaussian_filter(signal, sigma=blur, mode="nearest", truncate=2.0)
     signal *= bias_field(grid, rng)
     sigma = np.float32(NOISE_SIGMA[sequence])
-    real = signal + sigma * rng.standard_normal(signal.shape, dtype=np.float32)
-    imag = sigma * rng.standard_normal(signal.shape, dtype=np.float32)
-    magnitude = np.sqrt(real * real + imag * imag)
-    magnitude *= np.float32(GAIN[sequence])
-    return np.clip(np.rint(magnitude), 0, MAX_VALUE).astype(np.uint16)
+    real = rng.standard_normal(signal.shape, dtype=np.float32)
+    real *= sigma
+    real += signal
+    np.square(real, out=real)
+    imag = rng.standard_normal(signal.shape, dtype=np.float32)
+    imag *= sigma
+    np.square(imag, out=imag)
+    real += imag
+    np.sqrt(real, out=real)  # Rician magnitude
+    real *= np.float32(GAIN[sequence])
+    np.rint(real, out=real)
+    np.clip(real, 0, MAX_VALUE, out=real)
+    return real.astype(np.uint16)
