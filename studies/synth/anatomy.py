@@ -42,6 +42,7 @@ class Label(IntEnum):
     TENDON = 14
     BML = 15
     FIBULA = 16
+    VESSEL = 17
 
 
 #: Labels that make up each bone (marrow, cortex and any marrow lesion inside it).
@@ -338,6 +339,16 @@ def _ligaments(c: _Canvas, K: _Knee, knee: KneeAnatomy) -> None:
     # quadriceps tendon above it
     c.paint(ps + hs - 3 * S, ps + 70 * S, Label.TENDON,
             lambda s: _band(c, s, (pa + 1 * S, ps + hs), (pa - 3 * S, ps + 70 * S), 3.0 * S, (-16 * S, 12 * S)))
+    # collateral ligaments: medial along the femur and tibia, lateral from femur to fibular head
+    c.paint(-45 * S, J + 35 * S, Label.TENDON,
+            lambda s: (c.a > -10 * S) & (c.a < 8 * S) & (c.m > np.where(s > J / 2, 37.5 * S, 40.5 * S))
+            & (c.m < np.where(s > J / 2, 40.0 * S, 43.0 * S)))
+    c.paint(-10 * S, J + 28 * S, Label.TENDON,
+            lambda s: (c.a > -24 * S) & (c.a < -14 * S)
+            & (np.abs(c.m - (-44 * S + 5 * S * (s + 10 * S) / (J + 38 * S))) < 1.3 * S))
+    # popliteal artery and vein behind the knee
+    for (vm, va), r in (((2.0, -33.0), 3.5), ((-5.0, -37.0), 5.0)):
+        c.paint(-1e6, 1e6, Label.VESSEL, lambda s, vm=vm, va=va, r=r: _ellipse(c.m - vm * S, c.a - va * S, r * S, r * S) <= 1.0)
     # cruciate ligaments in the notch
     c.paint(-3 * S, J + 20 * S, Label.TENDON,
             lambda s: _band(c, s, (-24 * S, -3 * S), (-4 * S, J + 20 * S), 3.0 * S, (-1 * S, 5 * S)))

@@ -35,14 +35,14 @@ _CONTRAST: dict[str, dict[Label, float]] = {
         Label.FEMUR_CORTEX: 0.05, Label.TIBIA: 0.55, Label.TIBIA_CORTEX: 0.05, Label.PATELLA: 0.55,
         Label.PATELLA_CORTEX: 0.05, Label.FEMORAL_CARTILAGE: 0.42, Label.TIBIAL_CARTILAGE: 0.42,
         Label.PATELLAR_CARTILAGE: 0.42, Label.MENISCUS: 0.04, Label.FLUID: 0.95, Label.TENDON: 0.06,
-        Label.BML: 0.88, Label.FIBULA: 0.55,
+        Label.BML: 0.88, Label.FIBULA: 0.55, Label.VESSEL: 0.08,
     },
     "sag_3d_dess": {
         Label.AIR: 0.0, Label.FAT: 0.12, Label.MUSCLE: 0.30, Label.FEMUR: 0.17,
         Label.FEMUR_CORTEX: 0.02, Label.TIBIA: 0.17, Label.TIBIA_CORTEX: 0.02, Label.PATELLA: 0.17,
         Label.PATELLA_CORTEX: 0.02, Label.FEMORAL_CARTILAGE: 0.72, Label.TIBIAL_CARTILAGE: 0.72,
         Label.PATELLAR_CARTILAGE: 0.72, Label.MENISCUS: 0.03, Label.FLUID: 0.92, Label.TENDON: 0.03,
-        Label.BML: 0.55, Label.FIBULA: 0.17,
+        Label.BML: 0.55, Label.FIBULA: 0.17, Label.VESSEL: 0.65,
     },
 }
 #: Relative amplitude of the trabecular texture (fine, isotropic) and of the soft-tissue texture
