@@ -1,0 +1,110 @@
+"""Inference into a study package: scores, heatmaps, run.json, leakage guard, CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import nibabel as nib
+import numpy as np
+import pandas as pd
+import pytest
+from study_factory import make_study
+
+from model.backbone import create_backbone
+from model.cli import main
+from model.infer import TRAINING_PARTICIPANTS, case_sources, choose_models, infer_study
+from model.preprocess.pipeline import PreprocessConfig
+from model.run import FOLDS, RunConfig, save_model, write_json
+from model.training import MILClassifier
+from studies.errors import InputFileError
+
+
+def make_run(root, participants_by_fold: dict[int, list[str]], *, final=True, training=()):
+    """A run folder with random-backbone provenance and tiny fitted models."""
+    run = root / "run"
+    _, prov = create_backbone("efficientnet_lite0", weights=None)
+    cfg = RunConfig(cohort="/nowhere", weights=None, preprocess=PreprocessConfig(n4="none"), provenance=prov.to_json(), run_id="run-x")
+    write_json(run / "config.json", cfg.to_json())
+    rng = np.random.default_rng(0)
+    X, C, y = rng.normal(size=(20, 8, 1280)).astype(np.float32), rng.normal(size=(20, 6)).astype(np.float32), np.arange(20) % 2
+    names = [f"fold_{k}" for k in participants_by_fold] + (["final"] if final else [])
+    for name in names:
+        save_model(run, name, MILClassifier(epochs=1, seed=len(name)).fit(X, C, y))
+    rows = [{"participant_id": p, "side": "left", "visit_month": 0, "fold": k, "y": 0, "probability": 0.5}
+            for k, ps in participants_by_fold.items() for p in ps]
+    if rows:
+        pd.DataFrame(rows).to_csv(run / FOLDS, index=False)
+    if training:
+        (run / TRAINING_PARTICIPANTS).write_text("\n".join(training) + "\n")
+    return run
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    return make_study(tmp_path, n_pairs=2, n_practice=1)
+
+
+def test_scores_heatmaps_and_provenance_with_key(tmp_path, tiny):
+    sources = case_sources(tiny.key)
+    pids = sorted(set(sources.values()))
+    run = make_run(tmp_path, {1: pids[::2], 2: pids[1::2]}, final=False)
+    info = infer_study(run, tiny.study, key=tiny.key)
+    assert set(info["models_used"]) == {"fold_1", "fold_2"} and "never saw" in info["model_selection"]
+    with open(tiny.study / "ai" / "scores.csv", newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["case_id", "probability", "run_id"]
+    assert {r[0] for r in rows[1:]} == set(tiny.manifest.cases)  # scored and practice cases
+    assert all(0 <= float(r[1]) <= 1 and r[2] == "run-x" for r in rows[1:])
+    for cid in tiny.manifest.cases:
+        img = nib.load(str(tiny.study / "images" / f"{cid}_cor_iw_tse.nii.gz"))
+        heat = nib.load(str(tiny.study / "ai" / "heatmaps" / f"{cid}_cor_iw_tse.nii.gz"))
+        assert heat.shape == img.shape and np.allclose(heat.affine, img.affine)
+        data = heat.get_fdata()
+        assert heat.get_data_dtype() == np.float32 and data.min() >= 0 and data.max() <= 1
+        assert not (tiny.study / "ai" / "heatmaps" / f"{cid}_sag_3d_dess.nii.gz").exists()
+    run_json = json.loads((tiny.study / "ai" / "run.json").read_text())
+    assert run_json["backbone"]["weights"] == "random" and run_json["run_id"] == "run-x"
+    text = (tiny.study / "ai" / "run.json").read_text()
+    assert not any(p in text for p in pids)  # no source ids in the package
+
+
+def test_each_knee_is_scored_by_the_fold_that_never_saw_it(tmp_path, tiny):
+    sources = case_sources(tiny.key)
+    pids = sorted(set(sources.values()))
+    run = make_run(tmp_path, {1: pids[:2], 2: pids[2:4]}, training=pids[:4])
+    chosen, _ = choose_models(run, list(sources), sources)
+    for case, pid in sources.items():
+        want = "fold_1" if pid in pids[:2] else "fold_2" if pid in pids[2:4] else None
+        assert chosen[case] == want or (want is None and chosen[case] == "final")
+    # a participant used by the final model with no fold model is refused, not leaked
+    run2 = make_run(tmp_path / "b", {}, training=pids)
+    with pytest.raises(InputFileError, match="never saw"):
+        choose_models(run2, list(sources), sources)
+    # an unseen participant gets the final model
+    assert set(choose_models(run2, list(sources), {c: "0000000" for c in sources})[0].values()) == {"final"}
+
+
+def test_without_key_final_model_and_a_warning(tmp_path, tiny, capsys):
+    run = make_run(tmp_path, {})
+    assert main(["infer", "--run", str(run), "--study", str(tiny.study), "--no-heatmaps"]) == 0
+    out = capsys.readouterr()
+    assert "final model for every case" in out.out and "no --key" in out.err
+    assert not list((tiny.study / "ai" / "heatmaps").iterdir())
+
+
+def test_errors_leave_the_package_alone(tmp_path, tiny, capsys):
+    run = make_run(tmp_path, {})
+    infer_study(run, tiny.study, heatmaps=False)
+    before = (tiny.study / "ai" / "scores.csv").read_bytes()
+    victim = next(iter(tiny.manifest.cases))
+    (tiny.study / "images" / f"{victim}_cor_iw_tse.nii.gz").unlink()
+    with pytest.raises(InputFileError, match="image not found"):
+        infer_study(run, tiny.study, heatmaps=False)
+    assert (tiny.study / "ai" / "scores.csv").read_bytes() == before
+    other = tmp_path / "other.json"
+    other.write_text(tiny.key.read_text().replace("likely", "doubtful"))
+    assert main(["infer", "--run", str(run), "--study", str(tiny.study), "--key", str(other)]) == 2
+    assert "does not match this study" in capsys.readouterr().err
+    assert main(["infer", "--run", str(tmp_path / "none"), "--study", str(tiny.study)]) == 2
+    assert "not a model run folder" in capsys.readouterr().err
