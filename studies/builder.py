@@ -3,19 +3,17 @@
 ::
 
     cohort --load_cohort--> knee table --make_labels--> baseline windows
-          --eligible_baseline/select_pairs--> pairs --convert_many--> STUDY/images/
+          --eligible_baseline/select_pairs--> pairs --plan_study--> ids and order
+          --convert_many--> STUDY/images/
           --> STUDY/manifest.json (written atomically as a whole folder) + KEY.json (outside)
 
-Case ids are random tokens (``K`` + 6 base-32 characters) drawn from the seed, never derived
-from source ids; the manifest lists the pairs in random order with the two cases of each pair
-in random order. See ``docs/study-package.md``.
+Random case ids and orders come from :mod:`studies.plan`. See ``docs/study-package.md``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,19 +32,15 @@ from studies.package import (
     READING_MODES,
     SCHEMA_VERSION,
     SEQUENCES,
-    Case,
     Manifest,
-    Pair,
     save_manifest,
 )
 from studies.pairs import SamplingConfig, SelectedPair, eligible_baseline, select_pairs
 from studies.parallel import parallel_map
+from studies.plan import plan_study
 from studies.progress import ProgressCallback
 
 KEY_SCHEMA_VERSION = 1
-#: RFC 4648 base-32 alphabet for case and study ids.
-ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-BASELINE_VISIT = "00m"
 
 
 @dataclass
@@ -91,20 +85,6 @@ class BuildResult:
     report: dict[str, Any]
 
 
-def random_token(rng: np.random.Generator, prefix: str, n: int = 6) -> str:
-    """``prefix`` + ``n`` random base-32 characters."""
-    return prefix + "".join(ID_ALPHABET[i] for i in rng.integers(0, len(ID_ALPHABET), size=n))
-
-
-def _unique_tokens(rng: np.random.Generator, prefix: str, count: int) -> list[str]:
-    seen: list[str] = []
-    while len(seen) < count:
-        t = random_token(rng, prefix)
-        if t not in seen:
-            seen.append(t)
-    return seen
-
-
 def check_paths(out: Path, key: Path, *, force: bool) -> tuple[Path, Path]:
     """Refuse a key inside the package, a non-empty --out or an existing --key (unless force)."""
     out, key = Path(out), Path(key)
@@ -121,72 +101,8 @@ def check_paths(out: Path, key: Path, *, force: bool) -> tuple[Path, Path]:
     return out, key
 
 
-def _clinical(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "age": int(round(row["age"])),
-        "sex": row["sex"],
-        "bmi": round(float(row["bmi"]), 1),
-        "height_m": round(float(row["height_m"]), 2),
-        "weight_kg": round(float(row["weight_kg"]), 1),
-        "min_medial_jsw_mm": round(float(row["jsw_mm"]), 2),
-    }
-
-
-def _source(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "participant_id": str(row["participant_id"]),
-        "side": row["side"],
-        "visit": BASELINE_VISIT,
-    }
-
-
 def _has_images_on_disk(row: dict[str, Any]) -> bool:
     return all(row[s] is not None and os.path.exists(row[s]) for s in SEQUENCES)
-
-
-@dataclass
-class StudyPlan:
-    """Ids, order and files of a study, decided before anything is written.
-
-    ``jobs`` are (source image, side, destination relative to the package) per volume.
-    """
-
-    study_id: str
-    cases: dict[str, Case]
-    pairs: list[Pair]
-    practice: list[Pair]
-    key_pairs: list[dict[str, Any]]
-    key_practice: list[dict[str, Any]]
-    jobs: list[tuple[str, str, str]]
-
-
-def plan_study(selected: list[SelectedPair], seed: int) -> StudyPlan:
-    """Give the drawn pairs random case ids, a random order and a random within-pair order.
-
-    Everything comes from a generator seeded by ``seed`` (a stream separate from the
-    sampling's); case ids are drawn independently of the source ids. Pair ids number the
-    pairs in their (random) manifest order: ``P001``... and practice ``X01``...
-    """
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5EED]))
-    study_id = random_token(rng, "S", 8)
-    ids = iter(_unique_tokens(rng, "K", 2 * len(selected)))
-    plan = StudyPlan(study_id, {}, [], [], [], [], [])
-    for is_practice in (False, True):
-        group = [p for p in selected if p.practice == is_practice]
-        for i, j in enumerate(rng.permutation(len(group)), 1):
-            sp = group[j]
-            pair_id = f"X{i:02d}" if is_practice else f"P{i:03d}"
-            prog_id, non_id = next(ids), next(ids)
-            for cid, row in ((prog_id, sp.progressor), (non_id, sp.non_progressor)):
-                images = {s: f"{IMAGES_DIR}/{cid}_{s}.nii.gz" for s in SEQUENCES}
-                plan.cases[cid] = Case(case_id=cid, images=images, clinical=_clinical(row))
-                plan.jobs += [(str(row[s]), row["side"], images[s]) for s in SEQUENCES]
-            order = (prog_id, non_id) if rng.random() < 0.5 else (non_id, prog_id)
-            (plan.practice if is_practice else plan.pairs).append(Pair(pair_id, order))
-            entry = _key_entry(pair_id, prog_id, non_id, sp)
-            (plan.key_practice if is_practice else plan.key_pairs).append(entry)
-    plan.cases = dict(sorted(plan.cases.items()))
-    return plan
 
 
 def build_study(
@@ -301,24 +217,6 @@ def _materialize(
         done_knees = (lambda d, t: progress(sum(sizes[:d]), len(missing))) if progress else None
         parallel_map(_materialize_chunk, chunks, workers=workers, progress=done_knees)
     return len(missing)
-
-
-def _key_entry(pair_id: str, prog_id: str, non_id: str, sp: SelectedPair) -> dict[str, Any]:
-    return {
-        "pair_id": pair_id,
-        "progressor": prog_id,
-        "non_progressor": non_id,
-        "jsn_mm": _mm(sp.progressor["jsn_mm"]),
-        "non_progressor_jsn_mm": _mm(sp.non_progressor["jsn_mm"]),
-        "stratum": sp.stratum,
-        "progressor_source": _source(sp.progressor),
-        "non_progressor_source": _source(sp.non_progressor),
-        "match_relaxed": sp.match_relaxed,
-    }
-
-
-def _mm(x: float) -> float:
-    return round(float(x), 3) if math.isfinite(x) else x
 
 
 def _confidence(n: int) -> dict[str, Any] | None:
