@@ -13,9 +13,10 @@ from blinding_check import find_leaks
 from builder_cohort import write_csv_cohort
 from scipy import stats
 
-from studies.builder import BuildOptions, build_study, plan_study
+from studies.builder import BuildOptions, build_study
 from studies.package import STRATA, load_manifest
 from studies.pairs import SamplingConfig, SelectedPair
+from studies.plan import plan_study
 
 CASE_FILE = re.compile(r"^K[A-Z2-7]{6}_(cor_iw_tse|sag_3d_dess)\.nii\.gz$")
 

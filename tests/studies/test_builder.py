@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 from builder_cohort import write_csv_cohort
 
-from studies.builder import BuildOptions, build_study, plan_study
+from studies.builder import BuildOptions, build_study
 from studies.errors import OptionError
 from studies.package import load_key, load_manifest, verify_key
 from studies.pairs import SamplingConfig, SamplingError
+from studies.plan import plan_study
 from studies.validate import validate_study
 
 
