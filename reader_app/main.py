@@ -81,7 +81,7 @@ def run_gui(args: argparse.Namespace) -> int:
     from reader_app.ui.app import create_app
 
     app = create_app()
-    from reader_app.ui.errors import describe, show_error
+    from reader_app.ui.errors import describe, install_excepthook, show_error
     from reader_app.ui.launch import open_reading
     from reader_app.ui.start_dialog import StartDialog
 
@@ -101,6 +101,7 @@ def run_gui(args: argparse.Namespace) -> int:
             break
         except StudyError as exc:  # shown, then back to the start dialog
             prepared, error = None, exc
+    install_excepthook()
     screen.window.show()
     return app.exec()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -91,3 +92,24 @@ def error_display(parent, context: str = "") -> Iterator[None]:
         yield
     except Exception as exc:  # noqa: BLE001 - this is the designated catch-all
         show_error(parent, describe(exc, context))
+
+
+def install_excepthook() -> None:
+    """Show exceptions that escape Qt slots (which Qt would only print) in a message box.
+
+    The reader keeps working: a confirmed answer is already on disk, and the failed action
+    can be retried. Installed by the GUI only (tests and ``--screenshot`` keep the default).
+    """
+    default = sys.excepthook
+
+    def hook(exc_type, exc, tb):
+        if issubclass(exc_type, KeyboardInterrupt):
+            default(exc_type, exc, tb)
+            return
+        log.error("uncaught exception", exc_info=(exc_type, exc, tb))
+        try:
+            show_error(None, describe(exc))
+        except Exception:  # never let the hook itself fail
+            default(exc_type, exc, tb)
+
+    sys.excepthook = hook

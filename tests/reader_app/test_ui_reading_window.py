@@ -154,3 +154,20 @@ def test_enlarge_one_sequence(open_screen, qtbot):
     assert w.views[("left", COR)].height() > 1.5 * h_before
     w.layout_buttons.button(0).click()
     assert w.views[("right", SAG)].isVisible()
+
+
+def test_zoom_keys_zoom_the_active_view_and_its_linked_partner(open_screen, qtbot):
+    s = open_screen()
+    w = s.window
+    a, b = w.views[("left", SAG)], w.views[("right", SAG)]
+    a.activated.emit()  # the reader clicked knee A's sagittal view
+    full_a, full_b = a.view_rect().width, b.view_rect().width
+    qtbot.keyClick(w, Qt.Key.Key_Plus)
+    assert a.view_rect().width < 0.9 * full_a
+    assert b.view_rect().width == pytest.approx(a.view_rect().width / full_a * full_b, rel=0.05)
+    w.link_zoom.click()
+    qtbot.keyClick(w, Qt.Key.Key_Minus)
+    qtbot.keyClick(w, Qt.Key.Key_Minus)
+    assert b.view_rect().width < 0.9 * full_b  # B stayed zoomed
+    qtbot.keyClick(w, Qt.Key.Key_R)
+    assert a.view_rect().width == pytest.approx(full_a, rel=0.05)
