@@ -19,7 +19,8 @@ from enum import IntEnum
 
 import numpy as np
 
-from studies.synth.geometry import Grid, knee_centre
+from studies.synth.canvas import Canvas, ellipse_r2, sagittal_band, taper
+from studies.synth.geometry import Grid
 
 
 class Label(IntEnum):
@@ -86,61 +87,6 @@ class KneeAnatomy:
     bml_size_mm: float = 0.0
 
 
-class _Canvas:
-    """A label volume with anatomical coordinate arrays and row-range painting."""
-
-    def __init__(self, knee: KneeAnatomy, grid: Grid) -> None:
-        c = grid.axis_coordinates()
-        cx, cy, cz = knee_centre(knee.side)
-        sign = 1.0 if knee.side == "right" else -1.0  # medial is towards the body's midline
-        self.m = (sign * (c[0] - cx) - knee.shift_m_mm).astype(np.float32)
-        self.a = (-(c[1] - cy)).astype(np.float32)
-        self.s = (c[2] - cz - knee.shift_s_mm).astype(np.float32)
-        if self.s.shape[1] != self.s.size:
-            raise ValueError("grids must have their rows along the superior-inferior axis")
-        self.labels = np.zeros(grid.shape, dtype=np.uint8)
-        self._s1 = self.s.ravel()
-
-    def rows(self, lo: float, hi: float) -> slice | None:
-        idx = np.nonzero((self._s1 >= lo) & (self._s1 <= hi))[0]
-        return slice(int(idx[0]), int(idx[-1]) + 1) if idx.size else None
-
-    def paint(self, lo: float, hi: float, label: int, region) -> None:
-        """Set ``label`` where ``region(s_rows)`` is true, for rows with lo <= s <= hi.
-
-        ``region`` gets the sliced ``s`` array (shape (1, r, 1)) and returns a boolean array
-        broadcastable to the sliced volume, or ``None`` for nothing.
-        """
-        sl = self.rows(lo, hi)
-        if sl is None:
-            return
-        sub = self.labels[:, sl, :]
-        mask = region(self.s[:, sl, :])
-        if mask is None:
-            return
-        sub[np.broadcast_to(mask, sub.shape)] = label
-
-    def paint_where(self, lo: float, hi: float, label: int, region, allowed: tuple[int, ...]) -> None:
-        """Like :meth:`paint` but only over voxels already labelled one of ``allowed``."""
-        sl = self.rows(lo, hi)
-        if sl is None:
-            return
-        sub = self.labels[:, sl, :]
-        mask = np.broadcast_to(region(self.s[:, sl, :]), sub.shape) & np.isin(sub, allowed)
-        sub[mask] = label
-
-
-def _ellipse(u, v, hu, hv):
-    """Squared normalised radius of (u, v) in an ellipse of half-axes (hu, hv)."""
-    return (u / hu) ** 2 + (v / hv) ** 2
-
-
-def _taper(s, s0, s1, w0, w1):
-    """Width that goes smoothly (smoothstep) from w0 at s0 to w1 at s1 (constant beyond)."""
-    t = np.clip((s - s0) / (s1 - s0), 0.0, 1.0)
-    return w0 + (w1 - w0) * (t * t * (3.0 - 2.0 * t))
-
-
 class _Knee:
     """Derived dimensions (mm) of one knee; methods return region masks."""
 
@@ -159,7 +105,7 @@ class _Knee:
         self.patella_axes = (22.0 * S, 8.0 * S, 17.0 * S)
 
     # femur -----------------------------------------------------------------------------
-    def condyle_d2(self, c: _Canvas, s, comp: str):
+    def condyle_d2(self, c: Canvas, s, comp: str):
         """Squared 'distance' from the condyle's core box (scaled along m); bone is <= R²."""
         fm, fa = FLAT_HALF_MM
         sc = self.J[comp] + self.R
@@ -170,45 +116,45 @@ class _Knee:
 
     def body_widths(self, s):
         S = self.S
-        wm = _taper(s, self.body0, self.body0 + 55 * S, 38.0 * S, 15.0 * S)
-        wa = _taper(s, self.body0, self.body0 + 55 * S, 26.0 * S, 14.0 * S)
-        af = _taper(s, self.body0, self.body0 + 55 * S, self.af, -2.0 * S)
+        wm = taper(s, self.body0, self.body0 + 55 * S, 38.0 * S, 15.0 * S)
+        wa = taper(s, self.body0, self.body0 + 55 * S, 26.0 * S, 14.0 * S)
+        af = taper(s, self.body0, self.body0 + 55 * S, self.af, -2.0 * S)
         return wm, wa, af
 
-    def body_r2(self, c: _Canvas, s, grow: float = 0.0):
+    def body_r2(self, c: Canvas, s, grow: float = 0.0):
         """Femoral shaft and metaphysis; its lower end is a dome reaching ``body_bottom``."""
         wm, wa, af = self.body_widths(s)
         top, bottom = self.body0 + 14.0 * self.S, self.body_bottom - grow
         dome = np.sqrt(np.clip(1.0 - ((top - s) / (top - bottom)) ** 2, 0.0, 1.0))
         dome = np.where(s >= top, 1.0, dome)
-        return _ellipse(c.m, c.a - af, np.maximum((wm + grow) * dome, 1e-3), np.maximum((wa + grow) * dome, 1e-3))
+        return ellipse_r2(c.m, c.a - af, np.maximum((wm + grow) * dome, 1e-3), np.maximum((wa + grow) * dome, 1e-3))
 
     # tibia -----------------------------------------------------------------------------
-    def tibia_r2(self, c: _Canvas, s, grow: float = 0.0):
+    def tibia_r2(self, c: Canvas, s, grow: float = 0.0):
         S = self.S
-        wm = _taper(s, -15 * S, -50 * S, 40.0 * S, 17.0 * S)
-        wa = _taper(s, -15 * S, -50 * S, 27.0 * S, 16.0 * S)
-        at = _taper(s, -15 * S, -50 * S, self.at, -6.0 * S)
-        return _ellipse(c.m, c.a - at, wm + grow, wa + grow)
+        wm = taper(s, -15 * S, -50 * S, 40.0 * S, 17.0 * S)
+        wa = taper(s, -15 * S, -50 * S, 27.0 * S, 16.0 * S)
+        at = taper(s, -15 * S, -50 * S, self.at, -6.0 * S)
+        return ellipse_r2(c.m, c.a - at, wm + grow, wa + grow)
 
-    def eminence(self, c: _Canvas, s, shrink: float = 0.0):
+    def eminence(self, c: Canvas, s, shrink: float = 0.0):
         """The tibial spines between the compartments: a ridge up to 8 mm above the plateau."""
         h = 8.0 * self.S - shrink
         w = 8.0 * self.S - shrink
-        return (_ellipse(c.m, s, w, h) <= 1.0) & (np.abs(c.a - self.at) < 12.0 * self.S - shrink) & (s >= 0)
+        return (ellipse_r2(c.m, s, w, h) <= 1.0) & (np.abs(c.a - self.at) < 12.0 * self.S - shrink) & (s >= 0)
 
     def tibia_rim(self, s):
         """Allowed squared radius near the plateau: the rim rounds off over its top 4 mm."""
         depth = np.clip(-s / (4.0 * self.S), 0.0, 1.0)
         return (0.86 + 0.14 * np.sqrt(depth)) ** 2
 
-    def compartment_rho(self, c: _Canvas, comp: str):
-        return np.sqrt(_ellipse(c.m - self.mc[comp], c.a + 3.0 * self.S, 17.0 * self.S, 24.0 * self.S))
+    def compartment_rho(self, c: Canvas, comp: str):
+        return np.sqrt(ellipse_r2(c.m - self.mc[comp], c.a + 3.0 * self.S, 17.0 * self.S, 24.0 * self.S))
 
 
 def render_labels(knee: KneeAnatomy, grid: Grid) -> np.ndarray:
     """The label map (uint8, :class:`Label` values) of ``knee`` on ``grid``, shape ``grid.shape``."""
-    c = _Canvas(knee, grid)
+    c = Canvas(grid, knee.side, knee.shift_m_mm, knee.shift_s_mm)
     K = _Knee(knee)
     S = K.S
     inf = 1e6
@@ -251,9 +197,9 @@ def render_labels(knee: KneeAnatomy, grid: Grid) -> np.ndarray:
     c.paint(-inf, 0.0, Label.TIBIA, lambda s: K.tibia_r2(c, s) <= np.minimum(1.0, K.tibia_rim(s)))
     c.paint(0.0, 8.0 * S, Label.TIBIA, lambda s: K.eminence(c, s))
     fm, fa, fs = -33.0 * S, -20.0 * S, -15.0 * S
-    c.paint(-inf, fs, Label.FIBULA, lambda s: _ellipse(c.m - fm, c.a - fa, 7.0 * S, 7.0 * S) <= 1.0)
+    c.paint(-inf, fs, Label.FIBULA, lambda s: ellipse_r2(c.m - fm, c.a - fa, 7.0 * S, 7.0 * S) <= 1.0)
     c.paint(fs - 10 * S, fs + 9 * S, Label.FIBULA,
-            lambda s: _ellipse(c.m - fm, c.a - fa, 11.0 * S, 11.0 * S) + ((s - fs) / (9.0 * S)) ** 2 <= 1.0)
+            lambda s: ellipse_r2(c.m - fm, c.a - fa, 11.0 * S, 11.0 * S) + ((s - fs) / (9.0 * S)) ** 2 <= 1.0)
     for comp in ("med", "lat"):
         c.paint(K.J[comp], K.J[comp] + K.R + 12 * S, Label.FEMUR,
                 lambda s, comp=comp: K.condyle_d2(c, s, comp) <= K.R**2)
@@ -289,14 +235,14 @@ def _leg_widths(s, S):
     return wm, wa
 
 
-def _soft_tissue(c: _Canvas, K: _Knee, knee: KneeAnatomy) -> None:
+def _soft_tissue(c: Canvas, K: _Knee, knee: KneeAnatomy) -> None:
     S = K.S
     inf = 1e6
     fat = knee.fat_mm
 
     def skin(s, grow):
         wm, wa = _leg_widths(s, S)
-        return _ellipse(c.m, c.a - K.a0, wm + grow, wa + grow) <= 1.0
+        return ellipse_r2(c.m, c.a - K.a0, wm + grow, wa + grow) <= 1.0
 
     c.paint(-inf, inf, Label.FAT, lambda s: skin(s, fat))
     for (cm, ca, cs), (rm, ra, rs) in _MUSCLES:
@@ -306,7 +252,7 @@ def _soft_tissue(c: _Canvas, K: _Knee, knee: KneeAnatomy) -> None:
                 & (((c.m - cm) / rm) ** 2 + ((c.a - ca) / ra) ** 2 + ((s - cs) / rs) ** 2 <= 1.0))
 
 
-def _effusion(c: _Canvas, K: _Knee, knee: KneeAnatomy) -> None:
+def _effusion(c: Canvas, K: _Knee, knee: KneeAnatomy) -> None:
     S = K.S
     depth = EFFUSION_DEPTH_MM[knee.effusion]
     height = EFFUSION_HEIGHT_MM[knee.effusion] * S
@@ -321,24 +267,16 @@ def _effusion(c: _Canvas, K: _Knee, knee: KneeAnatomy) -> None:
                     lambda s, comp=comp, R=R: (K.condyle_d2(c, s, comp) <= R**2) & (c.a < -12 * S))
 
 
-def _band(c: _Canvas, s, p0, p1, half_thickness, m_range):
-    """A straight band in the sagittal (a, s) plane between p0=(a, s) and p1, across m_range."""
-    (a0, s0), (a1, s1) = p0, p1
-    t = np.clip((s - s0) / (s1 - s0), 0.0, 1.0)
-    a_line = a0 + (a1 - a0) * t
-    return (np.abs(c.a - a_line) < half_thickness) & (c.m > m_range[0]) & (c.m < m_range[1])
-
-
-def _ligaments(c: _Canvas, K: _Knee, knee: KneeAnatomy) -> None:
+def _ligaments(c: Canvas, K: _Knee, knee: KneeAnatomy) -> None:
     S, J = K.S, knee.jsw_medial_mm
     pm, pa, ps = K.patella
     hs = K.patella_axes[2]
     # patellar tendon: lower pole of the patella to the tibial tuberosity
     c.paint(-28 * S, ps - hs + 3 * S, Label.TENDON,
-            lambda s: _band(c, s, (pa - 5 * S, ps - hs + 3 * S), (24 * S, -28 * S), 2.5 * S, (-14 * S, 10 * S)))
+            lambda s: sagittal_band(c, s, (pa - 5 * S, ps - hs + 3 * S), (24 * S, -28 * S), 2.5 * S, (-14 * S, 10 * S)))
     # quadriceps tendon above it
     c.paint(ps + hs - 3 * S, ps + 70 * S, Label.TENDON,
-            lambda s: _band(c, s, (pa + 1 * S, ps + hs), (pa - 3 * S, ps + 70 * S), 3.0 * S, (-16 * S, 12 * S)))
+            lambda s: sagittal_band(c, s, (pa + 1 * S, ps + hs), (pa - 3 * S, ps + 70 * S), 3.0 * S, (-16 * S, 12 * S)))
     # collateral ligaments: medial along the femur and tibia, lateral from femur to fibular head
     c.paint(-45 * S, J + 35 * S, Label.TENDON,
             lambda s: (c.a > -10 * S) & (c.a < 8 * S) & (c.m > np.where(s > J / 2, 37.5 * S, 40.5 * S))
@@ -348,17 +286,17 @@ def _ligaments(c: _Canvas, K: _Knee, knee: KneeAnatomy) -> None:
             & (np.abs(c.m - (-44 * S + 5 * S * (s + 10 * S) / (J + 38 * S))) < 1.3 * S))
     # popliteal artery and vein behind the knee
     for (vm, va), r in (((2.0, -33.0), 3.5), ((-5.0, -37.0), 5.0)):
-        c.paint(-1e6, 1e6, Label.VESSEL, lambda s, vm=vm, va=va, r=r: _ellipse(c.m - vm * S, c.a - va * S, r * S, r * S) <= 1.0)
+        c.paint(-1e6, 1e6, Label.VESSEL, lambda s, vm=vm, va=va, r=r: ellipse_r2(c.m - vm * S, c.a - va * S, r * S, r * S) <= 1.0)
     # cruciate ligaments in the notch
     c.paint(-3 * S, J + 20 * S, Label.TENDON,
-            lambda s: _band(c, s, (-24 * S, -3 * S), (-4 * S, J + 20 * S), 3.0 * S, (-1 * S, 5 * S)))
+            lambda s: sagittal_band(c, s, (-24 * S, -3 * S), (-4 * S, J + 20 * S), 3.0 * S, (-1 * S, 5 * S)))
     c.paint(1 * S, J + 18 * S, Label.TENDON,
-            lambda s: _band(c, s, (6 * S, 1 * S), (-14 * S, J + 18 * S), 2.5 * S, (-5 * S, 0)))
+            lambda s: sagittal_band(c, s, (6 * S, 1 * S), (-14 * S, J + 18 * S), 2.5 * S, (-5 * S, 0)))
 
 
-def _cortex(c: _Canvas, K: _Knee) -> None:
+def _cortex(c: Canvas, K: _Knee) -> None:
     """Turn the outer ``CORTEX_MM`` of femur, tibia and patella into cortex labels."""
-    S, t = K.S, CORTEX_MM
+    t = CORTEX_MM
     inf = 1e6
 
     def femur_inner(s):
@@ -377,10 +315,9 @@ def _cortex(c: _Canvas, K: _Knee) -> None:
     c.paint_where(ps - hs, ps + hs, Label.PATELLA_CORTEX,
                   lambda s: ((c.m - pm) / (hm - t)) ** 2 + ((c.a - pa) / (ha - t)) ** 2 + ((s - ps) / (hs - t)) ** 2 > 1.0,
                   (Label.PATELLA,))
-    del S
 
 
-def _bml(c: _Canvas, K: _Knee, knee: KneeAnatomy) -> None:
+def _bml(c: Canvas, K: _Knee, knee: KneeAnatomy) -> None:
     r = knee.bml_size_mm
     rm, ra, rs = r, 1.3 * r, 0.7 * r
     mc = K.mc["med"] + knee.bml_m_mm
@@ -391,26 +328,3 @@ def _bml(c: _Canvas, K: _Knee, knee: KneeAnatomy) -> None:
     c.paint_where(sc - rs, sc + rs, Label.BML,
                   lambda s: ((c.m - mc) / rm) ** 2 + ((c.a - knee.bml_a_mm) / ra) ** 2 + ((s - sc) / rs) ** 2 <= 1.0,
                   (marrow,))
-
-
-def medial_jsw_on_labels(labels: np.ndarray, row_spacing_mm: float, medial_columns: np.ndarray) -> float:
-    """Minimum bone-to-bone gap (mm) between femur and tibia over the given columns.
-
-    ``labels``: (slices, rows, columns) with rows running superior to inferior;
-    ``medial_columns``: boolean mask over columns selecting the medial compartment. For each
-    (slice, column) the gap is the number of rows between the femur's lowest voxel and the
-    tibia's highest voxel below it, times ``row_spacing_mm``; columns without both bones
-    are skipped.
-    """
-    sub = labels[:, :, medial_columns]
-    fem = np.isin(sub, FEMUR_LABELS)
-    tib = np.isin(sub, TIBIA_LABELS)
-    rows = np.arange(sub.shape[1])[None, :, None]
-    # lowest femur row above the tibia's top; highest tibia row
-    tib_top = np.where(tib, rows, sub.shape[1]).min(axis=1)
-    fem_low = np.where(fem & (rows < tib_top[:, None, :]), rows, -1).max(axis=1)
-    ok = (fem_low >= 0) & (tib_top < sub.shape[1])
-    if not ok.any():
-        raise ValueError("no column holds both femur and tibia")
-    gaps = (tib_top - fem_low - 1)[ok] * row_spacing_mm
-    return float(gaps.min())

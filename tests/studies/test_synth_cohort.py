@@ -14,8 +14,9 @@ import pytest
 import SimpleITK as sitk
 
 from studies.synth import SIZES, generate_cohort, label_map, sign_mask
-from studies.synth.anatomy import FEMUR_LABELS, Label, medial_jsw_on_labels
+from studies.synth.anatomy import FEMUR_LABELS, Label
 from studies.synth.cohort import load_synthetic
+from studies.synth.measure import medial_jsw_on_labels
 
 SEED = 7
 PATIENTS = 4

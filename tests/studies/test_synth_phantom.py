@@ -9,7 +9,6 @@ from studies.synth.anatomy import (
     BONE_LABELS,
     KneeAnatomy,
     Label,
-    medial_jsw_on_labels,
     render_labels,
 )
 from studies.synth.contrast import (
@@ -20,6 +19,7 @@ from studies.synth.contrast import (
     smooth_noise,
 )
 from studies.synth.geometry import KNEE_OFFSET_MM, series_grid
+from studies.synth.measure import medial_jsw_on_labels
 
 
 def _knee(**kw) -> KneeAnatomy:
