@@ -50,6 +50,12 @@ def test_click_through_quit_and_resume_in_the_same_order(tmp_path, qtbot):
         assert len(rows) == 5 and {r.confidence for r in rows} == {3, 4}
     finally:
         w2.close()
+    done = open_reading(t.study, "r1", "unaided")  # everything answered: straight to the end
+    w3 = show(qtbot, done)
+    try:
+        assert w3.finished_text.isVisible() and not w3.confirm_button.isEnabled()
+    finally:
+        w3.close()
 
 
 def test_second_instance_on_the_same_reader_is_refused_politely(tmp_path, qtbot):
