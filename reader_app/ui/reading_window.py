@@ -355,8 +355,10 @@ class ReadingWindow(QMainWindow):
         self.pages.setCurrentIndex(PAGE_PAUSED if paused else PAGE_IMAGES)
         self.pause_button.setChecked(paused)
         self.pause_button.setText("Resume  (P)" if paused else "Pause  (P)")
-        for b in (*self.choice_buttons.values(), self.confirm_button, self.flag_button):
+        for b in (*self.choice_buttons.values(), self.confidence_box, self.flag_button):
             b.setEnabled(not paused)
+        if paused:
+            self.confirm_button.setEnabled(False)
 
     def show_finished(self, title: str, text: str) -> None:
         self.finished_title.setText(title)
