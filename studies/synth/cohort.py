@@ -10,10 +10,8 @@ when complete. ``materialize`` renders the images of chosen knees from ``cohort.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -23,6 +21,7 @@ import pandas as pd
 from studies.atomic import atomic_directory, check_output_dir, write_text_atomic
 from studies.errors import InputFileError, OptionError, StudyError
 from studies.package import SEQUENCES
+from studies.parallel import parallel_map
 from studies.synth.anatomy import KneeAnatomy, Label, render_labels
 from studies.synth.contrast import render_image
 from studies.synth.dicom import write_series
@@ -70,13 +69,15 @@ def generate_cohort(
     images: str = "all",
     force: bool = False,
     progress: Progress = None,
+    workers: int | None = None,
 ) -> Path:
     """Write a synthetic OAI-format cohort to ``out_dir`` and return its path.
 
     ``images``: 'all' (every series), 'baseline' (00m series only) or 'none'; contents.csv
     lists every series either way and :func:`materialize` writes the rest on demand.
     ``progress(done, total)`` is called as series are written. A non-empty ``out_dir`` is
-    refused unless ``force``. Raises :class:`studies.errors.OptionError` for bad options.
+    refused unless ``force``. ``workers``: processes writing images (default: up to 2).
+    Raises :class:`studies.errors.OptionError` for bad options.
     """
     _check_options(patients, seed, size, progressor_rate, images)
     out = check_output_dir(out_dir, force=force)
@@ -97,7 +98,8 @@ def generate_cohort(
             write_text_atomic(tmp / folder / "contents.csv", contents_csv([r for r in records if r.visit_month == month]))
         if images != "none":
             chosen = [r for r in records if images == "all" or r.visit_month == 0]
-            _write_images(tmp, params, truth, chosen, progress, atomic=False)
+            _write_images(tmp, params, truth, chosen, progress, atomic=False,
+                          workers=default_workers() if workers is None else workers)
         elif progress is not None:
             progress(0, 0)
     return out
@@ -154,40 +156,22 @@ def _write_one(root: Path, params: dict, row: dict, record: SeriesRecord, atomic
         write_series(dest, pixels, grid, record, sex=r.sex, age_years=r.age)
 
 
+def _write_job(job: tuple) -> None:
+    _write_one(*job)
+
+
 def default_workers() -> int:
-    """Worker processes for image writing: up to 2 (the project's machines have 2 cores)."""
+    """Worker processes for writing a whole cohort: up to 2 (the project's machines have 2 cores)."""
     return max(1, min(2, os.cpu_count() or 1))
 
 
 def _write_images(root: Path, params: dict, truth: pd.DataFrame, records: list[SeriesRecord], progress: Progress,
-                  *, atomic: bool, workers: int | None = None) -> int:
+                  *, atomic: bool, workers: int) -> int:
     """Write ``records`` (each series is independent and seeded, so order and workers do not matter)."""
     rows = {(r["participant_id"], r["side"], int(r["visit_month"])): r for r in truth.to_dict("records")}
     jobs = [(root, params, rows[(rec.participant_id, rec.side, rec.visit_month)], rec, atomic) for rec in records]
-    total = len(jobs)
-    if progress is not None:
-        progress(0, total)
-    workers = default_workers() if workers is None else workers
-    if workers <= 1 or total < 8:
-        for i, job in enumerate(jobs, 1):
-            _write_one(*job)
-            if progress is not None:
-                progress(i, total)
-        return total
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = [pool.submit(_write_one, *job) for job in jobs]
-        try:
-            for i, fut in enumerate(as_completed(futures), 1):
-                fut.result()
-                if progress is not None:
-                    progress(i, total)
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise
-    return total
+    parallel_map(_write_job, jobs, workers=workers if len(jobs) >= 8 else 1, progress=progress)
+    return len(jobs)
 
 
 def load_synthetic(cohort_dir: str | Path) -> tuple[dict, pd.DataFrame]:
@@ -214,12 +198,14 @@ def _truth_row(truth: pd.DataFrame, participant_id: str, side: str, visit_month:
     return next(sel.itertuples(index=False))
 
 
-def materialize(cohort_dir: str | Path, knees: Iterable[tuple[str, str, int]], progress: Progress = None) -> int:
+def materialize(cohort_dir: str | Path, knees: Iterable[tuple[str, str, int]], progress: Progress = None,
+                *, workers: int = 1) -> int:
     """Write the missing image series of the chosen knees; return how many series were written.
 
     ``knees``: (participant_id, 'right'|'left', visit_month) triples. Series already present
     (all their slice files) are left alone; each new series is written to a temporary folder
     and renamed into place. The pixels are identical to what ``--images all`` writes.
+    ``workers``: processes to use (default 1: in this process, safe inside other workers).
     """
     root = Path(cohort_dir)
     params, truth = load_synthetic(root)
@@ -233,7 +219,7 @@ def materialize(cohort_dir: str | Path, knees: Iterable[tuple[str, str, int]], p
             n = SIZES[params["size"]][seq].shape[0]
             if not (root / rec.path / f"{n:03d}").is_file():
                 todo.append(rec)
-    return _write_images(root, params, truth, todo, progress, atomic=True)
+    return _write_images(root, params, truth, todo, progress, atomic=True, workers=workers)
 
 
 def label_map(cohort_dir: str | Path, participant_id: str, side: str, visit_month: int, sequence: str,

@@ -84,7 +84,7 @@ def test_failed_run_leaves_nothing_looking_complete(tmp_path, monkeypatch):
 
     monkeypatch.setattr(cohort_mod, "write_series", boom)
     with pytest.raises(RuntimeError):
-        generate_cohort(tmp_path / "out", patients=1)
+        generate_cohort(tmp_path / "out", patients=1, workers=1)
     assert list(tmp_path.iterdir()) == []
 
 
