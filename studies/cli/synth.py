@@ -29,13 +29,24 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from studies.progress import ProgressBar
-    from studies.synth import generate_cohort
+    from studies.synth import generate_cohort, load_synthetic
 
     out = generate_cohort(
         args.out, patients=args.patients, seed=args.seed, size=args.size,
         progressor_rate=args.progressor_rate, images=args.images, force=args.force,
         progress=ProgressBar("synth-cohort: writing series"),
     )
-    print(f"Wrote a synthetic cohort of {args.patients} participants to {out}")
-    print(f"  ground truth: {out / 'synthetic' / 'ground_truth.csv'}")
+    _, truth = load_synthetic(out)
+    seen = truth[truth.attended]
+    listed = int(seen.has_cor_iw_tse.sum() + seen.has_sag_3d_dess.sum())
+    written = sum(1 for p in out.glob("[0-9][0-9]m/*/*/*/*/001"))
+    windows = truth.jsn_next_mm.notna()
+    share = float((truth.jsn_next_mm[windows] <= -0.5).mean())
+    print(f"Wrote a synthetic OAI-format cohort to {out}")
+    print(f"  {args.patients} participants, {len(seen)} knee-visits, {listed} series in contents.csv, "
+          f"{written} written as DICOM ({args.size} size)")
+    print(f"  {share:.0%} of 12-month windows progress (JSN <= -0.5 mm)")
+    print(f"  ground truth: {out / 'synthetic' / 'ground_truth.csv'} (see docs/synthetic-cohort.md)")
+    if written < listed:
+        print("  the other series are written on demand by studies.synth.materialize")
     return 0
