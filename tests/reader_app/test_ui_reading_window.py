@@ -171,3 +171,44 @@ def test_zoom_keys_zoom_the_active_view_and_its_linked_partner(open_screen, qtbo
     assert b.view_rect().width < 0.9 * full_b  # B stayed zoomed
     qtbot.keyClick(w, Qt.Key.Key_R)
     assert a.view_rect().width == pytest.approx(full_a, rel=0.05)
+
+
+def _mouse(view, kind, pos, button, buttons):
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    vp = view.graphics.viewport()
+    p = QPointF(*pos)
+    QApplication.sendEvent(vp, QMouseEvent(kind, p, vp.mapToGlobal(p), button, buttons, Qt.KeyboardModifier.NoModifier))
+
+
+def _drag(view, button, dx, dy, steps=5):
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QApplication
+
+    vp = view.graphics.viewport()
+    x, y = vp.width() / 2, vp.height() / 2
+    _mouse(view, QEvent.Type.MouseButtonPress, (x, y), button, button)
+    for i in range(1, steps + 1):
+        _mouse(view, QEvent.Type.MouseMove, (x + dx * i / steps, y + dy * i / steps), Qt.MouseButton.NoButton, button)
+    _mouse(view, QEvent.Type.MouseButtonRelease, (x + dx, y + dy), button, Qt.MouseButton.NoButton)
+    QApplication.processEvents()  # as between two real drags
+
+
+def test_real_mouse_left_drag_pans_both_knees(open_screen, qtbot):
+    s = open_screen()
+    a, b = s.window.views[("left", COR)], s.window.views[("right", COR)]
+    ra, rb = a.view_rect(), b.view_rect()
+    _drag(a, Qt.MouseButton.LeftButton, 80, 40)
+    assert a.view_rect().x < ra.x - 1 and a.view_rect().y < ra.y - 1  # content follows the mouse
+    assert b.view_rect().x < rb.x - 1  # the linked knee pans too
+
+
+def test_real_mouse_right_drag_changes_the_window_of_both_knees(open_screen, qtbot):
+    s = open_screen()
+    a = s.window.views[("left", COR)]
+    w0_a, w0_b = s.hanging.windows[("left", COR)], s.hanging.windows[("right", COR)]
+    _drag(a, Qt.MouseButton.RightButton, 60, 0)  # to the right: a wider window
+    assert s.hanging.windows[("left", COR)].width > w0_a.width * 1.2
+    assert s.hanging.windows[("right", COR)].width > w0_b.width * 1.2
+    assert s.hanging.windows[("left", COR)].center == pytest.approx(w0_a.center)
