@@ -2,7 +2,8 @@
 
 Knee A may have 36 coronal slices and knee B 40; linking by index would drift apart. Linked
 views instead share a *relative* position: slice ``i`` of ``n`` sits at ``(i + 0.5) / n`` of
-the stack, and a visible rectangle is expressed as fractions of the image's extent.
+the stack, and a visible rectangle is expressed as fractions of the image's extent. When the
+reader aligned the two stacks by hand before linking them, the link keeps that offset.
 """
 
 from __future__ import annotations
@@ -25,9 +26,19 @@ def slice_at(relative: float, count: int) -> int:
     return min(max(int(relative * count), 0), count - 1)
 
 
-def linked_slice(index: int, count: int, other_count: int) -> int:
-    """Slice of a stack of ``other_count`` at the same relative position as ``index`` of ``count``."""
-    return slice_at(relative_slice(index, count), other_count)
+def linked_slice(index: int, count: int, other_count: int, offset: float = 0.0) -> int:
+    """Slice of a stack of ``other_count`` at the relative position of ``index`` of ``count``
+    plus ``offset`` (a fraction of the stack: the reader's own alignment of the two knees)."""
+    return slice_at(relative_slice(index, count) + offset, other_count)
+
+
+def relative_offset(index: int, count: int, other_index: int, other_count: int) -> float:
+    """How far (in fractions of a stack) ``other_index`` sits from ``index``'s relative position.
+
+    Taken when the reader links two views they aligned by hand, so linked scrolling keeps
+    their alignment (:func:`linked_slice` with this ``offset`` maps ``index`` back to ``other_index``).
+    """
+    return relative_slice(other_index, other_count) - relative_slice(index, count)
 
 
 @dataclass(frozen=True)

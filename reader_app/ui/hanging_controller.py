@@ -7,7 +7,8 @@ labelled "A" on screen and ``right`` "B".
 Links between A and B (each can be switched off):
 
 - slices: the other knee's view of the same sequence moves to the same *relative* position
-  (:func:`reader_app.domain.linking.linked_slice`);
+  (:func:`reader_app.domain.linking.linked_slice`); a reader who unlinks, aligns the two
+  knees by hand and links again keeps that alignment (the offset is taken when linking);
 - zoom/pan: the other view shows the same relative region of its image;
 - window/level: the other view gets the same window relative to its own automatic window
   (:func:`reader_app.domain.windowing.to_relative`), so two scanners' intensity scales match.
@@ -20,7 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
-from reader_app.domain.linking import Rect, linked_rect, linked_slice
+from reader_app.domain.linking import Rect, linked_rect, linked_slice, relative_offset
 from reader_app.domain.volumes import KneeImages
 from reader_app.domain.windowing import Window, drag, from_relative, preset_window, to_relative
 from studies.package import SEQUENCES
@@ -69,6 +70,8 @@ class HangingController:
         self.slices: dict[ViewKey, int] = {}
         self.windows: dict[ViewKey, Window] = {}
         self.heatmaps_shown = False
+        #: sequence -> relative offset of knee right's slice from knee left's (see set_links).
+        self.slice_offsets: dict[str, float] = {}
 
     # -- a new pair -------------------------------------------------------------------
     def load(self, knees: dict[str, KneeImages], *, heatmaps: bool) -> None:
@@ -76,6 +79,7 @@ class HangingController:
         self.knees = knees
         self.slices.clear()
         self.windows.clear()
+        self.slice_offsets.clear()
         for (knee, seq), view in self.views.items():
             images = knees[knee]
             vol = images.volumes.get(seq)
@@ -136,7 +140,8 @@ class HangingController:
         self._draw(key)
         partner = self._partner(key)
         if self.link_slices and partner is not None:
-            other = linked_slice(index, n, self._count(partner))
+            offset = self.slice_offsets.get(key[1], 0.0)
+            other = linked_slice(index, n, self._count(partner), offset if key[0] == KNEES[0] else -offset)
             if other != self.slices[partner]:
                 self.slices[partner] = other
                 self._draw(partner)
@@ -194,6 +199,13 @@ class HangingController:
 
     def set_links(self, *, slices: bool | None = None, zoom: bool | None = None, window: bool | None = None) -> None:
         if slices is not None:
+            if slices and not self.link_slices:  # keep the alignment the reader made by hand
+                for seq in {s for _, s in self.slices}:
+                    a, b = (KNEES[0], seq), (KNEES[1], seq)
+                    if a in self.slices and b in self.slices:
+                        self.slice_offsets[seq] = relative_offset(
+                            self.slices[a], self._count(a), self.slices[b], self._count(b)
+                        )
             self.link_slices = slices
         if zoom is not None:
             self.link_zoom = zoom

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from reader_app.domain.linking import Rect, linked_rect, linked_slice, relative_slice, slice_at
+from reader_app.domain.linking import (
+    Rect,
+    linked_rect,
+    linked_slice,
+    relative_offset,
+    relative_slice,
+    slice_at,
+)
 
 
 def test_middle_maps_to_middle_and_ends_to_ends():
@@ -35,3 +42,10 @@ def test_zoomed_region_links_relatively():
     assert got == Rect(22.5, 45.0, 25.0, 50.0)
     with pytest.raises(ValueError):
         linked_rect(view, Rect(0, 0, 0, 10), b)
+
+
+def test_offset_round_trips_an_alignment_between_different_stacks():
+    off = relative_offset(10, 36, 30, 72)  # B aligned by hand a little further than A
+    assert linked_slice(10, 36, 72, off) == 30
+    assert linked_slice(30, 72, 36, -off) == 10
+    assert linked_slice(35, 36, 72, off) == 71  # still clamped to the stack

@@ -109,3 +109,18 @@ def test_heatmaps_follow_ai_visibility_and_style(views):
     assert v.set_heatmap.call_args.args[0] is not None
     h.set_overlay_style(False, 1.7, "turbo")
     v.set_overlay_style.assert_called_with(False, 1.0, "turbo")
+
+
+def test_relinking_keeps_the_alignment_made_by_hand(views):
+    h = HangingController(views)
+    h.load({"left": knee(36), "right": knee(36)}, heatmaps=False)
+    h.set_links(slices=False)
+    h.scroll(("right", "cor_iw_tse"), 4)  # the reader aligns B four slices further
+    h.set_links(slices=True)
+    h.scroll(("left", "cor_iw_tse"), 2)
+    assert (h.slices[("left", "cor_iw_tse")], h.slices[("right", "cor_iw_tse")]) == (20, 24)
+    h.scroll(("right", "cor_iw_tse"), -10)
+    assert (h.slices[("left", "cor_iw_tse")], h.slices[("right", "cor_iw_tse")]) == (10, 14)
+    h.load({"left": knee(36), "right": knee(36)}, heatmaps=False)  # a new pair starts aligned
+    h.scroll(("left", "cor_iw_tse"), 1)
+    assert h.slices[("right", "cor_iw_tse")] == 19
