@@ -6,13 +6,13 @@ import time
 
 from studies.synth import generate_cohort
 from studies.synth.anatomy import render_labels
-from studies.synth.cohort import _anatomy, load_synthetic, render_series
+from studies.synth.cohort import _anatomy, default_workers, load_synthetic, render_series
 from studies.synth.geometry import series_grid
 from studies.synth.layout import series_record
 
 
 def test_full_size_volumes_per_second(tmp_path):
-    out = generate_cohort(tmp_path / "full", patients=1, seed=1, size="full", images="baseline")
+    out = generate_cohort(tmp_path / "full", patients=2, seed=1, size="full", images="baseline")
     n_series = sum(1 for p in out.glob("00m/*/*/*/*") if p.is_dir())
     params, truth = load_synthetic(out)
     row = next(truth[truth.visit_month == 0].itertuples(index=False))
@@ -26,8 +26,8 @@ def test_full_size_volumes_per_second(tmp_path):
         t2 = time.perf_counter()
         print(f"\nsynth full {seq} {grid.shape}: label map {t1 - t0:.2f} s, label map + image {t2 - t1:.2f} s")
     t0 = time.perf_counter()
-    generate_cohort(tmp_path / "again", patients=1, seed=1, size="full", images="baseline")
+    generate_cohort(tmp_path / "again", patients=2, seed=1, size="full", images="baseline")
     dt = time.perf_counter() - t0
-    print(f"synth full: {n_series} series (COR 36 + SAG 160 slices, written as DICOM) in {dt:.1f} s "
-          f"= {n_series / dt:.2f} full-size volumes/s")
+    print(f"synth full: {n_series} series (half COR 36 slices, half SAG 160 slices, written as DICOM by "
+          f"{default_workers()} workers) in {dt:.1f} s = {n_series / dt:.2f} full-size volumes/s")
     assert n_series >= 2
