@@ -157,7 +157,7 @@ def load_heatmap(study: str | Path, case_id: str, sequence: str, like: DisplayVo
     if like is not None and q.shape != like.data.shape:
         raise InputFileError(
             path,
-            "the AI heatmap is not on the image's grid",
+            "AI heatmap is not on the image's grid",
             value=f"heatmap {q.shape} vs image {like.data.shape} (slices, rows, cols)",
             hint="Re-run the model's inference on this study",
         )
@@ -188,9 +188,10 @@ class KneeImages:
         return sum(v.nbytes for v in self.volumes.values()) + sum(h.nbytes for h in self.heatmaps.values())
 
 
-def _reader_problem(exc: InputFileError, what: str) -> str:
-    # The reader sees no file names (they carry case ids); the log and the coordinator do.
-    return f"{what} {exc.problem.split(' (')[0]}"
+def _reader_problem(exc: InputFileError, advice: str = "") -> str:
+    """"The image cannot be read." and the like: the reader sees no file names (they carry
+    case ids) and no library's message; the exception itself keeps both."""
+    return f"The {exc.problem.split(' (')[0]}.{' ' + advice if advice else ''}"
 
 
 def load_knee(
@@ -205,7 +206,7 @@ def load_knee(
         try:
             vol = load_sequence(study, case, seq)
         except InputFileError as exc:
-            out.problems[seq] = _reader_problem(exc, "This image")
+            out.problems[seq] = _reader_problem(exc, "You can flag this pair for the coordinator.")
             continue
         out.volumes[seq] = vol
         out.auto_windows[seq] = percentile_window(vol.data, *PRESETS[DEFAULT_PRESET])
@@ -213,5 +214,5 @@ def load_knee(
             try:
                 out.heatmaps[seq] = load_heatmap(study, case.case_id, seq, like=vol)
             except InputFileError as exc:
-                out.heatmap_problems[seq] = _reader_problem(exc, "The AI heatmap")
+                out.heatmap_problems[seq] = _reader_problem(exc)
     return out

@@ -212,3 +212,21 @@ def test_real_mouse_right_drag_changes_the_window_of_both_knees(open_screen, qtb
     assert s.hanging.windows[("left", COR)].width > w0_a.width * 1.2
     assert s.hanging.windows[("right", COR)].width > w0_b.width * 1.2
     assert s.hanging.windows[("left", COR)].center == pytest.approx(w0_a.center)
+
+
+def test_missing_heatmap_is_said_in_the_ai_bar(tmp_path, qtbot):
+    t = make_study(tmp_path / "noheat", n_pairs=2, with_ai=True)
+    from studies.decisions import reader_order
+
+    first = reader_order(t.manifest, "r1")[0]
+    (t.study / "ai" / "heatmaps" / f"{first.right_case}_{SAG}.nii.gz").unlink()
+    screen = open_reading(t.study, "r1", "aided")
+    try:
+        show(qtbot, screen)
+        text = screen.window.ai_summary.text()
+        assert "The AI prefers knee" in text and "Knee B: The AI heatmap is missing." in text
+        assert first.right_case not in text
+        assert coloured(pixels(screen.window.views[("right", SAG)].graphics)) == 0
+        assert coloured(pixels(screen.window.views[("right", COR)].graphics)) > 500
+    finally:
+        screen.window.close()

@@ -83,8 +83,8 @@ def test_missing_and_corrupt_images_become_problems_not_exceptions(tmp_path):
     sag.write_bytes(sag.read_bytes()[:200])  # truncated gzip
     knee = load_knee(t.study, case)
     assert knee.volumes == {}
-    assert "missing" in knee.problems["cor_iw_tse"]
-    assert "cannot be read" in knee.problems["sag_3d_dess"]
+    assert knee.problems["cor_iw_tse"] == "The image is missing. You can flag this pair for the coordinator."
+    assert knee.problems["sag_3d_dess"].startswith("The image cannot be read.")
     # The reader-facing sentence names no file (file names carry case ids).
     assert case.case_id not in knee.problems["cor_iw_tse"] + knee.problems["sag_3d_dess"]
     with pytest.raises(InputFileError, match="cannot be read"):
@@ -99,3 +99,7 @@ def test_heatmap_on_another_grid_is_refused(tmp_path):
     assert load_heatmap(t.study, case.case_id, "cor_iw_tse", like=img).data.shape == img.data.shape
     with pytest.raises(InputFileError, match="not on the image's grid"):
         load_heatmap(t.study, case.case_id, "cor_iw_tse", like=wrong)
+    (t.study / "ai" / "heatmaps" / f"{case.case_id}_sag_3d_dess.nii.gz").unlink()
+    knee = load_knee(t.study, case, heatmaps=True)
+    assert knee.heatmap_problems == {"sag_3d_dess": "The AI heatmap is missing."}
+    assert set(knee.heatmaps) == {"cor_iw_tse"} and set(knee.volumes) == {"cor_iw_tse", "sag_3d_dess"}
