@@ -111,7 +111,7 @@ _TEXT_COLUMNS = ("participant_id", "study_date", "jsw_table_code", "womac_table_
 def _read_truth(path: Path) -> pd.DataFrame:
     try:
         df = pd.read_csv(path, dtype={c: str for c in _TEXT_COLUMNS}, keep_default_na=False, na_values=[""])
-    except (OSError, pd.errors.ParserError) as exc:
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputFileError(path, f"cannot read the ground-truth table: {exc}",
                              hint="Regenerate the cohort with 'knee-study synth-cohort'") from exc
     for col in _TEXT_COLUMNS:
@@ -181,11 +181,30 @@ def load_synthetic(cohort_dir: str | Path) -> tuple[dict, pd.DataFrame]:
     if not pj.is_file():
         raise InputFileError(pj, "not found: this is not a synthetic cohort",
                              hint="Only cohorts made by 'knee-study synth-cohort' can be materialised")
+    hint = "Regenerate the cohort with 'knee-study synth-cohort'"
     try:
         params = json.loads(pj.read_text())
     except json.JSONDecodeError as exc:
-        raise InputFileError(pj, f"not valid JSON ({exc})") from exc
-    return params, _read_truth(root / SYNTHETIC_DIR / GROUND_TRUTH_NAME)
+        raise InputFileError(pj, f"not valid JSON ({exc})", hint=hint) from exc
+    if not isinstance(params, dict):
+        raise InputFileError(pj, "must hold a JSON object", hint=hint)
+    if not isinstance(params.get("seed"), int):
+        raise InputFileError(pj, "needs an integer 'seed'", column="seed", value=params.get("seed"), hint=hint)
+    if params.get("size") not in SIZES:
+        raise InputFileError(pj, f"'size' must be one of {sorted(SIZES)}", column="size", value=params.get("size"),
+                             hint=hint)
+    gt = root / SYNTHETIC_DIR / GROUND_TRUTH_NAME
+    truth = _read_truth(gt)
+    missing = [c for c in _REQUIRED_COLUMNS if c not in truth.columns]
+    if missing:
+        raise InputFileError(gt, f"missing column(s) {', '.join(missing)}", column=missing[0], hint=hint)
+    return params, truth
+
+
+#: Ground-truth columns needed to rebuild images.
+_REQUIRED_COLUMNS = ("participant_id", "side", "visit_month", "study_date", "age", "sex", "jsw_mm", "jsw_lateral_mm",
+                     "scale", "shift_m_mm", "shift_s_mm", "fat_mm", "effusion", "bml", "bml_bone", "bml_m_mm",
+                     "bml_a_mm", "bml_size_mm", "has_cor_iw_tse", "has_sag_3d_dess")
 
 
 def _truth_row(truth: pd.DataFrame, participant_id: str, side: str, visit_month: int, where: Path):

@@ -131,3 +131,22 @@ def test_progress_reports_every_series(tmp_path):
     out = generate_cohort(tmp_path / "p", patients=1, images="baseline", progress=lambda d, t: calls.append((d, t)))
     n = len(pd.read_csv(out / "00m" / "contents.csv"))
     assert calls[0] == (0, n) and calls[-1] == (n, n) and len(calls) == n + 1
+
+
+def test_damaged_synthetic_files_are_reported(tmp_path):
+    c = generate_cohort(tmp_path / "c", patients=1, images="none")
+    pid = load_synthetic(c)[1].participant_id.iloc[0]
+    cj = c / "synthetic" / "cohort.json"
+    good = cj.read_text()
+    cj.write_text("{not json")
+    with pytest.raises(InputFileError, match="cohort.json.*not valid JSON"):
+        materialize(c, [(pid, "left", 0)])
+    cj.write_text(good.replace('"size": "small"', '"size": "medium"'))
+    with pytest.raises(InputFileError, match="'size'"):
+        materialize(c, [(pid, "left", 0)])
+    cj.write_text(good)
+    gt = c / "synthetic" / "ground_truth.csv"
+    df = pd.read_csv(gt, dtype=str)
+    df.drop(columns=["jsw_mm"]).to_csv(gt, index=False)
+    with pytest.raises(InputFileError, match="jsw_mm"):
+        materialize(c, [(pid, "left", 0)])
