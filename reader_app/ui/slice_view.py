@@ -140,10 +140,14 @@ class SliceView(QWidget):
             self.placeholder.setText(problem or "No image")
             self.placeholder.show()
             self.slice_label.setText("")
+            for label in self.letters.values():
+                label.hide()
             self._place_overlays()
             return
         self.placeholder.hide()
         self.image.show()
+        for label in self.letters.values():
+            label.show()
         h = data.shape[1] * pixel_mm[0]
         w = data.shape[2] * pixel_mm[1]
         self._extent = Rect(0.0, 0.0, w, h)

@@ -125,6 +125,7 @@ def test_broken_image_shows_a_placeholder_and_the_pair_can_be_flagged(open_scree
         view = screen.window.views[("left", COR)]
         assert view.placeholder.isVisible() and "cannot be read" in view.placeholder.text()
         assert first.left_case not in view.placeholder.text()
+        assert not view.letters["top"].isVisible()  # no orientation letters around nothing
         assert screen.window.views[("right", COR)].has_image
         monkeypatch.setattr(screen.window, "ask_flag_reason", lambda: "Unreadable images")
         screen.window.flag_button.click()
