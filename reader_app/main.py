@@ -76,7 +76,7 @@ def run_gui(args: argparse.Namespace) -> int:
         try:
             mode = mode or load_manifest(study).reading_modes[0]
             prepared = prepare_reading(study, reader, mode)
-        except StudyError as exc:
+        except Exception as exc:  # shown once Qt is up
             error = exc
     from reader_app.ui.app import create_app
 
@@ -88,6 +88,8 @@ def run_gui(args: argparse.Namespace) -> int:
     while True:
         if error is not None:
             show_error(None, describe(error, "Opening the study"))
+            if not isinstance(error, StudyError):
+                return 1  # a bug: its details were shown; do not loop on it
             error, ask, mode = None, True, None
         if ask:
             dialog = StartDialog(study or "", reader or "")
@@ -99,7 +101,7 @@ def run_gui(args: argparse.Namespace) -> int:
             mode = mode or load_manifest(study).reading_modes[0]
             screen = open_reading(study, reader, mode, key=args.key, prepared=prepared)
             break
-        except StudyError as exc:  # shown, then back to the start dialog
+        except Exception as exc:  # shown; for the user's errors, back to the start dialog
             prepared, error = None, exc
     install_excepthook()
     screen.window.show()

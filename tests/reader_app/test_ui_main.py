@@ -150,3 +150,51 @@ def test_window_pixels_helper_reads_what_is_drawn(qtbot):
     qtbot.addWidget(label)
     rgb = pixels(label)
     assert rgb.shape == (10, 20, 3) and tuple(rgb[5, 10]) == (200, 30, 40)
+
+
+def test_gui_start_dialog_then_polite_refusal_then_reading(tmp_path, qtbot, monkeypatch):
+    """``knee-reader`` without arguments: the dialog, a locked reader refused with a message
+    (no traceback), the dialog again, then the reading window on the first pair."""
+    import reader_app.ui.app as app_module
+    import reader_app.ui.errors as errors_module
+    from reader_app.main import main as knee_reader
+    from reader_app.ui.launch import open_reading
+    from reader_app.ui.reading_window import ReadingWindow
+
+    t = make_study(tmp_path, n_pairs=2)
+    holder = open_reading(t.study, "busy", "unaided")  # another instance holds reader "busy"
+    answers = iter([("busy", "unaided"), ("r2", "unaided")])
+    shown_errors, shown_windows = [], []
+
+    def fake_dialog_exec(dialog):
+        reader, mode = next(answers)
+        dialog.study.setText(str(t.study))
+        dialog.reader.setText(reader)
+        dialog.mode.setCurrentText(mode)
+        assert dialog.start_button.isEnabled()
+        return StartDialog.DialogCode.Accepted
+
+    class FakeApp:
+        def exec(self):
+            from PySide6.QtWidgets import QApplication
+
+            for w in QApplication.topLevelWidgets():
+                if isinstance(w, ReadingWindow) and w.isVisible():
+                    shown_windows.append(w.progress.text())
+                    w.close()
+            return 0
+
+    monkeypatch.setattr(StartDialog, "exec", fake_dialog_exec)
+    monkeypatch.setattr(errors_module, "show_error", lambda parent, msg: shown_errors.append(msg))
+    monkeypatch.setattr(app_module, "create_app", lambda *a, **k: FakeApp())
+    import sys as _sys
+
+    hook = _sys.excepthook
+    try:
+        assert knee_reader([]) == 0
+    finally:
+        _sys.excepthook = hook
+        holder.close()
+    assert len(shown_errors) == 1 and shown_errors[0].title == "Decisions file in use"
+    assert "Traceback" not in shown_errors[0].text + shown_errors[0].details
+    assert shown_windows == ["Pair 1 / 2"]
