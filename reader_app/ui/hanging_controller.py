@@ -43,6 +43,7 @@ class ImageViewLike(Protocol):
     def set_view_rect(self, rect: Rect) -> None: ...
     def reset_view(self) -> None: ...
     def zoom(self, factor: float) -> None: ...
+    def set_active(self, active: bool) -> None: ...
     @property
     def extent(self) -> Rect: ...
 
@@ -65,13 +66,24 @@ class HangingController:
         self.link_zoom = True
         self.link_window = True
         self.overlay = OverlayStyle()
-        self.active: ViewKey = (KNEES[0], SEQUENCES[0])
+        self._active: ViewKey = (KNEES[0], SEQUENCES[0])
         self.knees: dict[str, KneeImages] = {}
         self.slices: dict[ViewKey, int] = {}
         self.windows: dict[ViewKey, Window] = {}
         self.heatmaps_shown = False
         #: sequence -> relative offset of knee right's slice from knee left's (see set_links).
         self.slice_offsets: dict[str, float] = {}
+
+    @property
+    def active(self) -> ViewKey:
+        """The view the keys act on (the one last clicked, scrolled, dragged or zoomed); framed."""
+        return self._active
+
+    @active.setter
+    def active(self, key: ViewKey) -> None:
+        self._active = key
+        for k, view in self.views.items():
+            view.set_active(k == key)
 
     # -- a new pair -------------------------------------------------------------------
     def load(self, knees: dict[str, KneeImages], *, heatmaps: bool) -> None:
@@ -90,6 +102,7 @@ class HangingController:
             self.slices[(knee, seq)] = vol.middle
             self.windows[(knee, seq)] = images.auto_windows[seq]
         self.show_heatmaps(heatmaps)
+        self.active = self._active  # frame it
 
     def show_heatmaps(self, shown: bool) -> None:
         """Give the views their heatmaps (AI visible) or take them away, and redraw."""

@@ -88,6 +88,9 @@ class SliceView(QWidget):
     def __init__(self, sequence: str, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.sequence = sequence
+        self.setObjectName("sliceView")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)  # draws the active frame
+        self.setProperty("active", "false")
         self.setMinimumSize(160, 160)
         self.graphics = pg.GraphicsView(background=VIEW_BACKGROUND)
         self.viewbox = _SliceViewBox(self)
@@ -99,7 +102,7 @@ class SliceView(QWidget):
         self.viewbox.addItem(self.overlay)
         self.viewbox.sigRangeChangedManually.connect(lambda *_: self.rectChanged.emit())
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.graphics)
 
         self.title = self._text(title, "viewText")
@@ -155,6 +158,13 @@ class SliceView(QWidget):
         self.image.setImage(data[data.shape[0] // 2], autoLevels=False, levels=(0, 1))
         self.image.setRect(self._rect)
         self.viewbox.setRange(self._rect, padding=0.0)
+
+    def set_active(self, active: bool) -> None:
+        """Frame the view the keys act on."""
+        if self.property("active") != ("true" if active else "false"):
+            self.setProperty("active", "true" if active else "false")
+            self.style().unpolish(self)
+            self.style().polish(self)
 
     @property
     def has_image(self) -> bool:

@@ -124,3 +124,15 @@ def test_relinking_keeps_the_alignment_made_by_hand(views):
     h.load({"left": knee(36), "right": knee(36)}, heatmaps=False)  # a new pair starts aligned
     h.scroll(("left", "cor_iw_tse"), 1)
     assert h.slices[("right", "cor_iw_tse")] == 19
+
+
+def test_keys_act_on_the_framed_active_view(views):
+    h = HangingController(views)
+    h.load({"left": knee(36), "right": knee(36)}, heatmaps=False)
+    views[("left", "cor_iw_tse")].set_active.assert_called_with(True)
+    h.set_links(slices=False)
+    h.drag_window(("right", "sag_3d_dess"), 0, 10)  # dragging a view makes it the active one
+    views[("right", "sag_3d_dess")].set_active.assert_called_with(True)
+    views[("left", "cor_iw_tse")].set_active.assert_called_with(False)
+    h.scroll(None, 3)
+    assert h.slices[("right", "sag_3d_dess")] == 83 and h.slices[("left", "sag_3d_dess")] == 80

@@ -91,6 +91,10 @@ def test_keys_choose_confirm_and_scroll(open_screen, qtbot):
     assert w.choice_buttons["left"].isChecked() and not w.choice_buttons["right"].isChecked()
     qtbot.keyClick(w, Qt.Key.Key_Down)
     assert w.views[("left", COR)].slice_label.text() == "Slice 6 / 8"
+    assert w.views[("left", COR)].property("active") == "true"
+    w.views[("right", SAG)].activated.emit()  # a click on B's sagittal view
+    assert w.views[("right", SAG)].property("active") == "true"
+    assert w.views[("left", COR)].property("active") == "false"
     qtbot.keyClick(w, Qt.Key.Key_Return)
     assert s.session.current.pair_id != first
     assert s.store.answer(first).chosen_case == s.store.order[0].left_case
