@@ -41,6 +41,8 @@ IMAGES_CHOICES = ("all", "baseline", "none")
 SYNTHETIC_DIR = "synthetic"
 GROUND_TRUTH_NAME = "ground_truth.csv"
 COHORT_JSON_NAME = "cohort.json"
+#: Sub-voxels per voxel (slice, row, column) for partial volume; full size is fine enough without.
+SUPERSAMPLE = {"small": (1, 2, 2), "full": (1, 1, 1)}
 
 Progress = Callable[[int, int], None] | None
 
@@ -140,8 +142,9 @@ SIDES_CODE = {"right": 1, "left": 2}
 def render_series(params: dict, row, record: SeriesRecord) -> tuple[np.ndarray, Grid]:
     """Pixels (uint16, slice/row/column) and grid of one series, from its ground-truth row."""
     grid = series_grid(params["size"], record.sequence, record.side)
-    labels = render_labels(_anatomy(row), grid)
-    return render_image(labels, grid, record.sequence, _noise_rng(params["seed"], record)), grid
+    factors = SUPERSAMPLE[params["size"]]
+    labels = render_labels(_anatomy(row), grid.oversampled(factors))
+    return render_image(labels, grid, record.sequence, _noise_rng(params["seed"], record), factors), grid
 
 
 def _write_one(root: Path, params: dict, row: dict, record: SeriesRecord, atomic: bool) -> None:

@@ -48,7 +48,7 @@ _CONTRAST: dict[str, dict[Label, float]] = {
 #: Relative amplitude of the trabecular texture (fine, isotropic) and of the soft-tissue texture
 #: (muscle fibres and fat lobules: long along the leg) per tissue; other tissues are smooth.
 _TRABECULAR = {Label.FEMUR: 0.22, Label.TIBIA: 0.22, Label.PATELLA: 0.22, Label.FIBULA: 0.22, Label.BML: 0.12}
-_SOFT = {Label.MUSCLE: 0.16, Label.FAT: 0.06, Label.TENDON: 0.3}
+_SOFT = {Label.MUSCLE: 0.16, Label.FAT: 0.03, Label.TENDON: 0.3}
 
 
 def contrast_table(sequence: str) -> np.ndarray:
@@ -116,16 +116,35 @@ def bias_field(grid: Grid, rng: np.random.Generator) -> np.ndarray:
     return field
 
 
-def render_image(labels: np.ndarray, grid: Grid, sequence: str, rng: np.random.Generator) -> np.ndarray:
-    """MR-like magnitude image (uint16, same shape as ``labels``) of a label map.
+def _block_mean(values: np.ndarray, factors: tuple[int, int, int]) -> np.ndarray:
+    """Average each ``factors`` block: (n0*f0, n1*f1, n2*f2) -> (n0, n1, n2), float32."""
+    if factors == (1, 1, 1):
+        return values
+    total = None
+    for i in range(factors[0]):
+        for j in range(factors[1]):
+            for k in range(factors[2]):
+                part = values[i::factors[0], j::factors[1], k::factors[2]]
+                total = part.astype(np.float32) if total is None else total + part
+    total *= np.float32(1.0 / (factors[0] * factors[1] * factors[2]))
+    return total
 
-    ``rng`` drives the texture, bias field and noise: the same generator state gives the
-    same pixels.
+
+def render_image(labels: np.ndarray, grid: Grid, sequence: str, rng: np.random.Generator,
+                 supersample: tuple[int, int, int] = (1, 1, 1)) -> np.ndarray:
+    """MR-like magnitude image (uint16, shape ``grid.shape``) of a label map.
+
+    ``labels`` is drawn on ``grid`` split ``supersample`` times per axis (shape
+    ``grid.shape * supersample``); each voxel's signal is the mean over its sub-voxels
+    (partial volume). ``rng`` drives the texture, bias field and noise: the same generator
+    state gives the same pixels.
     """
-    signal = contrast_table(sequence)[labels]
+    factors = tuple(int(f) for f in supersample)
+    signal = _block_mean(contrast_table(sequence)[labels], factors)
+    centre = labels[tuple(slice(f // 2, None, f) for f in factors)]  # one sub-voxel per voxel
     # rows run along the leg (superior-inferior) in both sequences
     for table, corr in ((_TRABECULAR, 1.2), (_SOFT, (1.8, 12.0, 1.8))):
-        texture = _amplitudes(table)[labels]
+        texture = _amplitudes(table)[centre]
         texture *= smooth_noise(grid.shape, grid.spacing, rng, corr)
         texture += np.float32(1.0)
         signal *= texture
