@@ -1,0 +1,207 @@
+"""``knee-reader --demo`` (and ``make demo``): the whole study in one command.
+
+1. a synthetic OAI-format cohort and a small demo study built from it (``studies``);
+2. the paper's model trained on the cohort, its scores and Grad-CAM heatmaps written into the
+   study (``model``, imported lazily here, inside the worker: the app itself starts without
+   torch);
+3. the reader opens on the demo study in sequential mode (the unaided answer is locked, then
+   the AI is revealed).
+
+Everything lands in ``--demo-dir`` (default ``demo-output/``): ``cohort/``, ``study/``,
+``key.json`` and ``run/`` (the trained model). Later runs find it there and open the reader at
+once. With a display, a progress dialog shows the work; without one (a server, CI), progress
+goes to the terminal and the first pair is written to ``first-pair.png`` instead of a window.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from studies.package import AI_DIR, AI_SCORES_NAME, MANIFEST_NAME
+
+DEMO_READER = "demo"
+DEMO_MODE = "sequential"
+
+#: Share of the progress bar given to each stage (the model's training dominates).
+_STAGES = (("Building the synthetic cohort and the demo study", 0.3), ("Training the model and scoring the study", 0.7))
+
+
+@dataclass(frozen=True)
+class DemoPaths:
+    root: Path
+
+    @property
+    def cohort(self) -> Path:
+        return self.root / "cohort"
+
+    @property
+    def study(self) -> Path:
+        return self.root / "study"
+
+    @property
+    def key(self) -> Path:
+        return self.root / "key.json"
+
+    @property
+    def run(self) -> Path:
+        return self.root / "run"
+
+    def study_ready(self) -> bool:
+        return (self.study / MANIFEST_NAME).is_file() and self.key.is_file()
+
+    def ai_ready(self) -> bool:
+        return (self.study / AI_DIR / AI_SCORES_NAME).is_file()
+
+    def ready(self) -> bool:
+        return self.study_ready() and self.ai_ready()
+
+
+#: The model's stages: (start, share) of the model's part of the bar, and what to call them.
+_MODEL_STAGES = {
+    "features": (0.0, 0.6, "preprocessing and EfficientNet features"),
+    "cv": (0.6, 0.2, "5-fold cross-validation"),
+    "train": (0.8, 0.1, "final model"),
+    "infer": (0.9, 0.1, "scores and Grad-CAM heatmaps"),
+}
+
+#: progress(stage_text, fraction_done in [0, 1])
+StageProgress = Callable[[str, float], None]
+
+
+def prepare_demo(paths: DemoPaths, progress: StageProgress | None = None) -> None:
+    """Build whatever of the demo is missing; safe to call again after an interruption."""
+    report = progress or (lambda text, frac: None)
+    offset = 0.0
+    (build_text, build_share), (model_text, model_share) = _STAGES
+    if not paths.study_ready():
+        from studies.builder import build_demo
+
+        # A half-finished earlier attempt (cohort without a study) is rebuilt from scratch.
+        build_demo(
+            paths.root,
+            force=True,
+            progress=lambda done, total: report(build_text, offset + build_share * done / max(total, 1)),
+        )
+    offset += build_share
+    report(model_text, offset)
+    if not paths.ai_ready():
+        from model.pipeline import train_and_infer  # torch: only here, in the worker
+
+        def model_progress(stage: str, done: int, total: int) -> None:
+            start, share, text = _MODEL_STAGES.get(stage, (0.0, 1.0, stage))
+            frac = start + share * done / max(total, 1)
+            report(f"{model_text}: {text}", offset + model_share * frac)
+
+        train_and_infer(paths.cohort, paths.study, paths.key, paths.run, progress=model_progress)
+    report("Ready", 1.0)
+
+
+def has_display() -> bool:
+    """Can Qt open a real window here?"""
+    if os.environ.get("QT_QPA_PLATFORM", "") in ("offscreen", "minimal"):
+        return False
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+def _terminal_progress() -> StageProgress:
+    state = {"text": None, "tenth": -1, "t0": time.perf_counter()}
+
+    def report(text: str, frac: float) -> None:
+        tenth = int(frac * 20)
+        if text != state["text"] or tenth != state["tenth"]:
+            state["text"], state["tenth"] = text, tenth
+            elapsed = time.perf_counter() - state["t0"]
+            print(f"[{frac:4.0%}] {text} ({elapsed:.0f} s)", file=sys.stderr, flush=True)
+
+    return report
+
+
+def _prepare_with_dialog(paths: DemoPaths) -> None:
+    """Run :func:`prepare_demo` in a worker thread behind a modal progress dialog."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QProgressDialog
+
+    dialog = QProgressDialog("Preparing the demo study…", None, 0, 1000)
+    dialog.setWindowTitle("Knee reader: demo")
+    dialog.setMinimumWidth(460)
+    dialog.setMinimumDuration(0)
+    dialog.setAutoClose(False)
+    state: dict[str, object] = {"text": "Starting…", "frac": 0.0, "error": None, "done": False}
+
+    def worker() -> None:
+        try:
+            prepare_demo(paths, lambda text, frac: state.update(text=text, frac=frac))
+        except BaseException as exc:  # shown by the GUI thread
+            state["error"] = exc
+        finally:
+            state["done"] = True
+
+    thread = threading.Thread(target=worker, name="demo-prepare", daemon=True)
+    thread.start()
+    t0 = time.perf_counter()
+
+    def poll() -> None:
+        frac = float(state["frac"])  # type: ignore[arg-type]
+        elapsed = time.perf_counter() - t0
+        dialog.setLabelText(f"{state['text']}…\n{frac:.0%} — {elapsed:.0f} s")
+        dialog.setValue(int(1000 * frac))
+        if state["done"]:
+            timer.stop()
+            dialog.close()
+
+    timer = QTimer()
+    timer.timeout.connect(poll)
+    timer.start(100)
+    dialog.show()
+    while not state["done"]:
+        QApplication.processEvents()
+        thread.join(0.02)
+    poll()
+    if state["error"] is not None:
+        raise state["error"]  # type: ignore[misc]
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """Entry of ``knee-reader --demo``: prepare what is missing, then open the reader."""
+    paths = DemoPaths(Path(args.demo_dir).resolve())
+    display = has_display()
+    if not paths.ready():
+        print(f"Preparing the demo in {paths.root} (the first time takes a few minutes)…", file=sys.stderr)
+        if display:
+            from reader_app.ui.app import create_app
+
+            create_app()
+            _prepare_with_dialog(paths)
+        else:
+            prepare_demo(paths, _terminal_progress())
+    print(
+        f"Demo study: {paths.study}\nKey (coordinator only): {paths.key}\nModel run: {paths.run}",
+        file=sys.stderr,
+    )
+    if not display:
+        from reader_app.main import run_screenshot
+
+        out = paths.root / "first-pair.png"
+        run_screenshot(str(paths.study), DEMO_READER, DEMO_MODE, str(out))
+        print(
+            "No display here, so the reader was rendered offscreen to the PNG above. On a machine "
+            f"with a display, `knee-reader {paths.study} --reader {DEMO_READER} --mode {DEMO_MODE}` "
+            "opens it.",
+            file=sys.stderr,
+        )
+        return 0
+    from reader_app.main import build_parser, run_gui
+
+    gui_args = build_parser().parse_args(
+        [str(paths.study), "--reader", DEMO_READER, "--mode", DEMO_MODE]
+    )
+    return run_gui(gui_args)
