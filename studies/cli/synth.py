@@ -23,6 +23,8 @@ def register(subparsers) -> None:
                    help="share of knees that progress per 12 months, in (0, 1) (default: realistic, about 0.09)")
     p.add_argument("--images", default="all",
                    help="which series to write: 'all', 'baseline' (00m only) or 'none' (default all)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="processes writing images (default: up to 2)")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out folder")
     p.set_defaults(func=run)
 
@@ -30,11 +32,13 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from studies.progress import ProgressBar
     from studies.synth import generate_cohort, load_synthetic
+    from studies.synth.cohort import default_workers
 
     out = generate_cohort(
         args.out, patients=args.patients, seed=args.seed, size=args.size,
         progressor_rate=args.progressor_rate, images=args.images, force=args.force,
         progress=ProgressBar("synth-cohort: writing series"),
+        workers=default_workers() if args.workers is None else args.workers,
     )
     _, truth = load_synthetic(out)
     seen = truth[truth.attended]

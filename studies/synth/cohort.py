@@ -78,7 +78,9 @@ def generate_cohort(
     ``images``: 'all' (every series), 'baseline' (00m series only) or 'none'; contents.csv
     lists every series either way and :func:`materialize` writes the rest on demand.
     ``progress(done, total)`` is called as series are written. A non-empty ``out_dir`` is
-    refused unless ``force``. ``workers``: processes writing images (default: up to 2).
+    refused unless ``force``. ``workers``: processes writing images (default 1; more need the
+    calling script to be importable, i.e. guarded by ``if __name__ == "__main__":``, since
+    workers are spawned).
     Raises :class:`studies.errors.OptionError` for bad options.
     """
     _check_options(patients, seed, size, progressor_rate, images)
@@ -101,7 +103,7 @@ def generate_cohort(
         if images != "none":
             chosen = [r for r in records if images == "all" or r.visit_month == 0]
             _write_images(tmp, params, truth, chosen, progress, atomic=False,
-                          workers=default_workers() if workers is None else workers)
+                          workers=1 if workers is None else workers)
         elif progress is not None:
             progress(0, 0)
     return out
@@ -164,7 +166,7 @@ def _write_job(job: tuple) -> None:
 
 
 def default_workers() -> int:
-    """Worker processes for writing a whole cohort: up to 2 (the project's machines have 2 cores)."""
+    """Worker processes the CLI uses to write a cohort: up to 2 (the project's machines have 2 cores)."""
     return max(1, min(2, os.cpu_count() or 1))
 
 

@@ -158,6 +158,10 @@ def draw_population(patients: int, seed: int, progressor_rate: float | None = No
     missing_series = rng.random((nk, nv, 2)) < SERIES_MISSING_P
     womac_missing = rng.random((nk, nv)) < 0.02
     kl_missing = rng.random((nk, nv)) < 0.03
+    # other WOMAC subscales, loosely tied to pain (present in the tables as in the OAI)
+    stiffness = np.clip(np.rint(0.35 * pain + rng.normal(0, 1.0, (nk, nv))), 0, 8).astype(int)
+    function = np.clip(np.rint(3.2 * pain + rng.normal(0, 4.0, (nk, nv))), 0, 68).astype(int)
+    participants["race"] = rng.choice(4, size=n, p=(0.79, 0.18, 0.02, 0.01))
 
     months = np.broadcast_to(np.asarray(VISITS), (nk, nv))
     last = months == VISITS[-1]
@@ -175,6 +179,7 @@ def draw_population(patients: int, seed: int, progressor_rate: float | None = No
         "risk": np.round(risk, 4), "bml": sign.astype(int), "bml_bone": knee(bml_bone),
         "bml_size_mm": np.round(bml_size, 2), "bml_m_mm": knee(np.round(bml_m, 2)), "bml_a_mm": knee(np.round(bml_a, 2)),
         "effusion": eff, "kl_grade": kl_from_jsw(jsw, kl_noise[:, None]), "womac_pain": pain,
+        "womac_stiffness": stiffness, "womac_function": function,
         "age": np.round(age[p_of][:, None] + months / 12, 1), "bmi": np.round(bmi[p_of], 2),
         "weight_kg": np.round(weight[p_of], 1), "height_mm": knee(np.round(height[p_of]).astype(int)),
         "sex": knee(np.where(male[p_of], "M", "F")),

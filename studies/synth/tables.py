@@ -5,8 +5,8 @@ read ``code: label`` (``1: Male``, ``2: Left``); missing values carry the OAI's 
 (``.: Missing Form/Incomplete Workbook``, ``.A: Not Expected``, ``.B: Don't Know/Unknown/
 Uncertain``, ``.D: Not Done``).
 
-Files: ``Enrollees.txt`` (sex, site), ``AllClinicalVV.txt`` (age, BMI, height, weight, WOMAC
-pain per knee), ``kxr_qjsw_duryeaVV.txt`` (minimum medial JSW, one row per knee) and
+Files: ``Enrollees.txt`` (sex, site, race), ``AllClinicalVV.txt`` (age, BMI, height, weight,
+WOMAC function, stiffness and pain per knee), ``kxr_qjsw_duryeaVV.txt`` (minimum medial JSW, one row per knee) and
 ``kxr_sq_bu00.txt`` (baseline KL grade), for VV in 00, 01, 03, 05.
 """
 
@@ -25,6 +25,7 @@ SIDE_CODES = {"right": "1: Right", "left": "2: Left"}
 SITE_NAMES = {"A": "A: Memorial Hospital of Rhode Island", "B": "B: Ohio State University",
               "C": "C: University of Pittsburgh", "D": "D: University of Maryland/Johns Hopkins",
               "E": "E: Columbia University"}
+RACE_CODES = {0: "1: White or Caucasian", 1: "2: Black or African American", 2: "3: Asian", 3: "0: Other Non-white"}
 TABLE_VERSION = {0: "2.2.3", 12: "1.7.1", 24: "1.6.1", 36: "1.5.1"}
 
 
@@ -39,15 +40,18 @@ def _num(value: float, fmt: str) -> str:
 
 def enrollees(pop: Population) -> str:
     p = pop.participants
-    rows = [[pid, "2.1.1", SEX_CODES[sex], SITE_NAMES[site]] for pid, sex, site in zip(p.participant_id, p.sex, p.site, strict=True)]
-    return _table(["ID", "VERSION", "P02SEX", "V00SITE"], rows)
+    rows = [[pid, "2.1.1", SEX_CODES[sex], SITE_NAMES[site], RACE_CODES[race]]
+            for pid, sex, site, race in zip(p.participant_id, p.sex, p.site, p.race, strict=True)]
+    return _table(["ID", "VERSION", "P02SEX", "V00SITE", "P02RACE"], rows)
 
 
 def all_clinical(pop: Population, month: int) -> str:
-    """One row per participant: age, BMI, height (mm), weight (kg), WOMAC pain right/left."""
+    """One row per participant: age, BMI, height (mm), weight (kg), WOMAC function, stiffness and
+    pain (right/left knee)."""
     vv = VISIT_PREFIX[month]
     bmi_col, h_col, w_col = ("P01BMI", "P01HEIGHT", "P01WEIGHT") if month == 0 else (f"{vv}BMI", f"{vv}HEIGHT", f"{vv}WEIGHT")
-    cols = ["ID", "VERSION", f"{vv}AGE", bmi_col, h_col, w_col, f"{vv}WOMKPR", f"{vv}WOMKPL"]
+    cols = ["ID", "VERSION", f"{vv}AGE", bmi_col, h_col, w_col, f"{vv}WOMADLR", f"{vv}WOMADLL",
+            f"{vv}WOMSTFR", f"{vv}WOMSTFL", f"{vv}WOMKPR", f"{vv}WOMKPL"]
     k = pop.knees[pop.knees.visit_month == month].set_index(["participant_id", "side"])
     rows = []
     for pid in pop.participants.participant_id:
@@ -60,7 +64,8 @@ def all_clinical(pop: Population, month: int) -> str:
             return row.womac_table_code or str(int(row.womac_pain))
 
         rows.append([pid, TABLE_VERSION[month], str(int(r.age)), _num(r.bmi, ".1f"), str(int(r.height_mm)),
-                     _num(r.weight_kg, ".1f"), pain(r), pain(l_)])
+                     _num(r.weight_kg, ".1f"), str(int(r.womac_function)), str(int(l_.womac_function)),
+                     str(int(r.womac_stiffness)), str(int(l_.womac_stiffness)), pain(r), pain(l_)])
     return _table(cols, rows)
 
 

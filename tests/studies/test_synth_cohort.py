@@ -212,7 +212,8 @@ def test_sign_mask_marks_the_bright_lesion(cohort):
 
 
 def test_same_seed_same_bytes(cohort, tmp_path):
-    again = generate_cohort(tmp_path / "again", patients=PATIENTS, seed=SEED, size="small")
+    """Same seed, same files, whether written by one process (the fixture) or two."""
+    again = generate_cohort(tmp_path / "again", patients=PATIENTS, seed=SEED, size="small", workers=2)
     assert _tree_digest(again) == _tree_digest(cohort)
     other = generate_cohort(tmp_path / "other", patients=PATIENTS, seed=SEED + 1, size="small", images="none")
     assert (other / "Enrollees.txt").read_text() != (cohort / "Enrollees.txt").read_text()

@@ -63,6 +63,8 @@ def test_cli_errors_exit_2_with_message(tmp_path, capsys):
     assert "'progressor-rate'" in capsys.readouterr().err
     assert main(["synth-cohort", "--out", str(tmp_path / "x"), "--patients", "2", "--size", "tiny"]) == 2
     assert "'size'" in capsys.readouterr().err
+    assert main(["synth-cohort", "--out", str(tmp_path / "x"), "--patients", "2", "--workers", "0"]) == 2
+    assert "'workers'" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
 
 
