@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from studies.atomic import atomic_directory, check_output_dir, write_text_atomic
-from studies.errors import InputFileError, OptionError, StudyError
+from studies.errors import InputFileError, OptionError
 from studies.package import SEQUENCES
 from studies.parallel import parallel_map
 from studies.synth.anatomy import KneeAnatomy, Label, render_labels
@@ -274,4 +274,4 @@ def sign_mask(cohort_dir: str | Path, participant_id: str, side: str, visit_mont
     return labels == Label.BML
 
 
-__all__ = ["generate_cohort", "materialize", "sign_mask", "label_map", "load_synthetic", "StudyError"]
+__all__ = ["generate_cohort", "materialize", "sign_mask", "label_map", "load_synthetic", "render_series"]
