@@ -69,7 +69,9 @@ class KneeAnatomy:
     ``fat_mm``: subcutaneous fat thickness. ``effusion``: grade 0-3 (suprapatellar pouch and
     posterior recesses). ``bml``: a bone-marrow-lesion-like region in the medial ``bml_bone``
     ('femur' or 'tibia') centred ``bml_m_mm``/``bml_a_mm`` from the compartment's centre, of
-    radius ``bml_size_mm`` (along m; 1.3x along a, 0.7x along s).
+    radius ``bml_size_mm`` (along m; 1.3x along a, 0.7x along s). ``osteophyte_mm``: size of
+    the bony spurs at the margins of the femoral condyles and tibial plateau (see
+    :data:`OSTEOPHYTE_MM`; they never narrow the joint space).
     """
 
     side: str
@@ -85,6 +87,11 @@ class KneeAnatomy:
     bml_m_mm: float = 0.0
     bml_a_mm: float = 0.0
     bml_size_mm: float = 0.0
+    osteophyte_mm: float = 0.0
+
+
+#: Marginal osteophyte size (mm) per Kellgren-Lawrence grade 0-4.
+OSTEOPHYTE_MM = (0.0, 0.0, 1.5, 3.0, 4.5)
 
 
 class _Knee:
@@ -207,6 +214,8 @@ def render_labels(knee: KneeAnatomy, grid: Grid) -> np.ndarray:
     c.paint(ps - hs, ps + hs, Label.PATELLA,
             lambda s: ((c.m - pm) / hm) ** 2 + ((c.a - pa) / ha) ** 2 + ((s - ps) / hs) ** 2 <= 1.0)
     _cortex(c, K)
+    if knee.osteophyte_mm > 0:
+        _osteophytes(c, K, knee.osteophyte_mm)
     if knee.bml:
         _bml(c, K, knee)
     return c.labels
@@ -315,6 +324,31 @@ def _cortex(c: Canvas, K: _Knee) -> None:
     c.paint_where(ps - hs, ps + hs, Label.PATELLA_CORTEX,
                   lambda s: ((c.m - pm) / (hm - t)) ** 2 + ((c.a - pa) / (ha - t)) ** 2 + ((s - ps) / (hs - t)) ** 2 > 1.0,
                   (Label.PATELLA,))
+
+
+def _osteophytes(c: Canvas, K: _Knee, size: float) -> None:
+    """Bony spurs (marrow with a cortical rim) at the outer margins of the condyles and plateaus.
+
+    Each spur is an ellipsoid, long along m, centred on the bone's margin: only its part
+    outside the bone is painted, over soft tissue, so it never narrows the joint space.
+    """
+    S, t = K.S, CORTEX_MM
+    soft = (Label.FAT, Label.FLUID, Label.TENDON, Label.MENISCUS, Label.FEMORAL_CARTILAGE, Label.TIBIAL_CARTILAGE)
+    rm, ra, rs = 1.2 * size, 9.0 * S, 0.7 * size
+    for sign in (1.0, -1.0):  # medial, lateral margin
+        comp = "med" if sign > 0 else "lat"
+        spurs = (
+            (K.mc[comp] + sign * (FLAT_HALF_MM[0] + K.Rm), K.J[comp] + 0.35 * K.R, 0.0, Label.FEMUR, Label.FEMUR_CORTEX),
+            (sign * 40.0 * S, -1.5, K.at, Label.TIBIA, Label.TIBIA_CORTEX),
+        )
+        for m0, s0, a0, marrow, cortex in spurs:
+
+            def inside(s, m0=m0, s0=s0, a0=a0, grow=0.0):
+                return (((c.m - m0) / (rm + grow)) ** 2 + ((c.a - a0) / (ra + grow)) ** 2
+                        + ((s - s0) / (rs + grow)) ** 2 <= 1.0)
+
+            c.paint_where(s0 - rs, s0 + rs, cortex, inside, soft)
+            c.paint_where(s0 - rs, s0 + rs, marrow, lambda s, f=inside: f(s, grow=-t), (cortex,))
 
 
 def _bml(c: Canvas, K: _Knee, knee: KneeAnatomy) -> None:

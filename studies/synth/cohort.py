@@ -22,7 +22,7 @@ from studies.atomic import atomic_directory, check_output_dir, write_text_atomic
 from studies.errors import InputFileError, OptionError
 from studies.package import SEQUENCES
 from studies.parallel import parallel_map
-from studies.synth.anatomy import KneeAnatomy, Label, render_labels
+from studies.synth.anatomy import OSTEOPHYTE_MM, KneeAnatomy, Label, render_labels
 from studies.synth.contrast import render_image
 from studies.synth.dicom import write_series
 from studies.synth.geometry import SIZES, Grid, check_size, series_grid
@@ -130,6 +130,7 @@ def _anatomy(row) -> KneeAnatomy:
         scale=float(row.scale), shift_m_mm=float(row.shift_m_mm), shift_s_mm=float(row.shift_s_mm),
         fat_mm=float(row.fat_mm), effusion=int(row.effusion), bml=bool(row.bml), bml_bone=str(row.bml_bone),
         bml_m_mm=float(row.bml_m_mm), bml_a_mm=float(row.bml_a_mm), bml_size_mm=float(row.bml_size_mm),
+        osteophyte_mm=OSTEOPHYTE_MM[int(row.kl_grade)],
     )
 
 
@@ -209,7 +210,7 @@ def load_synthetic(cohort_dir: str | Path) -> tuple[dict, pd.DataFrame]:
 #: Ground-truth columns needed to rebuild images.
 _REQUIRED_COLUMNS = ("participant_id", "side", "visit_month", "study_date", "age", "sex", "jsw_mm", "jsw_lateral_mm",
                      "scale", "shift_m_mm", "shift_s_mm", "fat_mm", "effusion", "bml", "bml_bone", "bml_m_mm",
-                     "bml_a_mm", "bml_size_mm", "has_cor_iw_tse", "has_sag_3d_dess")
+                     "bml_a_mm", "bml_size_mm", "kl_grade", "has_cor_iw_tse", "has_sag_3d_dess")
 
 
 def _truth_row(truth: pd.DataFrame, participant_id: str, side: str, visit_month: int, where: Path):

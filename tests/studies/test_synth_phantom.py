@@ -38,7 +38,8 @@ def _medial_columns(grid, side):
 @pytest.mark.parametrize(("jsw", "scale", "shift_m", "shift_s"), [(0.4, 0.86, -3.0, 4.0), (2.35, 1.0, 0.0, 0.0),
                                                                  (4.9, 1.12, 2.5, -3.7), (7.4, 0.95, 1.0, 1.3)])
 def test_medial_joint_space_equals_jsw(side, jsw, scale, shift_m, shift_s):
-    knee = _knee(side=side, jsw_medial_mm=jsw, scale=scale, shift_m_mm=shift_m, shift_s_mm=shift_s)
+    knee = _knee(side=side, jsw_medial_mm=jsw, scale=scale, shift_m_mm=shift_m, shift_s_mm=shift_s,
+                 osteophyte_mm=4.5 if jsw < 3 else 0.0)
     sizes = (("small", 16), ("full", 4)) if jsw == 2.35 else (("small", 16),)
     for size, factor in sizes:
         grid = series_grid(size, "cor_iw_tse", side).oversampled((1, factor, 1))
@@ -115,3 +116,14 @@ def test_smooth_noise_is_correlated_and_unit_variance():
     lag_rows = np.corrcoef(f[:, :-4].ravel(), f[:, 4:].ravel())[0, 1]
     lag_cols = np.corrcoef(f[:, :, :-4].ravel(), f[:, :, 4:].ravel())[0, 1]
     assert lag_rows > 0.6 and lag_cols < 0.3
+
+
+def test_osteophytes_grow_from_the_margins():
+    grid = series_grid("small", "cor_iw_tse", "right")
+    plain = render_labels(_knee(), grid)
+    spurs = render_labels(_knee(osteophyte_mm=4.5), grid)
+    changed = plain != spurs
+    grown = changed & ~np.isin(plain, BONE_LABELS)
+    assert grown.sum() > 20  # bone grows over soft tissue ...
+    assert np.isin(spurs[changed], BONE_LABELS).all()  # ... and nothing turns into soft tissue
+    assert not (spurs == Label.BML).any()
