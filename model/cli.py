@@ -60,7 +60,7 @@ def _add_data(p: argparse.ArgumentParser, *, out: bool = True) -> None:
     if out:
         p.add_argument("--out", type=Path, required=True, help="run folder")
         p.add_argument("--folds", type=int, default=5)
-        p.add_argument("--epochs", type=int, default=30)
+        p.add_argument("--epochs", type=int, default=None, help="training epochs (default: automatic, ~600 optimiser steps)")
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--force", action="store_true", help="replace a run folder of other settings")
 
@@ -78,7 +78,7 @@ def _config(args):
         backbone=_resolve_backbone(args),
         weights=args.weights,
         preprocess=PreprocessConfig(sequence=args.sequence, n4=args.n4),
-        params=MILParams(epochs=getattr(args, "epochs", 30), seed=getattr(args, "seed", 0)),
+        params=MILParams(epochs=getattr(args, "epochs", None), seed=getattr(args, "seed", 0)),
         folds=getattr(args, "folds", 5),
         seed=getattr(args, "seed", 0),
         visits=args.visits,

@@ -20,7 +20,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from model.metrics import evaluate
-from model.training import MILClassifier, MILParams
+from model.training import MILClassifier, MILParams, auto_epochs
 from studies.errors import OptionError
 from studies.progress import ProgressCallback
 
@@ -35,6 +35,7 @@ class CVResult:
     proba: dict[str, np.ndarray]
     estimators: list[MILClassifier]
     metrics: dict
+    epochs: int = 0
 
 
 def assign_folds(y: np.ndarray, groups: np.ndarray, folds: int, seed: int) -> np.ndarray:
@@ -84,7 +85,9 @@ def cross_validate(
     proba = {m: np.zeros((len(y), n_classes)) for m in MODELS}
     estimators = []
     pooled_img = X.mean(axis=1)
-    steps = folds * params.epochs
+    epochs = params.epochs or auto_epochs(int(round(len(y) * (folds - 1) / folds)), params.batch_size)
+    params = MILParams(**{**params.__dict__, "epochs": epochs})
+    steps = folds * epochs
     for k in range(1, folds + 1):
         tr, te = fold != k, fold == k
         if len(np.unique(y[tr])) < 2:
@@ -92,7 +95,7 @@ def cross_validate(
 
         def cb(done, total, k=k):
             if progress:
-                progress((k - 1) * params.epochs + done, steps)
+                progress((k - 1) * epochs + done, steps)
 
         est = MILClassifier(MILParams(**{**params.__dict__, "seed": params.seed + k})).fit(X[tr], C[tr], y[tr], progress=cb)
         estimators.append(est)
@@ -109,7 +112,7 @@ def cross_validate(
         }
         for name, p in proba.items()
     }
-    return CVResult(fold=fold, proba=proba, estimators=estimators, metrics=metrics)
+    return CVResult(fold=fold, proba=proba, estimators=estimators, metrics=metrics, epochs=epochs)
 
 
 def plot_rocs(y: np.ndarray, proba: np.ndarray, fold: np.ndarray, path: str | Path, *, title: str) -> None:

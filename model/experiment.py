@@ -124,6 +124,7 @@ def run_cv(
         "task": config.task,
         "n": int(len(data.y)),
         "cv_seconds": round(seconds, 1),
+        "epochs_per_fold": res.epochs,
         "models": res.metrics,
         "weights": config.provenance,
     })

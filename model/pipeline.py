@@ -43,7 +43,7 @@ def train_and_infer(
     task: str = "jsn-abs",
     sequence: str = "cor_iw_tse",
     folds: int = 5,
-    epochs: int = 30,
+    epochs: int | None = None,
     visits: tuple[int, ...] | None = (0,),
     seed: int = 0,
     weights: str | None = "default",

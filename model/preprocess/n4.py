@@ -8,7 +8,7 @@ foreground mask, then evaluate the fitted log bias field at full resolution
   (4 fitting levels x 50 iterations, convergence threshold 0.001); the usual recipe, ~29 s
   for a 384 x 384 x 36 COR IW TSE volume on this platform.
 - :func:`n4_slab`: only the slab of slices that the model uses plus 2 slices each side,
-  shrunk 8x in-plane (less for small images: at least 48 pixels across) and not along the
+  shrunk 8x in-plane (less for tiny images: at least 12 pixels across) and not along the
   slice axis, 4 levels x 15 iterations, the same
   threshold. The bias field is smooth, so the slab holds enough of it and a coarse grid
   samples it well; ``tests/benchmarks/bench_model_preprocess.py`` prints the speed-up and
@@ -29,9 +29,9 @@ import SimpleITK as sitk
 REFERENCE = {"shrink": 4, "iterations": (50, 50, 50, 50), "threshold": 1e-3}
 #: Parameters of the fast slab correction.
 FAST = {"shrink": 8, "iterations": (15, 15, 15, 15), "threshold": 1e-3, "margin": 2}
-#: The fast fit keeps at least this many pixels across the slice plane (shrink 8 at 384 px,
-#: 2 at 96 px, none below 96).
-MIN_FIT_PIXELS = 48
+#: The fast fit keeps at least this many pixels across the slice plane (shrink 8 at 384 and
+#: 96 px, 4 at 48 px).
+MIN_FIT_PIXELS = 12
 
 
 def foreground_mask(image: sitk.Image) -> sitk.Image:

@@ -1,0 +1,62 @@
+"""End to end on a tiny synthetic cohort: CLI cv + train, then the demo function into a study."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from model.cli import main
+from model.pipeline import train_and_infer
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory):
+    from studies.synth import generate_cohort
+
+    root = tmp_path_factory.mktemp("e2e")
+    return generate_cohort(root / "cohort", patients=14, seed=5, size="small", progressor_rate=0.5, images="none")
+
+
+def test_cli_cv_then_train_then_study(cohort, tmp_path, capsys):
+    run, cache = tmp_path / "run", tmp_path / "cache"
+    args = ["--cohort", str(cohort), "--visits", "0", "--folds", "2", "--epochs", "2", "--cache", str(cache), "--workers", "1"]
+    assert main(["cv", *args, "--out", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "mil" in out and "clinical_logreg" in out
+    for name in ("config.json", "metrics.json", "folds.csv", "roc.png", "data.json", "models/fold_1.pt", "models/fold_2.pt"):
+        assert (run / name).is_file(), name
+    cfg = json.loads((run / "config.json").read_text())
+    assert cfg["backbone_provenance"]["pretrained"] and cfg["seeds"]["cv_split"] == 0
+    folds = pd.read_csv(run / "folds.csv", dtype={"participant_id": str})
+    assert folds.groupby("participant_id")["fold"].nunique().max() == 1  # grouped by patient
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert set(metrics["models"]["mil"]["pooled"]) >= {"roc_auc", "pr_auc", "f1_weighted", "precision", "recall", "confusion_matrix"}
+    # the final model joins the same run folder; features come from the cache
+    assert main(["train", *args, "--out", str(run)]) == 0
+    assert (run / "models" / "final.pt").is_file() and (run / "training_participants.txt").is_file()
+    # a run folder of other settings is refused
+    assert main(["train", *args[:-4], "--task", "pain", "--cache", str(cache), "--out", str(run)]) == 2
+    assert "same cohort, task and settings" in capsys.readouterr().err
+
+
+def test_demo_function_writes_scores_into_a_study(cohort, tmp_path):
+    from studies.builder import BuildOptions, build_study
+    from studies.pairs import SamplingConfig
+
+    study, key = tmp_path / "study", tmp_path / "key.json"
+    build_study(cohort, study, key, BuildOptions(sampling=SamplingConfig(n_pairs=2, strata=(0, 2, 0))))
+    seen = []
+    info = train_and_infer(cohort, study, key, tmp_path / "run", folds=2, epochs=2, workers=1,
+                           progress=lambda stage, d, t: seen.append(stage))
+    assert {"features", "cv", "train", "infer"} <= set(seen)
+    assert set(info["models_used"]) <= {"fold_1", "fold_2"}  # training knees never scored by a model that saw them
+    scores = pd.read_csv(study / "ai" / "scores.csv")
+    assert list(scores.columns) == ["case_id", "probability", "run_id"] and len(scores) == 4
+    # a second call reuses the run (no new training)
+    before = (tmp_path / "run" / "models" / "final.pt").stat().st_mtime_ns
+    train_and_infer(cohort, study, key, tmp_path / "run", folds=2, epochs=2, workers=1)
+    assert (tmp_path / "run" / "models" / "final.pt").stat().st_mtime_ns == before
