@@ -18,11 +18,17 @@ def cohort(tmp_path_factory):
     from studies.synth import generate_cohort
 
     root = tmp_path_factory.mktemp("e2e")
-    return generate_cohort(root / "cohort", patients=14, seed=5, size="small", progressor_rate=0.5, images="none")
+    return generate_cohort(root / "cohort", patients=10, seed=5, size="small", progressor_rate=0.5, images="none")
 
 
-def test_cli_cv_then_train_then_study(cohort, tmp_path, capsys):
-    run, cache = tmp_path / "run", tmp_path / "cache"
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    """One feature cache for the module: the second test reuses the first one's features."""
+    return tmp_path_factory.mktemp("cache")
+
+
+def test_cli_cv_then_train_then_study(cohort, cache, tmp_path, capsys):
+    run = tmp_path / "run"
     args = ["--cohort", str(cohort), "--visits", "0", "--folds", "2", "--epochs", "2", "--cache", str(cache), "--workers", "1"]
     assert main(["cv", *args, "--out", str(run)]) == 0
     out = capsys.readouterr().out
@@ -43,20 +49,20 @@ def test_cli_cv_then_train_then_study(cohort, tmp_path, capsys):
     assert "same cohort, task and settings" in capsys.readouterr().err
 
 
-def test_demo_function_writes_scores_into_a_study(cohort, tmp_path):
+def test_demo_function_writes_scores_into_a_study(cohort, cache, tmp_path):
     from studies.builder import BuildOptions, build_study
     from studies.pairs import SamplingConfig
 
     study, key = tmp_path / "study", tmp_path / "key.json"
     build_study(cohort, study, key, BuildOptions(sampling=SamplingConfig(n_pairs=2, strata=(0, 2, 0))))
     seen = []
-    info = train_and_infer(cohort, study, key, tmp_path / "run", folds=2, epochs=2, workers=1,
+    info = train_and_infer(cohort, study, key, tmp_path / "run", folds=2, epochs=2, workers=1, cache_dir=cache,
                            progress=lambda stage, d, t: seen.append(stage))
-    assert {"features", "cv", "train", "infer"} <= set(seen)
+    assert {"cv", "train", "infer"} <= set(seen)
     assert set(info["models_used"]) <= {"fold_1", "fold_2"}  # training knees never scored by a model that saw them
     scores = pd.read_csv(study / "ai" / "scores.csv")
     assert list(scores.columns) == ["case_id", "probability", "run_id"] and len(scores) == 4
     # a second call reuses the run (no new training)
     before = (tmp_path / "run" / "models" / "final.pt").stat().st_mtime_ns
-    train_and_infer(cohort, study, key, tmp_path / "run", folds=2, epochs=2, workers=1)
+    train_and_infer(cohort, study, key, tmp_path / "run", folds=2, epochs=2, workers=1, cache_dir=cache)
     assert (tmp_path / "run" / "models" / "final.pt").stat().st_mtime_ns == before
