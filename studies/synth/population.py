@@ -15,7 +15,8 @@ Progression model, per knee and 12-month window starting at t in (0, 12, 24)::
 
 ``b0`` is solved so that the mean baseline risk equals ``progressor_rate`` (default 9 %).
 A progressor's JSN is ``-0.5 - Gamma(2, 0.15)`` mm (about 14 % in -0.6..-0.5, 9 % below
--1.1); a non-progressor's is ``N(-0.08, 0.17)`` kept above -0.5 mm. JSW(t+12) = JSW(t) + JSN.
+-1.1); in an enriched cohort (``progressor_rate`` given) it is drawn in the proportions of
+the paper's strata instead (:data:`ENRICHED_STRATA`); a non-progressor's is ``N(-0.08, 0.17)`` kept above -0.5 mm. JSW(t+12) = JSW(t) + JSN.
 
 WOMAC pain (0-20) rises with the effusion grade: zero with probability 0.72/0.38/0.2/0.1 for
 grades 0-3, otherwise 1 + Poisson(1.2/3/4.5/6 + 0.3 z_bmi).
@@ -37,7 +38,7 @@ PAIN_ZERO_P = (0.72, 0.38, 0.20, 0.10)
 PAIN_MEAN = (1.2, 3.0, 4.5, 6.0)
 EFFUSION_P = (0.45, 0.30, 0.17, 0.08)
 #: Share of knee-visits whose JSW reading is missing, and of participants who miss 36 months.
-JSW_MISSING_P = 0.07
+JSW_MISSING_P = 0.05
 DROPOUT_36_P = 0.04
 SERIES_MISSING_P = 0.015
 
@@ -75,6 +76,26 @@ def kl_from_jsw(jsw: np.ndarray, noise: np.ndarray) -> np.ndarray:
     """Kellgren-Lawrence grade (0-4) from JSW (mm) and a per-knee reading offset."""
     score = jsw + noise
     return np.select([score < 2.0, score < 3.2, score < 4.2, score < 5.0], [4, 3, 2, 1], 0)
+
+
+#: With ``--progressor-rate`` (an enriched cohort for demos and small studies), progressors'
+#: JSN are drawn in about the proportions of the paper's human-benchmark strata instead:
+#: (share, low, high) of the loss beyond 0.5 mm for "doubtful", "likely", "almost certain".
+ENRICHED_STRATA = ((0.09, 0.0, 0.1), (0.83, 0.1, 0.6), (0.08, 0.6, 1.4))
+
+
+def enriched_loss(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Loss beyond 0.5 mm (mm, > 0) for ``n`` progressors of an enriched cohort.
+
+    Uniform within each stratum's band, bands chosen with :data:`ENRICHED_STRATA`'s shares,
+    so that a 200-participant cohort at ``--progressor-rate 0.5`` fills the paper's 10/130/10
+    strata of 150 pairs.
+    """
+    shares = np.array([s for s, _, _ in ENRICHED_STRATA])
+    which = rng.choice(len(shares), size=n, p=shares / shares.sum())
+    low = np.array([lo for _, lo, _ in ENRICHED_STRATA])[which]
+    high = np.array([hi for _, _, hi in ENRICHED_STRATA])[which]
+    return low + (high - low) * rng.random(n)
 
 
 def draw_population(patients: int, seed: int, progressor_rate: float | None = None) -> Population:
@@ -125,7 +146,8 @@ def draw_population(patients: int, seed: int, progressor_rate: float | None = No
     for v in range(nv - 1):
         p = _sigmoid(b0 + risk_linear(bmi[p_of, v], jsw[:, v], sign[:, v]))
         prog = rng.random(nk) < p
-        step = np.where(prog, -0.5 - rng.gamma(2.0, 0.15, nk), rng.normal(-0.08, 0.17, nk))
+        loss = enriched_loss(rng, nk) if progressor_rate is not None else rng.gamma(2.0, 0.15, nk)
+        step = np.where(prog, -0.5 - loss, rng.normal(-0.08, 0.17, nk))
         step = np.where(~prog & (step <= -0.5), -0.49 + 0.4 * rng.random(nk), step)
         nxt = np.round(np.maximum(jsw[:, v] + step, 0.3), 3)
         jsw[:, v + 1] = nxt
