@@ -9,6 +9,7 @@ mode (:func:`require_ai`).
 from __future__ import annotations
 
 import csv
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,3 +104,25 @@ def require_ai(study: str | Path, mode: str, manifest: Manifest | None = None) -
     if ai is None:
         raise no_ai_error(study, mode)
     return ai
+
+
+def format_probability(p: float) -> str:
+    """A probability as a reader reads it: "42 %", and "< 1 %" / "> 99 %" at the ends
+    (a rounded "0 %" would claim a certainty the model does not have)."""
+    if p < 0.005:
+        return "< 1 %"
+    if p > 0.995:
+        return "> 99 %"
+    return f"{p:.0%}".replace("%", " %")
+
+
+def heatmap_sequences(study: str | Path) -> set[str] | None:
+    """The sequences the model wrote heatmaps for (``ai/run.json``'s ``heatmap_sequences``);
+    None when the run does not say, in which case every sequence is expected to have one."""
+    path = Path(study) / AI_DIR / "run.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    seqs = data.get("heatmap_sequences") if isinstance(data, dict) else None
+    return set(seqs) if isinstance(seqs, list) else None

@@ -30,6 +30,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
+from reader_app.domain.ai import heatmap_sequences
 from reader_app.domain.windowing import DEFAULT_PRESET, PRESETS, Window, percentile_window
 from studies.errors import InputFileError
 from studies.package import AI_DIR, AI_HEATMAPS_DIR, SEQUENCES, Case
@@ -202,6 +203,9 @@ def load_knee(
     Missing or corrupt files become entries of ``problems`` / ``heatmap_problems``.
     """
     out = KneeImages(case.case_id, {}, {}, {}, {}, {})
+    # A model trained on one sequence writes heatmaps for that sequence only: the others
+    # are not "missing".
+    expected = heatmap_sequences(study) if heatmaps else None
     for seq in sequences:
         try:
             vol = load_sequence(study, case, seq)
@@ -210,7 +214,7 @@ def load_knee(
             continue
         out.volumes[seq] = vol
         out.auto_windows[seq] = percentile_window(vol.data, *PRESETS[DEFAULT_PRESET])
-        if heatmaps:
+        if heatmaps and (expected is None or seq in expected):
             try:
                 out.heatmaps[seq] = load_heatmap(study, case.case_id, seq, like=vol)
             except InputFileError as exc:

@@ -10,6 +10,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from reader_app.domain.ai import format_probability
 from reader_app.ui.slice_view import SliceView
 from studies.package import CLINICAL_VARIABLES, SEQUENCE_LABELS, SEQUENCES
 
@@ -78,7 +79,7 @@ class KneePanel(QWidget):
         if probability is None:
             self.ai_badge.hide()
             return
-        text = f"AI: {probability:.0%} risk of progression"
+        text = f"AI: {format_probability(probability)} risk of progression"
         self.ai_badge.setText(text + ("  ◀ AI's choice" if preferred else ""))
         self.ai_badge.setProperty("preferred", "true" if preferred else "false")
         self.ai_badge.style().unpolish(self.ai_badge)

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from reader_app.domain.ai import format_probability
 from reader_app.domain.session import FLAG_REASONS
 from reader_app.domain.windowing import DEFAULT_PRESET, PRESETS
 from reader_app.ui.errors import ErrorMessage, error_display, show_error
@@ -324,7 +325,7 @@ class ReadingWindow(QMainWindow):
             other = "right" if ai.preferred == "left" else "left"
             label = {"left": "A", "right": "B"}
             text = (f"The AI prefers knee {label[ai.preferred]}  "
-                    f"({p[ai.preferred]:.0%} vs {p[other]:.0%} probability of progression)")
+                    f"({format_probability(p[ai.preferred])} vs {format_probability(p[other])} probability of progression)")
         else:
             text = "The AI has no preference between these knees"
         if ai.problems:

@@ -147,3 +147,29 @@ def test_open_checks_everything_before_writing_anything(tmp_path):
     session.close()
     kinds = [k for (k,) in sqlite3.connect(decisions_path(s.study, "r1")).execute("SELECT kind FROM audit")]
     assert kinds == ["session_start", "decision", "session_stop", "session_start", "session_stop"]
+
+
+def test_probabilities_are_never_shown_as_a_false_certainty():
+    from reader_app.domain.ai import format_probability
+
+    assert format_probability(0.42) == "42 %"
+    assert format_probability(0.001) == "< 1 %"
+    assert format_probability(0.9999) == "> 99 %"
+
+
+def test_heatmaps_are_expected_only_for_the_sequences_the_model_wrote(tmp_path):
+    import json
+
+    from study_factory import make_study
+
+    from reader_app.domain.volumes import load_knee
+
+    tiny = make_study(tmp_path, n_pairs=1, with_ai=True)
+    case = next(iter(tiny.manifest.cases.values()))
+    (tiny.study / "ai" / "heatmaps" / f"{case.case_id}_sag_3d_dess.nii.gz").unlink()
+    run = tiny.study / "ai" / "run.json"
+    # A run that does not say which sequences it covers: the missing one is reported.
+    assert set(load_knee(tiny.study, case, heatmaps=True).heatmap_problems) == {"sag_3d_dess"}
+    run.write_text(json.dumps({"run_id": "r", "heatmap_sequences": ["cor_iw_tse"]}))
+    knee = load_knee(tiny.study, case, heatmaps=True)
+    assert knee.heatmap_problems == {} and set(knee.heatmaps) == {"cor_iw_tse"}
