@@ -6,9 +6,10 @@ into attention weights in [0, 1] that sum to 1. Classification sub-model: the at
 weighted mean of the slice features, the standardised clinical variables concatenated
 (1280 + K), an MLP with two hidden ReLU layers, and class logits (softmax -> probabilities).
 
-The clinical standardisation (mean, std learned by the estimator) lives in the module as
-buffers, and missing clinical values (NaN) become 0 after standardisation (the training
-mean), so the module alone maps raw inputs to probabilities (Grad-CAM needs that).
+The standardisation of the slice features and of the clinical variables (means and standard
+deviations learned by the estimator on the training data) lives in the module as buffers,
+and missing clinical values (NaN) become 0 after standardisation (the training mean), so the
+module alone maps raw inputs to probabilities (Grad-CAM needs that).
 """
 
 from __future__ import annotations
@@ -79,11 +80,16 @@ class AttentionMIL(nn.Module):
             nn.ReLU(),
             nn.Linear(h2, n_classes),
         )
+        self.register_buffer("feature_mean", torch.zeros(n_features))
+        self.register_buffer("feature_std", torch.ones(n_features))
         self.register_buffer("clinical_mean", torch.zeros(n_clinical))
         self.register_buffer("clinical_std", torch.ones(n_clinical))
 
     def attention(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, N, F) slice features -> (B, N) attention weights (softmax over N)."""
+        """(B, N, F) raw slice features -> (B, N) attention weights (softmax over N)."""
+        return self._attention((x - self.feature_mean) / self.feature_std)
+
+    def _attention(self, x: torch.Tensor) -> torch.Tensor:
         h = torch.relu(self.conv(x))  # (B, N, conv)
         h, _ = self.gru(h)  # (B, N, 2 * gru_hidden)
         return torch.softmax(self.score(h).squeeze(-1), dim=1)
@@ -100,7 +106,8 @@ class AttentionMIL(nn.Module):
 
         With ``return_attention`` also the attention weights (B, N).
         """
-        a = self.attention(x)
+        x = (x - self.feature_mean) / self.feature_std
+        a = self._attention(x)
         pooled = torch.einsum("bn,bnf->bf", a, x)
         if self.n_clinical:
             if clinical is None:

@@ -93,6 +93,9 @@ class MILClassifier:
             mlp_hidden=tuple(p.mlp_hidden),
             dropout=p.dropout,
         )
+        f_mean, f_std = X.mean(axis=(0, 1)), X.std(axis=(0, 1))
+        m.feature_mean.copy_(torch.as_tensor(f_mean, dtype=torch.float32))
+        m.feature_std.copy_(torch.as_tensor(np.where(f_std > 1e-6, f_std, 1.0), dtype=torch.float32))
         if C.shape[1]:
             mean = np.nanmean(C, axis=0)
             std = np.nanstd(C, axis=0)
