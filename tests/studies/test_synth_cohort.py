@@ -226,7 +226,10 @@ def test_dcm2niix_converts_series(cohort, tmp_path):
 
     import nibabel as nib
 
-    exe = shutil.which("dcm2niix")
+    import sys
+
+    # The dev extras install it into the virtual environment, which need not be on PATH.
+    exe = shutil.which("dcm2niix") or shutil.which("dcm2niix", path=str(Path(sys.executable).parent))
     if exe is None:
         pytest.skip("dcm2niix not installed")
     c = _contents(cohort)
