@@ -223,10 +223,9 @@ def test_dcm2niix_converts_series(cohort, tmp_path):
     """dcm2niix (when installed, e.g. ``pip install dcm2niix``) converts both series without errors."""
     import shutil
     import subprocess
+    import sys
 
     import nibabel as nib
-
-    import sys
 
     # The dev extras install it into the virtual environment, which need not be on PATH.
     exe = shutil.which("dcm2niix") or shutil.which("dcm2niix", path=str(Path(sys.executable).parent))
