@@ -14,7 +14,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from studies.errors import OptionError, StudyError
+from studies.cli import run_command
+from studies.errors import OptionError
 
 DEFAULT_CACHE = Path(os.environ.get("KNEE_MODEL_CACHE", Path.home() / ".cache" / "knee-model"))
 
@@ -215,16 +216,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        if getattr(args, "workers", 1) < 1:
-            raise OptionError("workers", "an int >= 1", args.workers)
-        return int(args.func(args) or 0)
-    except StudyError as exc:
-        print(f"knee-model {args.command}: error: {exc}", file=sys.stderr)
+    if getattr(args, "workers", 1) < 1:
+        print(f"knee-model {args.command}: error: {OptionError('workers', 'an int >= 1', args.workers)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"knee-model {args.command}: interrupted; nothing half-written was kept", file=sys.stderr)
-        return 130
+    return run_command("knee-model", args)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -46,7 +46,7 @@ def _volume(rng: np.random.Generator, seq: str, brightness: float) -> np.ndarray
     vol = rng.normal(200.0, 20.0, size=shape).astype(np.float32)
     x, y, z = np.meshgrid(*[np.arange(n) for n in shape], indexing="ij")
     c = [n / 2 for n in shape]
-    r2 = sum(((a - ci) / max(n / 4, 1)) ** 2 for a, ci, n in zip((x, y, z), c, shape))
+    r2 = sum(((a - ci) / max(n / 4, 1)) ** 2 for a, ci, n in zip((x, y, z), c, shape, strict=True))
     vol += brightness * np.exp(-r2)
     return np.clip(vol, 0, None).astype(np.int16)
 

@@ -46,17 +46,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def run_command(prog: str, args: argparse.Namespace) -> int:
+    """Run a parsed sub-command: a :class:`StudyError` becomes one line on stderr and exit
+    status 2, Ctrl+C exit status 130; any other exception is a bug and keeps its traceback.
+    Shared by ``knee-study`` and ``knee-model``."""
     try:
         return int(args.func(args) or 0)
     except StudyError as exc:
-        print(f"knee-study {args.command}: error: {exc}", file=sys.stderr)
+        print(f"{prog} {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"knee-study {args.command}: interrupted; nothing half-written was kept", file=sys.stderr)
+        print(f"{prog} {args.command}: interrupted; nothing half-written was kept", file=sys.stderr)
         return 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_command("knee-study", build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":  # pragma: no cover
