@@ -29,12 +29,15 @@ class MILParams:
     epochs: int | None = None
     batch_size: int = 128
     lr: float = 1e-3
-    weight_decay: float = 1e-4
+    weight_decay: float = 1e-2
     conv_channels: int = 16
     gru_hidden: int = 16
     mlp_hidden: tuple[int, int] = (64, 32)
-    dropout: float = 0.3
+    dropout: float = 0.5
     class_weight: str | None = "balanced"
+    #: Share of the bags held out (stratified) to pick the epoch with the lowest validation
+    #: loss (early stopping); 0 trains on everything for the full epoch count.
+    validation_fraction: float = 0.15
     seed: int = 0
     extra: dict = field(default_factory=dict)
 
@@ -42,6 +45,20 @@ class MILParams:
         d = asdict(self)
         d["mlp_hidden"] = list(self.mlp_hidden)
         return d
+
+
+def _validation_split(y: np.ndarray, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(train, validation) indices; the validation share is drawn per class (stratified)."""
+    if not 0 <= fraction < 1:
+        raise OptionError("validation_fraction", "a number in [0, 1)", fraction)
+    val = []
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        k = int(round(fraction * len(idx)))
+        if 0 < k < len(idx):
+            val.extend(rng.choice(idx, size=k, replace=False))
+    val = np.sort(np.asarray(val, dtype=np.int64))
+    return np.setdiff1d(np.arange(len(y)), val), val
 
 
 def auto_epochs(n: int, batch_size: int, *, steps: int = 600, lo: int = 10, hi: int = 60) -> int:
@@ -112,22 +129,35 @@ class MILClassifier:
         loss_fn = nn.CrossEntropyLoss(weight=torch.as_tensor(w, dtype=torch.float32))
         opt = torch.optim.AdamW(m.parameters(), lr=p.lr, weight_decay=p.weight_decay)
         Xt, Ct, yt = torch.from_numpy(X), torch.from_numpy(C), torch.from_numpy(y)
-        self.loss_curve_ = []
+        self.loss_curve_, self.validation_loss_ = [], []
         self.n_epochs_ = epochs = p.epochs or auto_epochs(len(y), p.batch_size)
-        m.train()
+        train_idx, val_idx = _validation_split(y, p.validation_fraction, rng)
+        best, best_loss, self.best_epoch_ = None, float("inf"), epochs
         for epoch in range(epochs):
-            order = torch.from_numpy(rng.permutation(len(y)))
+            m.train()
+            order = torch.from_numpy(rng.permutation(train_idx))
             total = 0.0
-            for start in range(0, len(y), p.batch_size):
+            for start in range(0, len(order), p.batch_size):
                 b = order[start : start + p.batch_size]
                 opt.zero_grad()
                 loss = loss_fn(m(Xt[b], Ct[b]), yt[b])
                 loss.backward()
                 opt.step()
                 total += float(loss.detach()) * len(b)
-            self.loss_curve_.append(total / len(y))
+            self.loss_curve_.append(total / len(order))
+            if len(val_idx):
+                m.eval()
+                with torch.no_grad():
+                    v = torch.from_numpy(val_idx)
+                    val = float(loss_fn(m(Xt[v], Ct[v]), yt[v]))
+                self.validation_loss_.append(val)
+                if val < best_loss:
+                    best_loss, self.best_epoch_ = val, epoch + 1
+                    best = {k: t.clone() for k, t in m.state_dict().items()}
             if progress:
                 progress(epoch + 1, epochs)
+        if best is not None:
+            m.load_state_dict(best)
         m.eval()
         self.module_ = m
         return self
