@@ -7,7 +7,8 @@ average pooling (timm's ``forward_head(pre_logits=True)``).
 :class:`FeatureStore` keeps one (N, 1280) float16 array per key (a cohort knee-visit, e.g.
 ``9001234_left_12m``, or ``case_<id>`` for study cases) under
 ``ROOT/<backbone>-<sequence>-<hash>/``; the hash covers the weights and the preprocessing
-parameters, so features of different settings never mix. ``meta.json`` there records them.
+parameters (and the preprocessing method's version), so features of different settings never
+mix. ``meta.json`` there records them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 import torch
 
 from model.backbone import Provenance, to_network_input
+from model.preprocess.cache import VERSION as PREPROCESS_VERSION
 from model.preprocess.pipeline import PreprocessConfig
 from studies.atomic import write_bytes_atomic, write_text_atomic
 from studies.errors import InputFileError
@@ -55,7 +57,9 @@ class SliceEncoder:
 
 def store_tag(provenance: Provenance, config: PreprocessConfig) -> str:
     """Folder name of a store: ``<architecture>-<sequence>-<12 hex>``."""
-    blob = json.dumps({"backbone": provenance.to_json(), "preprocess": config.to_json()}, sort_keys=True)
+    blob = json.dumps(
+        {"backbone": provenance.to_json(), "preprocess": config.to_json(), "method": PREPROCESS_VERSION}, sort_keys=True
+    )
     return f"{provenance.architecture}-{config.sequence}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
 
 

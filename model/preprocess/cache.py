@@ -17,7 +17,7 @@ import numpy as np
 
 from studies.atomic import write_bytes_atomic
 
-VERSION = 3
+VERSION = 4
 
 
 def input_hash(path: str | Path) -> str:

@@ -17,7 +17,7 @@ import SimpleITK as sitk
 
 from model.preprocess.cache import PreprocessCache, cache_key, input_hash
 from model.preprocess.intensity import HIGH_PERCENTILE, LOW_PERCENTILE, clip_and_scale
-from model.preprocess.n4 import n4_reference, n4_slab
+from model.preprocess.n4 import FAST_BY_SEQUENCE, n4_reference, n4_slab
 from model.preprocess.orientation import orient, read_volume
 from model.preprocess.slices import N_SLICES, middle_indices, slice_axis, take_slices
 from studies.errors import InputFileError, OptionError
@@ -74,7 +74,7 @@ def preprocess_image(image: sitk.Image, config: PreprocessConfig, source: str = 
     except ValueError as exc:
         raise InputFileError(source or "volume", str(exc), hint=f"Is this a {config.sequence} series?") from exc
     if config.n4 == "fast":
-        slab = sitk.GetArrayFromImage(n4_slab(image, axis, idx))
+        slab = sitk.GetArrayFromImage(n4_slab(image, axis, idx, **FAST_BY_SEQUENCE.get(config.sequence, {})))
         stack = take_slices(slab, config.sequence, np.arange(len(idx)))
     else:
         vol = n4_reference(image) if config.n4 == "reference" else image
