@@ -25,7 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from studies.errors import InputFileError, OptionError, did_you_mean
+from model.choices import unknown_choice
+from studies.errors import InputFileError, OptionError
 from studies.package import file_sha256
 
 log = logging.getLogger(__name__)
@@ -130,7 +131,7 @@ def create_backbone(
     import timm
 
     if name not in BACKBONES:
-        raise OptionError("backbone", f"one of {', '.join(BACKBONES)}", name + did_you_mean(name, BACKBONES))
+        raise unknown_choice("backbone", name, BACKBONES)
     model = timm.create_model(name, pretrained=False)
     if weights is None:
         log.warning("backbone %s uses RANDOM weights (pretrained=False)", name)

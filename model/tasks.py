@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from studies.errors import OptionError, StudyError, did_you_mean
+from model.choices import unknown_choice
+from studies.errors import OptionError, StudyError
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ OPTIONAL_VARIABLES: tuple[str, ...] = ("kl_grade", "womac_pain")
 
 def get_task(name: str) -> Task:
     if name not in TASKS:
-        raise OptionError("task", f"one of {', '.join(TASKS)}", name + did_you_mean(name, TASKS))
+        raise unknown_choice("task", name, TASKS)
     return TASKS[name]
 
 
@@ -61,7 +62,7 @@ def check_variables(task: Task, variables: tuple[str, ...]) -> tuple[str, ...]:
     allowed = (*READER_VARIABLES, *OPTIONAL_VARIABLES)
     for v in variables:
         if v not in allowed:
-            raise OptionError("clinical", f"names among {', '.join(allowed)}", v + did_you_mean(v, allowed))
+            raise unknown_choice("clinical", v, allowed)
     if task.name.startswith("pain") and "womac_pain" in variables:
         raise OptionError("clinical", f"variables other than the label of task {task.name}", "womac_pain")
     return tuple(variables)

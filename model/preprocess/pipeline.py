@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
+from model.choices import unknown_choice
 from model.preprocess.cache import PreprocessCache, cache_key, input_hash
 from model.preprocess.intensity import HIGH_PERCENTILE, LOW_PERCENTILE, clip_and_scale
 from model.preprocess.n4 import FAST_BY_SEQUENCE, n4_reference, n4_slab
@@ -39,7 +40,7 @@ class PreprocessConfig:
     def __post_init__(self) -> None:
         slice_axis(self.sequence)  # validates
         if self.n4 not in N4_METHODS:
-            raise OptionError("n4", f"one of {', '.join(N4_METHODS)}", self.n4)
+            raise unknown_choice("n4", self.n4, N4_METHODS)
         if not (isinstance(self.n_slices, int) and self.n_slices >= 1):
             raise OptionError("n_slices", "an int >= 1", self.n_slices)
 

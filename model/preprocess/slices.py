@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from studies.errors import OptionError
+from model.choices import unknown_choice
 from studies.package import SEQUENCES
 
 #: Array axis (of the LPS array [z, y, x]) along which each sequence's slices are stacked.
@@ -18,7 +18,7 @@ N_SLICES = 8
 
 def slice_axis(sequence: str) -> int:
     if sequence not in SLICE_AXIS:
-        raise OptionError("sequence", f"one of {', '.join(SEQUENCES)}", sequence)
+        raise unknown_choice("sequence", sequence, SEQUENCES)
     return SLICE_AXIS[sequence]
 
 

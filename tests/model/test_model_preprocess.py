@@ -148,5 +148,5 @@ def test_bad_inputs_say_what_is_wrong(tmp_path):
         preprocess_image(orient(thin), PreprocessConfig())
     with pytest.raises(OptionError, match="n4"):
         PreprocessConfig(n4="slow")
-    with pytest.raises(OptionError, match="sequence"):
-        PreprocessConfig(sequence="sag_iw_tse")
+    with pytest.raises(OptionError, match="Did you mean 'cor_iw_tse'"):
+        PreprocessConfig(sequence="cor_iw_tes")
