@@ -90,12 +90,14 @@ def _prepare_out(args) -> None:
     from model.run import CONFIG
     from studies.atomic import check_output_dir
 
-    if args.force and args.out.is_dir():
+    is_run = (args.out / CONFIG).is_file()
+    if args.force and is_run:  # replace a run folder, never anything else
         import shutil
 
         shutil.rmtree(args.out)
-    if not (args.out / CONFIG).is_file():
-        check_output_dir(args.out, force=False)
+    elif not is_run and args.out.is_dir() and any(args.out.iterdir()):
+        raise OptionError("out", "a run folder, or an empty or new folder", f"{args.out} (not empty, no config.json)")
+    check_output_dir(args.out, force=True)
 
 
 def cmd_preprocess(args) -> int:

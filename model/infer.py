@@ -126,7 +126,8 @@ def infer_study(
         )
     encoder = SliceEncoder(backbone, prov)
     variables = tuple(config.variables)
-    missing_vars = [v for v in variables if PACKAGE_NAMES.get(v, v) not in next(iter(manifest.cases.values())).clinical]
+    shown = set().union(*(c.clinical for c in manifest.cases.values())) if manifest.cases else set()
+    missing_vars = [v for v in variables if PACKAGE_NAMES.get(v, v) not in shown]
     scores: list[tuple[str, float]] = []
     maps: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if progress:
