@@ -1,0 +1,1 @@
+"""Data files of the model package (see README.md here); no code."""
