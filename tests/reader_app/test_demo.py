@@ -1,0 +1,84 @@
+"""``knee-reader --demo``: what is missing gets built, in order, with progress; a ready demo
+opens at once; without a display the first pair is written to a PNG."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import types
+
+import pytest
+from study_factory import make_study
+
+from reader_app import demo
+
+
+def _fake_pipeline(monkeypatch, calls):
+    """Stand-ins for the two heavy stages that write what the real ones write."""
+
+    def build_demo(root, *, force, progress):
+        calls.append(("build", force))
+        for i in range(5):
+            progress(i + 1, 5)
+        make_study(root, n_pairs=2, with_images=True, with_ai=False)
+
+    def train_and_infer(cohort, study, key, run, *, progress):
+        calls.append(("model", study.name, key.name))
+        for stage in ("features", "cv", "train", "infer"):
+            progress(stage, 1, 2)
+            progress(stage, 2, 2)
+        make_study(study.parent, n_pairs=2, with_images=True, with_ai=True)
+
+    monkeypatch.setattr("studies.builder.build_demo", build_demo)
+    fake = types.ModuleType("model.pipeline")
+    fake.train_and_infer = train_and_infer
+    monkeypatch.setitem(sys.modules, "model.pipeline", fake)
+
+
+def test_prepare_builds_the_missing_parts_in_order_with_rising_progress(tmp_path, monkeypatch):
+    calls, seen = [], []
+    _fake_pipeline(monkeypatch, calls)
+    paths = demo.DemoPaths(tmp_path / "demo")
+    demo.prepare_demo(paths, lambda text, frac: seen.append((text, frac)))
+    assert calls == [("build", True), ("model", "study", "key.json")]
+    fractions = [f for _, f in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert any("cross-validation" in t for t, _ in seen)
+    assert paths.ready()
+    # A second call finds everything in place and does nothing.
+    calls.clear()
+    demo.prepare_demo(paths)
+    assert calls == []
+
+
+def test_a_built_study_without_ai_only_runs_the_model(tmp_path, monkeypatch):
+    calls = []
+    _fake_pipeline(monkeypatch, calls)
+    paths = demo.DemoPaths(tmp_path)
+    make_study(tmp_path, n_pairs=2, with_ai=False)
+    assert paths.study_ready() and not paths.ai_ready()
+    demo.prepare_demo(paths)
+    assert [c[0] for c in calls] == ["model"]
+
+
+def test_ready_demo_without_display_writes_the_first_pair(tmp_path, monkeypatch, qapp, capsys):
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    make_study(tmp_path, n_pairs=2, n_practice=1, with_ai=True)
+    assert not demo.has_display()
+    assert demo.run_demo(argparse.Namespace(demo_dir=str(tmp_path))) == 0
+    png = tmp_path / "first-pair.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "--mode sequential" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [({"QT_QPA_PLATFORM": "offscreen", "DISPLAY": ":0"}, False), ({"DISPLAY": ":0"}, True), ({}, False)],
+)
+def test_display_detection(monkeypatch, env, expected):
+    for var in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(var, raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert demo.has_display() is expected
