@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -24,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from studies.errors import OptionError
 from studies.package import AI_DIR, AI_SCORES_NAME, MANIFEST_NAME
 
 DEMO_READER = "demo"
@@ -83,6 +86,9 @@ def prepare_demo(paths: DemoPaths, progress: StageProgress | None = None) -> Non
     if not paths.study_ready():
         from studies.builder import build_demo
 
+        # A model trained on an earlier demo cohort does not belong to the new one.
+        shutil.rmtree(paths.run, ignore_errors=True)
+
         # A half-finished earlier attempt (cohort without a study) is rebuilt from scratch.
         build_demo(
             paths.root,
@@ -99,7 +105,15 @@ def prepare_demo(paths: DemoPaths, progress: StageProgress | None = None) -> Non
             frac = start + share * done / max(total, 1)
             report(f"{model_text}: {text}", offset + model_share * frac)
 
-        train_and_infer(paths.cohort, paths.study, paths.key, paths.run, progress=model_progress)
+        try:
+            train_and_infer(paths.cohort, paths.study, paths.key, paths.run, progress=model_progress)
+        except OptionError as exc:
+            if exc.name != "out" or not paths.run.exists():
+                raise
+            # The demo's run folder was made for another cohort (a demo folder that was
+            # moved or copied): it is the demo's own, so it is trained again.
+            shutil.rmtree(paths.run)
+            train_and_infer(paths.cohort, paths.study, paths.key, paths.run, progress=model_progress)
     report("Ready", 1.0)
 
 
@@ -110,6 +124,34 @@ def has_display() -> bool:
     if sys.platform.startswith("linux"):
         return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
     return True
+
+
+#: The system libraries Qt's X11 platform plugin needs beyond a basic desktop (Debian names).
+X11_PACKAGES = ("libxcb-cursor0", "libxcb-icccm4", "libxcb-keysyms1", "libxkbcommon-x11-0")
+
+
+def gui_problem() -> str | None:
+    """Why Qt cannot open a window here (None when it can).
+
+    Qt aborts the whole process when its platform plugin cannot load (on Linux, for example,
+    without the system library libxcb-cursor0), so this is tried in a child process first and
+    the demo falls back to rendering offscreen with Qt's own explanation.
+    """
+    if not has_display():
+        return "no display"
+    probe = "from PySide6.QtWidgets import QApplication; QApplication([])"
+    try:
+        res = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"Qt could not be started ({exc})"
+    if res.returncode == 0:
+        return None
+    lines = [ln for ln in res.stderr.splitlines() if "qt.qpa" in ln or "plugin" in ln]
+    return (
+        "Qt cannot open a window here: "
+        + (" ".join(lines[:2]) or res.stderr.strip()[-300:])
+        + f" On Debian or Ubuntu, `sudo apt install {' '.join(X11_PACKAGES)}` provides what Qt needs."
+    )
 
 
 def _terminal_progress() -> StageProgress:
@@ -173,7 +215,10 @@ def _prepare_with_dialog(paths: DemoPaths) -> None:
 def run_demo(args: argparse.Namespace) -> int:
     """Entry of ``knee-reader --demo``: prepare what is missing, then open the reader."""
     paths = DemoPaths(Path(args.demo_dir).resolve())
-    display = has_display()
+    problem = gui_problem()
+    display = problem is None
+    if problem not in (None, "no display"):
+        print(f"{problem}\nGoing on without a window.", file=sys.stderr)
     if not paths.ready():
         print(f"Preparing the demo in {paths.root} (the first time takes a few minutes)…", file=sys.stderr)
         if display:

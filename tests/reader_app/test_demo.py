@@ -64,7 +64,7 @@ def test_a_built_study_without_ai_only_runs_the_model(tmp_path, monkeypatch):
 def test_ready_demo_without_display_writes_the_first_pair(tmp_path, monkeypatch, qapp, capsys):
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     make_study(tmp_path, n_pairs=2, n_practice=1, with_ai=True)
-    assert not demo.has_display()
+    assert not demo.has_display() and demo.gui_problem() == "no display"
     assert demo.run_demo(argparse.Namespace(demo_dir=str(tmp_path))) == 0
     png = tmp_path / "first-pair.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -82,3 +82,24 @@ def test_display_detection(monkeypatch, env, expected):
         monkeypatch.setenv(k, v)
     monkeypatch.setattr(sys, "platform", "linux")
     assert demo.has_display() is expected
+
+
+def test_a_run_folder_from_another_cohort_is_trained_again(tmp_path, monkeypatch):
+    from studies.errors import OptionError
+
+    calls = []
+    _fake_pipeline(monkeypatch, calls)
+    real = sys.modules["model.pipeline"].train_and_infer
+
+    def picky(cohort, study, key, run, *, progress):
+        if (run / "stale").exists():
+            raise OptionError("out", "a run folder of the same cohort", str(run))
+        real(cohort, study, key, run, progress=progress)
+
+    monkeypatch.setattr(sys.modules["model.pipeline"], "train_and_infer", picky)
+    paths = demo.DemoPaths(tmp_path)
+    make_study(tmp_path, n_pairs=2, with_ai=False)
+    paths.run.mkdir()
+    (paths.run / "stale").write_text("")
+    demo.prepare_demo(paths)
+    assert paths.ai_ready() and not (paths.run / "stale").exists()
