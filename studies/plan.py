@@ -3,7 +3,8 @@
 Decided before anything is written, from one generator seeded by the build's seed (a stream
 separate from the sampling's). Case ids are ``K`` + 6 random base-32 characters and study ids
 ``S`` + 8, independent of any source id; pairs are listed in a random order, numbered
-``P001``... in that order (practice ``X01``...), each with its two cases in random order.
+``P001``... in that order (practice ``X01``...), each with its two cases in random order;
+the volumes are converted (written) in a random order too.
 """
 
 from __future__ import annotations
@@ -115,4 +116,7 @@ def plan_study(selected: list[SelectedPair], seed: int) -> StudyPlan:
             entry = _key_entry(pair_id, prog_id, non_id, sp)
             (plan.key_practice if is_practice else plan.key_pairs).append(entry)
     plan.cases = dict(sorted(plan.cases.items()))
+    # volumes are written in this order: listed pair by pair, progressor first, the files'
+    # mtimes and inode numbers would tell each pair's progressor (``ls -t``, ``ls -i``)
+    plan.jobs = [plan.jobs[i] for i in rng.permutation(len(plan.jobs))]
     return plan

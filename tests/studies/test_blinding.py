@@ -158,3 +158,29 @@ def test_built_package_progressor_position(built):
     m = load_manifest(res.study)
     first = sum(p.cases[0] == key[p.pair_id]["progressor"] for p in m.pairs)
     assert 0 < first < len(m.pairs)  # both positions occur (p ~ 3e-5 otherwise)
+
+
+def test_file_write_order_carries_nothing(built):
+    """Images are written in a random order: neither the files' modification times nor their
+    inode numbers (``ls -t``, ``ls -i``) tell the progressor of a pair from its partner."""
+    res, _ = built
+    key = json.loads(res.key.read_text())["pairs"]
+
+    def stat(case):
+        return (res.study / "images" / f"{case}_cor_iw_tse.nii.gz").stat()
+
+    for field in ("st_mtime_ns", "st_ino"):
+        earlier = [
+            getattr(stat(p["progressor"]), field) < getattr(stat(p["non_progressor"]), field)
+            for p in key
+        ]
+        assert 0 < sum(earlier) < len(earlier), field  # all on one side: p ~ 3e-5 if random
+
+
+def test_conversion_jobs_in_random_order():
+    plan = plan_study(_fake_selection(150, np.random.default_rng(1)), 3)
+    cases = [rel.split("/")[-1][:7] for _, _, rel in plan.jobs]
+    assert sorted(cases) == sorted(c for c in plan.cases for _ in range(2))
+    first = {c: cases.index(c) for c in plan.cases}
+    prog_first = [first[e["progressor"]] < first[e["non_progressor"]] for e in plan.key_pairs]
+    assert stats.binomtest(sum(prog_first), len(prog_first), 0.5).pvalue > 0.001
