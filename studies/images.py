@@ -6,9 +6,9 @@ The package convention (``docs/study-package.md``):
   superior (``nibabel.as_closest_canonical``). COR IW TSE volumes have their slice axis along
   y, SAG 3D DESS volumes along x;
 - right knees are mirrored along x so they look like left knees (as the paper does). The
-  affine is kept, so for a mirrored volume it describes the *mirrored* anatomy: a point at
-  world x in the source sits at ``x_first + x_last - x`` (reflected through the volume's
-  mid-sagittal plane), and the orientation stays RAS+;
+  affine keeps the source's axes and spacing (RAS+) but not its origin: every volume is
+  centred on world (0, 0, 0) mm, since the scanner position differs between right and left
+  knees and would tell a mirrored knee from a left one;
 - intensities untouched, stored as int16 (uint16 when values exceed int16, float32 when the
   source rescale makes them non-integral). ``n4=True`` applies N4 bias-field correction for
   display (rounded back to int16);
@@ -125,7 +125,16 @@ def to_package_volume(
     out = np.asarray(img.dataobj)
     if side == "right":
         out = out[::-1, :, :]
-    return np.ascontiguousarray(_storage_dtype(out)), img.affine
+    return np.ascontiguousarray(_storage_dtype(out)), centred_affine(img.affine, out.shape)
+
+
+def centred_affine(affine: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``affine`` (4x4) with its translation replaced so the volume's centre voxel sits at
+    world (0, 0, 0) mm: axes and spacing kept, the scanner position (which differs between
+    right and left knees, so would reveal a mirrored knee) dropped."""
+    out = np.array(affine, dtype=float)
+    out[:3, 3] = -out[:3, :3] @ ((np.asarray(shape[:3], dtype=float) - 1) / 2)
+    return out
 
 
 def _storage_dtype(a: np.ndarray) -> np.ndarray:

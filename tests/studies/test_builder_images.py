@@ -95,3 +95,18 @@ def test_missing_source(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputFileError, match="no DICOM series"):
         read_source(tmp_path / "empty")
+
+
+def test_affine_carries_no_side_or_scanner_position(real_mr, tmp_path):
+    """A mirrored right knee must not keep its source origin: the header would tell right
+    knees from left ones (and carry the scanner's table position). Every package volume is
+    centred on world (0, 0, 0) with its spacing and RAS+ axes kept."""
+    dicom, _ = real_mr
+    left = convert_one(ConversionJob(str(dicom), "left", str(tmp_path / "l.nii.gz")))
+    convert_one(ConversionJob(str(dicom), "right", str(tmp_path / "r.nii.gz")))
+    li, ri = nib.load(tmp_path / "l.nii.gz"), nib.load(tmp_path / "r.nii.gz")
+    np.testing.assert_allclose(li.affine, ri.affine)
+    centre = li.affine @ np.r_[(np.array(left.shape) - 1) / 2, 1]
+    np.testing.assert_allclose(centre[:3], 0, atol=1e-3)
+    for img in (li, ri):
+        np.testing.assert_allclose(img.header.get_qform(), img.affine, atol=1e-4)
