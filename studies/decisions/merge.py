@@ -157,11 +157,31 @@ def _copy_snapshot(source: Path, dest: Path) -> None:
             src.close()
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        _fold_wal(dest)
         os.replace(tmp, dest)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _fold_wal(dest: Path) -> None:
+    """Write ``dest``'s ``-wal`` into it and remove the ``-wal``/``-shm`` files.
+
+    A reader killed mid-session leaves its committed rows in ``dest-wal``; SQLite would read
+    that stale WAL over a file renamed onto ``dest`` and lose or mangle the new rows. With
+    the WAL folded in first, a crash before the rename still leaves ``dest`` whole.
+    """
+    wal, shm = (dest.with_name(dest.name + s) for s in ("-wal", "-shm"))
+    if dest.exists() and (wal.exists() or shm.exists()):
+        conn = sqlite3.connect(dest)
+        try:
+            conn.execute("PRAGMA journal_mode=DELETE")  # checkpoints, then deletes the WAL
+        finally:
+            conn.close()
+    for leftover in (wal, shm):  # a WAL without its database belongs to nothing
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(leftover)
 
 
 def _in_use(path: Path) -> bool:

@@ -129,3 +129,39 @@ def test_merge_cli_reports_each_file_and_fails_on_conflict(central, capsys):
     assert main(["merge-decisions", str(tiny.study), str(b)]) == 1
     out = capsys.readouterr().out
     assert "new" in out and "conflict" in out and "kept aside" in out
+
+
+_KILLED_READER = r"""
+import os, sys
+from studies.decisions import DecisionStore
+from studies.package import decisions_path, load_manifest
+study = sys.argv[1]
+store = DecisionStore.open(decisions_path(study, "r1"), "r1", load_manifest(study))
+store.session_start("unaided")
+for op in store.order[:2]:
+    store.commit_decision(op.pair_id, op.left_case, started_at=0.0, decided_at=1.0, active_seconds=1.0)
+os._exit(0)  # killed: the WAL is never checkpointed
+"""
+
+
+def test_update_over_a_file_left_with_a_wal_loses_nothing(central, tmp_path):
+    """The reader's app was killed here (r1.sqlite-wal left beside r1.sqlite), they carried
+    both files to another machine and finished there. Collecting that file must give the
+    whole reading: a stale -wal next to the replaced file would be read over it."""
+    import subprocess
+    import sys
+
+    tiny, ws = central
+    subprocess.run([sys.executable, "-c", _KILLED_READER, str(tiny.study)], check=True)
+    collected = decisions_path(tiny.study, "r1")
+    assert collected.with_name("r1.sqlite-wal").exists()
+    shutil.rmtree(ws["wsA"])
+    shutil.copytree(tiny.study, ws["wsA"])  # the files, WAL included, go to workstation A
+    full = _read(ws["wsA"], tiny.key, "r1", seed=1)
+    item = merge_decisions(tiny.study, [full])[0]
+    assert item.status == "update"
+    report = verify_file(collected)
+    assert report.ok and report.head == verify_file(full).head
+    with DecisionStore.open(collected, "r1", load_manifest(tiny.study)) as store:
+        assert len(store.answered_pair_ids()) == 6
+    assert verify_file(collected).head == verify_file(full).head
