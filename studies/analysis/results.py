@@ -112,9 +112,9 @@ def analyze_scored(
 ) -> StudyResults:
     """Analyse scored answers (:func:`studies.analysis.inputs.score_decisions`) against the key."""
     t: dict[str, pd.DataFrame] = {}
-    t["readers"] = tables.reader_table(scored)
+    t["readers"] = tables.reader_table(scored, alpha)
     ai_pairs = inputs.ai_on_pairs(key, ai_scores, ai_path) if ai_scores is not None else None
-    t["strata"] = tables.stratum_table(scored, ai_pairs)
+    t["strata"] = tables.stratum_table(scored, ai_pairs, alpha)
     t["times"] = tables.time_table(scored)
     summary: dict = {
         "n_pairs": int(len(key)),
@@ -185,7 +185,7 @@ def _notes(t: dict[str, pd.DataFrame], n_pairs: int) -> list[str]:
 
 def _ai_summary(key: pd.DataFrame, scores: pd.Series, ai_pairs: pd.DataFrame, alpha: float):
     c = ai_pairs["correct"].to_numpy()
-    pairs = {**tables.proportion_row(c), "n_ties": int((c == 0.5).sum())}
+    pairs = {**tables.proportion_row(c, alpha), "n_ties": int((c == 0.5).sum())}
     cases = pd.DataFrame(
         {
             "case_id": np.r_[key["progressor"].to_numpy(), key["non_progressor"].to_numpy()],

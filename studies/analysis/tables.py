@@ -18,8 +18,8 @@ from studies.stats.twoafc import dprime
 GROUP = ["reader", "condition"]
 
 
-def proportion_row(correct: np.ndarray) -> dict:
-    """n, correct (ties 1/2), proportion correct, Wilson and Clopper-Pearson 95 % limits.
+def proportion_row(correct: np.ndarray, alpha: float = 0.05) -> dict:
+    """n, correct (ties 1/2), proportion correct, Wilson and Clopper-Pearson ``1 - alpha`` limits.
 
     Half-counts (AI ties) are rounded down for the binomial intervals.
     """
@@ -36,8 +36,8 @@ def proportion_row(correct: np.ndarray) -> dict:
             "cp_lo": np.nan,
             "cp_hi": np.nan,
         }
-    wl, wh = wilson_ci(int(k), n)
-    cl, ch = clopper_pearson_ci(int(k), n)
+    wl, wh = wilson_ci(int(k), n, alpha)
+    cl, ch = clopper_pearson_ci(int(k), n, alpha)
     return {
         "n": n,
         "correct": k,
@@ -69,14 +69,14 @@ def rating_roc(group: pd.DataFrame) -> dict | None:
     return {"rating_auc": est.auc, "rating_auc_lo": est.ci[0], "rating_auc_hi": est.ci[1]}
 
 
-def reader_table(scored: pd.DataFrame) -> pd.DataFrame:
-    """One row per reader and condition: accuracy, intervals, d', times, rating AUC."""
+def reader_table(scored: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """One row per reader and condition: accuracy, ``1 - alpha`` intervals, d', times, rating AUC."""
     rows = []
     for (reader, cond), g in scored.groupby(GROUP, sort=True):
         flagged = g["flagged"].astype(bool)
         used = g[~flagged]
         row = {"reader": reader, "condition": cond, "n_flagged": int(flagged.sum())}
-        row.update(proportion_row(used["correct"].to_numpy()))
+        row.update(proportion_row(used["correct"].to_numpy(), alpha))
         row["dprime"] = dprime(row["pc"], n=row["n"]) if row["n"] else np.nan
         t = used["active_seconds"].to_numpy(dtype=float)
         t = t[np.isfinite(t)]
@@ -92,21 +92,23 @@ def reader_table(scored: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def stratum_table(scored: pd.DataFrame, ai_pairs: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Accuracy per reader, condition and stratum (Wilson interval); the AI as reader ``AI``."""
+def stratum_table(
+    scored: pd.DataFrame, ai_pairs: pd.DataFrame | None = None, alpha: float = 0.05
+) -> pd.DataFrame:
+    """Accuracy per reader, condition and stratum (``1 - alpha`` intervals); the AI as ``AI``."""
     rows = []
     used = scored[~scored["flagged"].astype(bool)]
     for (reader, cond), g in used.groupby(GROUP, sort=True):
         for stratum in _strata(g["stratum"]):
             c = g.loc[g["stratum"] == stratum, "correct"].to_numpy()
             rows.append(
-                {"reader": reader, "condition": cond, "stratum": stratum, **proportion_row(c)}
+                {"reader": reader, "condition": cond, "stratum": stratum, **proportion_row(c, alpha)}
             )
     if ai_pairs is not None:
         for stratum in _strata(ai_pairs["stratum"]):
             c = ai_pairs.loc[ai_pairs["stratum"] == stratum, "correct"].to_numpy()
             rows.append(
-                {"reader": "AI", "condition": "standalone", "stratum": stratum, **proportion_row(c)}
+                {"reader": "AI", "condition": "standalone", "stratum": stratum, **proportion_row(c, alpha)}
             )
     return pd.DataFrame(rows)
 
