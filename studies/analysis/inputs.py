@@ -14,7 +14,15 @@ import numpy as np
 import pandas as pd
 
 from studies.errors import InputFileError, StudyError, did_you_mean
-from studies.package import AI_DIR, AI_SCORES_NAME, decisions_dir, load_key, verify_key
+from studies.package import (
+    AI_DIR,
+    AI_SCORES_NAME,
+    Manifest,
+    decisions_dir,
+    load_key,
+    load_manifest,
+    verify_key,
+)
 
 #: Reading condition of an answer: its mode, or ``sequential_first`` for the locked unaided
 #: answer of sequential reading (phase "first").
@@ -29,10 +37,13 @@ def default_decision_files(study: str | Path) -> list[Path]:
 def verify_inputs(
     study: str | Path, key_path: str | Path, decision_files: Sequence[str | Path]
 ) -> None:
-    """Refuse (:class:`StudyError`) unless the key matches and every audit chain is intact."""
+    """Refuse (:class:`StudyError`) unless the key matches, every audit chain is intact and
+    every decisions file was read under this study and this key (its header's ``study_id``
+    and ``key_sha256``: a study rebuilt with the same seed keeps its ids but not its key)."""
     from studies.decisions import verify_file
 
     verify_key(study, key_path)
+    manifest = load_manifest(study)
     if not decision_files:
         raise StudyError(
             f"no decisions files to analyse in {decisions_dir(study)}: "
@@ -48,6 +59,25 @@ def verify_inputs(
                 f"the audit chain is broken (row {report.broken_at}): {report.reason}",
                 hint="This file was changed after it was written; analysis refuses it. "
                 "Use the reader's original file",
+            )
+        _check_same_study(f, manifest)
+
+
+def _check_same_study(path: str | Path, manifest: Manifest) -> None:
+    from studies.decisions.audit import open_readonly, read_header
+
+    conn = open_readonly(path)
+    try:
+        meta, _ = read_header(conn)
+    finally:
+        conn.close()
+    for field, expected in (("study_id", manifest.study_id), ("key_sha256", manifest.key_sha256)):
+        if meta.get(field) != expected:
+            raise InputFileError(
+                path,
+                f"the decisions were read for another study or another build of it "
+                f"({field} {str(meta.get(field))[:16]!r}, this study has {expected[:16]!r})",
+                hint="Analyse each decisions file with the study package and key it was read with",
             )
 
 

@@ -24,3 +24,34 @@ def test_alpha_sets_every_interval(study3):  # noqa: F811
     assert (ai["wilson_lo"], ai["wilson_hi"]) == pytest.approx(
         wilson_ci(int(ai["correct"]), ai["n"], 0.1)
     )
+
+
+def test_decisions_written_for_another_key_are_refused(tmp_path):
+    """A study rebuilt with the same seed keeps its study id and case ids but gets another
+    key. Decisions read against the old build must not be scored against the new key: the
+    decisions file records the key hash it was read under, and analysis checks it."""
+    import dataclasses
+    import hashlib
+    import json
+    import shutil
+
+    from study_factory import make_study
+
+    from studies.decisions.simulate import simulate_reader
+    from studies.errors import StudyError
+    from studies.package import decisions_path, load_manifest, save_manifest
+
+    tiny = make_study(tmp_path / "old", n_pairs=6, with_images=False)
+    simulate_reader(tiny.study, tiny.key, "r1", 0.7, seed=1)
+    new_study, new_key = tmp_path / "new" / "study", tmp_path / "new" / "key.json"
+    shutil.copytree(tiny.study, new_study, ignore=shutil.ignore_patterns("*.sqlite*"))
+    key = json.loads(tiny.key.read_text())
+    p = key["pairs"][0]
+    p["progressor"], p["non_progressor"] = p["non_progressor"], p["progressor"]
+    body = (json.dumps(key, indent=2) + "\n").encode()
+    new_key.write_bytes(body)
+    m = load_manifest(new_study)
+    save_manifest(new_study, dataclasses.replace(m, key_sha256=hashlib.sha256(body).hexdigest()))
+    old_file = decisions_path(tiny.study, "r1")
+    with pytest.raises(StudyError, match="r1.sqlite.*another"):
+        analyze_study(new_study, new_key, [old_file], n_boot=100)
