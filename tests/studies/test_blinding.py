@@ -170,11 +170,11 @@ def test_file_write_order_carries_nothing(built):
         return (res.study / "images" / f"{case}_cor_iw_tse.nii.gz").stat()
 
     for field in ("st_mtime_ns", "st_ino"):
-        earlier = [
-            getattr(stat(p["progressor"]), field) < getattr(stat(p["non_progressor"]), field)
-            for p in key
-        ]
-        assert 0 < sum(earlier) < len(earlier), field  # all on one side: p ~ 3e-5 if random
+        a = [getattr(stat(p["progressor"]), field) for p in key]
+        b = [getattr(stat(p["non_progressor"]), field) for p in key]
+        # all on one side: p ~ 3e-5 if random (equal times, on a coarse clock, tell nothing)
+        assert not all(x < y for x, y in zip(a, b, strict=True)), field
+        assert not all(x > y for x, y in zip(a, b, strict=True)), field
 
 
 def test_conversion_jobs_in_random_order():
