@@ -8,7 +8,9 @@ incoming file is relative to the one already there:
 - ``new``: no file for this reader yet; copied in.
 - ``duplicate``: the same chain (same rows, same head hash); nothing to do.
 - ``update``: the existing chain is a prefix of the incoming one (the reader went on reading
-  after an earlier collection); the incoming file replaces it.
+  after an earlier collection); the incoming file replaces it. Also when the collected file's
+  own chain is broken (changed after collection) and the incoming one is intact: the broken
+  file is then moved to ``decisions/conflicts/<reader>@broken-<n>.sqlite``.
 - ``older``: the incoming chain is a prefix of the existing one; nothing to do.
 - ``conflict``: the chains share a start and then differ (the same reader read on two
   machines); nothing is overwritten. The incoming file is kept aside under
@@ -126,6 +128,11 @@ def classify(study_id: str, key_sha256: str, incoming: Chain, existing: Chain | 
         )
     if existing is None:
         return "new", f"{len(incoming.hashes)} audit rows"
+    if not existing.ok:
+        return "update", (
+            f"replaces the collected file, whose audit chain is broken ({existing.reason}); "
+            f"that file is kept under decisions/{CONFLICTS_DIR}/"
+        )
     common = _common_prefix(existing.hashes, incoming.hashes)
     if common == len(incoming.hashes) == len(existing.hashes):
         return "duplicate", "identical to the file already collected"
@@ -184,6 +191,16 @@ def _fold_wal(dest: Path) -> None:
             os.unlink(leftover)
 
 
+def _keep_broken_aside(path: Path, conflicts: Path) -> None:
+    """Move a collected file whose chain is broken to ``conflicts/<name>@broken-<n>.sqlite``."""
+    _fold_wal(path)
+    conflicts.mkdir(parents=True, exist_ok=True)
+    n = 1
+    while (dest := conflicts / f"{path.stem}@broken-{n}.sqlite").exists():
+        n += 1
+    os.replace(path, dest)
+
+
 def _in_use(path: Path) -> bool:
     """Is a reader writing to this decisions file right now?"""
     if not path.exists():
@@ -238,6 +255,8 @@ def merge_decisions(study: str | Path, files: list[str | Path], *, dry_run: bool
                 )
                 item.target = None
         if not dry_run and item.target is not None:
+            if item.status == "update" and existing is not None and not existing.ok:
+                _keep_broken_aside(existing.path, folder / CONFLICTS_DIR)
             _copy_snapshot(f, item.target)
             if item.status in ("new", "update"):
                 current[incoming.reader_id] = read_chain(item.target)

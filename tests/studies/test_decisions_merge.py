@@ -165,3 +165,22 @@ def test_update_over_a_file_left_with_a_wal_loses_nothing(central, tmp_path):
     with DecisionStore.open(collected, "r1", load_manifest(tiny.study)) as store:
         assert len(store.answered_pair_ids()) == 6
     assert verify_file(collected).head == verify_file(full).head
+
+
+def test_an_intact_original_repairs_a_broken_collected_copy(central):
+    """The collected copy was changed after collection; the reader's original is intact.
+    Merging the original must not call it 'identical to the file already collected' (the
+    hashes match, the rows do not): it replaces the broken copy, which is kept aside."""
+    tiny, ws = central
+    original = _read(ws["wsA"], tiny.key, "r1", seed=1)
+    assert merge_decisions(tiny.study, [original])[0].status == "new"
+    collected = decisions_path(tiny.study, "r1")
+    with sqlite3.connect(collected) as conn:
+        conn.execute("DROP TRIGGER audit_no_update")
+        conn.execute("UPDATE audit SET ts = '2020-01-01T00:00:00Z' WHERE id = 2")
+    assert not verify_file(collected).ok
+    item = merge_decisions(tiny.study, [original])[0]
+    assert item.status == "update" and "broken" in item.detail
+    assert verify_file(collected).ok and verify_file(collected).head == verify_file(original).head
+    kept = list((collected.parent / "conflicts").glob("r1@*.sqlite"))
+    assert len(kept) == 1 and not verify_file(kept[0]).ok
