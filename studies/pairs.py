@@ -137,8 +137,14 @@ class SamplingError(StudyError):
 
 
 def stratum_of(jsn: float, bounds: Sequence[float]) -> str | None:
-    """'almost_certain', 'likely', 'doubtful', 'non_progressor', or None (JSN == b2 or NaN)."""
-    b0, b1, b2 = bounds
+    """'almost_certain', 'likely', 'doubtful', 'non_progressor', or None (JSN == b2 or NaN).
+
+    JSN and bounds are compared at 1e-6 mm: a JSN computed as a difference of two JSW
+    measurements carries floating-point error (2.37 - 2.87 = -0.5000000000000002), which
+    must not move a knee across a bound (nor make a -0.5 mm progressor a non-progressor).
+    """
+    jsn = round(float(jsn), 6)
+    b0, b1, b2 = (round(float(b), 6) for b in bounds)
     if jsn < b0:
         return STRATA[0]
     if jsn < b1:

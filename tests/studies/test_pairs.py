@@ -66,6 +66,19 @@ def test_strata_bounds():
     assert stratum_of(-0.49, b) == "non_progressor"
 
 
+def test_strata_bounds_hold_for_jsn_computed_from_measurements():
+    """JSN is JSW(12) - JSW(0) in floating point: 2.37 - 2.87 is -0.5000000000000002 and
+    4.3 - 4.8 is -0.4999999999999991. A knee that narrowed exactly 0.5 mm is a progressor by
+    the labels (JSN <= -0.5) and must never be drawn as a non-progressor; exactly -0.6 and
+    -1.1 mm belong to 'doubtful' and 'likely' as the bounds say."""
+    b = (-1.1, -0.6, -0.5)
+    expected = {0.5: None, 0.6: "doubtful", 1.1: "likely"}
+    for jsw0 in np.round(np.arange(1.5, 7.0, 0.01), 2):
+        for drop, stratum in expected.items():
+            jsn = float(round(jsw0 - drop, 2)) - float(jsw0)
+            assert stratum_of(jsn, b) == stratum, (jsw0, drop, jsn)
+
+
 def test_eligibility_counts_first_reason():
     lab = labels_frame(10)
     lab.loc[0, "sag_3d_dess"] = None
