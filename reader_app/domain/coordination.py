@@ -42,8 +42,8 @@ def decision_files(study: str | Path) -> list[Path]:
 
 def reader_status(path: Path, manifest: Manifest) -> ReaderStatus:
     """Progress and audit status of one decisions file (read-only, safe while it is in use)."""
-    report = verify_file(path)
-    try:
+    try:  # an unreadable file is listed as broken; it must not hide the other readers
+        report = verify_file(path)
         df = read_decisions(path)
     except StudyError as exc:
         return ReaderStatus(path.stem, path, 0, len(manifest.pairs), 0, (), False, str(exc), "")
