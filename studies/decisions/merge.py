@@ -192,12 +192,16 @@ def _fold_wal(dest: Path) -> None:
 
 
 def _keep_broken_aside(path: Path, conflicts: Path) -> None:
-    """Move a collected file whose chain is broken to ``conflicts/<name>@broken-<n>.sqlite``."""
-    _fold_wal(path)
+    """Move a collected file whose chain is broken (or that cannot be read) to
+    ``conflicts/<name>@broken-<n>.sqlite``, with its ``-wal``/``-shm`` files as they are."""
     conflicts.mkdir(parents=True, exist_ok=True)
     n = 1
     while (dest := conflicts / f"{path.stem}@broken-{n}.sqlite").exists():
         n += 1
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            os.replace(side, dest.with_name(dest.name + suffix))
     os.replace(path, dest)
 
 
@@ -225,7 +229,12 @@ def merge_decisions(study: str | Path, files: list[str | Path], *, dry_run: bool
     current: dict[str, Chain] = {}
     if folder.is_dir():
         for f in sorted(folder.glob("*.sqlite")):
-            chain = read_chain(f)
+            try:
+                chain = read_chain(f)
+            except StudyError as exc:  # a half copy or a damaged file: replaceable, kept aside
+                chain = Chain(f, "", "", "", [], False, str(exc))
+            if not chain.ok and not chain.reader_id:
+                chain.reader_id = f.stem
             if chain.reader_id:
                 current[chain.reader_id] = chain
     items: list[MergeItem] = []

@@ -184,3 +184,19 @@ def test_an_intact_original_repairs_a_broken_collected_copy(central):
     assert verify_file(collected).ok and verify_file(collected).head == verify_file(original).head
     kept = list((collected.parent / "conflicts").glob("r1@*.sqlite"))
     assert len(kept) == 1 and not verify_file(kept[0]).ok
+
+
+def test_an_unreadable_collected_file_neither_blocks_merging_nor_is_lost(central):
+    """decisions/r2.sqlite is a half copy: collecting r1 still works, and collecting r2's
+    intact original replaces the damaged file, which is kept aside."""
+    tiny, ws = central
+    damaged = decisions_path(tiny.study, "r2")
+    damaged.parent.mkdir(exist_ok=True)
+    damaged.write_bytes(b"half a copy" * 10)
+    a = _read(ws["wsA"], tiny.key, "r1", seed=1)
+    b = _read(ws["wsB"], tiny.key, "r2", seed=2)
+    items = merge_decisions(tiny.study, [a, b])
+    assert [i.status for i in items] == ["new", "update"]
+    assert verify_file(damaged).ok
+    kept = list((damaged.parent / "conflicts").glob("r2@broken-*.sqlite"))
+    assert len(kept) == 1 and kept[0].read_bytes() == b"half a copy" * 10
