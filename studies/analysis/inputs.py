@@ -36,10 +36,14 @@ def default_decision_files(study: str | Path) -> list[Path]:
 
 def verify_inputs(
     study: str | Path, key_path: str | Path, decision_files: Sequence[str | Path]
-) -> None:
+) -> list[dict]:
     """Refuse (:class:`StudyError`) unless the key matches, every audit chain is intact and
     every decisions file was read under this study and this key (its header's ``study_id``
-    and ``key_sha256``: a study rebuilt with the same seed keeps its ids but not its key)."""
+    and ``key_sha256``: a study rebuilt with the same seed keeps its ids but not its key).
+
+    Returns, per file, ``{"file", "audit_rows", "audit_head"}``: recorded with the results,
+    the head hash shows later whether rows were cut off the end of a file (which leaves a
+    shorter chain that still verifies)."""
     from studies.decisions import verify_file
 
     verify_key(study, key_path)
@@ -49,6 +53,7 @@ def verify_inputs(
             f"no decisions files to analyse in {decisions_dir(study)}: "
             "copy the readers' <reader>.sqlite files there or pass --decisions FILE..."
         )
+    chains = []
     for f in decision_files:
         if not Path(f).is_file():
             raise InputFileError(f, "decisions file not found", hint="Check the path")
@@ -61,6 +66,8 @@ def verify_inputs(
                 "Use the reader's original file",
             )
         _check_same_study(f, manifest)
+        chains.append({"file": Path(f).name, "audit_rows": report.rows, "audit_head": report.head})
+    return chains
 
 
 def _check_same_study(path: str | Path, manifest: Manifest) -> None:

@@ -28,7 +28,8 @@ class StudyResults:
     """Everything a coordinator takes away from a study, as plain data.
 
     ``summary``: JSON-able dict with the study's facts (``study_id``, ``n_pairs``, ``readers``
-    (ids), ``conditions``, ``decision_files``...), ``ai`` (``{"pairs": {...}, "auc": {...}}``
+    (ids), ``conditions``, ``decision_files``, ``decision_chains`` (per file its audit rows
+    and head hash)...), ``ai`` (``{"pairs": {...}, "auc": {...}}``
     when AI scores exist) and ``tables`` (name -> list of row dicts); ``tables``: name -> DataFrame (one XLSX sheet each);
     ``roc``: ``{"ai": {"fpr", "tpr", "auc", "ci"} | None, "readers": [{"reader",
     "condition", "pc", "fpr", "tpr"}]}``; ``decisions``: the scored long-format answers.
@@ -60,7 +61,7 @@ def analyze_study(
     """
     files = list(decision_files) if decision_files else inputs.default_decision_files(study)
     step = _stepper(progress, 4)
-    inputs.verify_inputs(study, key_path, files)
+    chains = inputs.verify_inputs(study, key_path, files)
     step()
     manifest = load_manifest(study)
     key = inputs.key_table(load_key(key_path))
@@ -83,6 +84,7 @@ def analyze_study(
         "question": manifest.question,
         "key_sha256_verified": manifest.key_sha256,
         "decision_files": [Path(f).name for f in files],
+        "decision_chains": chains,
         **res.summary,
     }
     step()

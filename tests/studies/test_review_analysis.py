@@ -55,3 +55,19 @@ def test_decisions_written_for_another_key_are_refused(tmp_path):
     old_file = decisions_path(tiny.study, "r1")
     with pytest.raises(StudyError, match="r1.sqlite.*another"):
         analyze_study(new_study, new_key, [old_file], n_boot=100)
+
+
+def test_summary_records_each_files_audit_head(study3):  # noqa: F811
+    """Cutting rows off the end of a decisions file leaves a valid, shorter chain; only a
+    head hash recorded with the results can show it later."""
+    from pathlib import Path
+
+    from studies.decisions import verify_file
+
+    tiny, files = study3
+    res = analyze_study(tiny.study, tiny.key, files, n_boot=100)
+    chains = {c["file"]: c for c in res.summary["decision_chains"]}
+    for f in files:
+        report = verify_file(f)
+        assert chains[Path(f).name]["audit_head"] == report.head
+        assert chains[Path(f).name]["audit_rows"] == report.rows
