@@ -137,7 +137,8 @@ def cmd_roc(args: argparse.Namespace) -> int:
         raise OptionError("score", "one or two score columns", args.score)
     if not args.file.is_file():
         raise InputFileError(args.file, "file not found", hint="Check the path")
-    df = pd.read_csv(args.file)
+    # the truth column as written: with an empty cell pandas would read 1 as 1.0
+    df = pd.read_csv(args.file, dtype={args.truth: str})
     for col in (args.truth, *args.score):
         if col not in df.columns:
             raise InputFileError(

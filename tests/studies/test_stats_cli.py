@@ -155,3 +155,13 @@ def test_help_of_every_command(command, capsys):
         main([command, "--help"])
     assert exc.value.code == 0
     assert f"knee-study {command}" in capsys.readouterr().out
+
+
+def test_roc_positive_value_as_written_when_truth_has_gaps(tmp_path, capsys):
+    """A 0/1 truth column with an empty cell is read by pandas as floats (1.0); the value
+    the user sees in the file, '1', must still name the positives."""
+    f = tmp_path / "gaps.csv"
+    f.write_text("y,s\n1,0.9\n0,0.1\n1,0.7\n,0.5\n0,0.4\n1,0.3\n")
+    assert main(["roc", str(f), "--truth", "y", "--positive", "1", "--score", "s"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["n_positive"], out["n_negative"], out["n_dropped_missing"]) == (3, 2, 1)
