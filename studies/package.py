@@ -293,6 +293,8 @@ def load_key(path: str | Path) -> dict[str, Any]:
 def verify_key(study: str | Path, key_path: str | Path) -> None:
     """Raise :class:`InputFileError` unless the key's SHA-256 matches the manifest's."""
     manifest = load_manifest(study)
+    if not Path(key_path).is_file():
+        raise InputFileError(key_path, "study key not found", hint="Check the path")
     actual = file_sha256(key_path)
     if actual != manifest.key_sha256:
         raise InputFileError(
