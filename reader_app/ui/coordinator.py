@@ -341,7 +341,7 @@ class CoordinatorController:
         if self.results is None:
             return None
         with error_display(self.view, "Exporting the results"):
-            info = write_outputs(self.results, out_dir, force=True)
+            info = write_outputs(self.results, out_dir, force=True, study=self.study)
             self.view.export_status.setText(
                 f"Wrote {len(info['files'])} files to {info['out']}: {', '.join(info['files'])}. {info['pdf']}"
             )

@@ -25,6 +25,7 @@ import pandas as pd
 from studies.analysis import figures, report
 from studies.analysis.results import StudyResults
 from studies.atomic import atomic_directory, check_output_dir
+from studies.errors import OptionError
 
 DECISION_EXPORT_COLUMNS = [
     "reader",
@@ -145,14 +146,32 @@ def xlsx_bytes(tables: dict[str, pd.DataFrame]) -> bytes:
     return buf.getvalue()
 
 
+def check_outside_study(out_dir: str | Path, study: str | Path) -> None:
+    """Refuse an output folder inside the study package: results name every pair's
+    progressor and would reach readers with the package (as the key would)."""
+    o, s = Path(out_dir).resolve(), Path(study).resolve()
+    if o == s or s in o.parents:
+        raise OptionError(
+            "out", f"a folder outside the study package {study} (readers must never get it)", str(out_dir)
+        )
+
+
 def write_outputs(
-    results: StudyResults, out_dir: str | Path, *, force: bool = False, pdf: bool = True
+    results: StudyResults,
+    out_dir: str | Path,
+    *,
+    force: bool = False,
+    pdf: bool = True,
+    study: str | Path | None = None,
 ) -> dict:
-    """Write every output into ``out_dir`` (refused when non-empty unless ``force``).
+    """Write every output into ``out_dir`` (refused when non-empty unless ``force``, and
+    when inside ``study``, the package the results come from).
 
     The folder is built under a temporary name and renamed when complete, so an interrupted
     run leaves nothing that looks finished. Returns ``{"files": [...], "pdf": message}``.
     """
+    if study is not None:
+        check_outside_study(out_dir, study)
     out_dir = check_output_dir(out_dir, force=force)
     pngs = figures.all_pngs(results)
     html_text = report.render_html(results, pngs)

@@ -273,10 +273,11 @@ def cmd_mrmc(args: argparse.Namespace) -> int:
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     from studies.analysis import analyze_study
-    from studies.analysis.exports import write_outputs
+    from studies.analysis.exports import check_outside_study, write_outputs
     from studies.atomic import check_output_dir
     from studies.progress import ProgressBar
 
+    check_outside_study(args.out, args.study)
     check_output_dir(args.out, force=args.force)
     res = analyze_study(
         args.study,
@@ -286,7 +287,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=ProgressBar("analyse"),
     )
-    written = write_outputs(res, args.out, force=args.force, pdf=not args.no_pdf)
+    written = write_outputs(res, args.out, force=args.force, pdf=not args.no_pdf, study=args.study)
     s = res.summary
     print(f"study {s.get('study_id')}: {s['n_pairs']} pairs, readers {', '.join(s['readers'])}")
     for r in res.tables["readers"].to_dict("records"):

@@ -22,3 +22,24 @@ def test_a_missing_key_names_the_file(command, tmp_path, capsys):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert str(missing) in err and "not found" in err
+
+
+def test_results_are_never_written_into_the_package(tmp_path, capsys):
+    """Results name every pair's progressor: written inside the study package, they would
+    travel to the next reader with it (as the key would; build refuses that for the key)."""
+    from studies.analysis import analyze_study
+    from studies.analysis.exports import write_outputs
+    from studies.decisions.simulate import simulate_reader
+    from studies.errors import OptionError
+
+    tiny = make_study(tmp_path / "s", n_pairs=4, with_images=False)
+    simulate_reader(tiny.study, tiny.key, "r1", 0.7, seed=1)
+    inside = tiny.study / "results"
+    args = ["analyze", "--study", str(tiny.study), "--key", str(tiny.key), "--out", str(inside)]
+    assert main(args) == 2
+    assert "outside the study package" in capsys.readouterr().err
+    assert not inside.exists()
+    res = analyze_study(tiny.study, tiny.key, n_boot=50)
+    with pytest.raises(OptionError, match="outside the study package"):
+        write_outputs(res, tiny.study / "decisions" / "out", study=tiny.study)
+    assert write_outputs(res, tmp_path / "results", study=tiny.study)["files"]
