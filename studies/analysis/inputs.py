@@ -133,6 +133,11 @@ def score_decisions(
     chosen cases that are not in the pair.
     """
     d = decisions[~decisions["practice"].astype(bool)].copy()
+    if d.empty:
+        raise StudyError(
+            "the decisions files hold no answers to scored pairs yet (practice pairs are not "
+            "scored): analyse once readers have answered study pairs"
+        )
     unknown = sorted(set(d["pair_id"]) - set(key["pair_id"]))
     if unknown:
         raise InputFileError(

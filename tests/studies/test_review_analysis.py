@@ -71,3 +71,21 @@ def test_summary_records_each_files_audit_head(study3):  # noqa: F811
         report = verify_file(f)
         assert chains[Path(f).name]["audit_head"] == report.head
         assert chains[Path(f).name]["audit_rows"] == report.rows
+
+
+def test_only_practice_answers_is_a_clear_refusal(tmp_path):
+    """Readers who have only done the practice pairs: no scored answer yet. Analysis says
+    so instead of failing with a KeyError."""
+    from study_factory import make_study
+
+    from studies.decisions import DecisionStore
+    from studies.errors import StudyError
+    from studies.package import decisions_path
+
+    tiny = make_study(tmp_path, n_pairs=3, n_practice=1, with_images=False)
+    with DecisionStore.open(decisions_path(tiny.study, "r1"), "r1", tiny.manifest) as store:
+        op = store.order[0]
+        assert op.practice
+        store.commit_decision(op.pair_id, op.left_case, started_at=1.0, decided_at=2.0, active_seconds=1.0)
+    with pytest.raises(StudyError, match="no answers to scored pairs"):
+        analyze_study(tiny.study, tiny.key, n_boot=50)
