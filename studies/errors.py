@@ -52,7 +52,7 @@ class InputFileError(StudyError):
         if value is not None:
             msg += f" (got {value!r})"
         if hint:
-            msg += f". {hint}"
+            msg += f"{' ' if msg.endswith(('.', '?', '!')) else '. '}{hint}"
         super().__init__(msg)
 
 

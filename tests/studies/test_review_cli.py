@@ -43,3 +43,12 @@ def test_results_are_never_written_into_the_package(tmp_path, capsys):
     with pytest.raises(OptionError, match="outside the study package"):
         write_outputs(res, tiny.study / "decisions" / "out", study=tiny.study)
     assert write_outputs(res, tmp_path / "results", study=tiny.study)["files"]
+
+
+def test_error_sentences_join_without_doubled_punctuation():
+    from studies.errors import InputFileError
+
+    e = InputFileError("c.csv", "unknown column 'jws'. Did you mean 'jsw'?", hint="Rename the column")
+    assert str(e) == "c.csv: unknown column 'jws'. Did you mean 'jsw'? Rename the column"
+    e = InputFileError("c.csv", "bad value", column="age", row=3, value="x", hint="Fix it")
+    assert str(e) == "c.csv, row 3, column 'age': bad value (got 'x'). Fix it"
