@@ -243,7 +243,8 @@ def merge_decisions(study: str | Path, files: list[str | Path], *, dry_run: bool
         try:
             incoming = read_chain(f)
         except StudyError as exc:
-            items.append(MergeItem(f, "", "invalid", str(exc)))
+            detail = str(exc).removeprefix(f"{f}: ")  # the report names the file already
+            items.append(MergeItem(f, "", "invalid", detail))
             continue
         existing = current.get(incoming.reader_id)
         status, detail = classify(manifest.study_id, manifest.key_sha256, incoming, existing)

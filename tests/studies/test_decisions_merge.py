@@ -200,3 +200,13 @@ def test_an_unreadable_collected_file_neither_blocks_merging_nor_is_lost(central
     assert verify_file(damaged).ok
     kept = list((damaged.parent / "conflicts").glob("r2@broken-*.sqlite"))
     assert len(kept) == 1 and kept[0].read_bytes() == b"half a copy" * 10
+
+
+def test_a_missing_file_is_reported_once_by_name(central, capsys):
+    from studies.cli import main
+
+    tiny, _ = central
+    missing = tiny.study.parent / "nowhere.sqlite"
+    assert main(["merge-decisions", str(tiny.study), str(missing)]) == 1
+    line = capsys.readouterr().out.splitlines()[0]
+    assert line.count(str(missing)) == 1 and "not found" in line
