@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from model.choices import unknown_choice
@@ -36,6 +37,8 @@ BACKBONES: tuple[str, ...] = ("efficientnet_lite0", "efficientnet_b0")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 N_FEATURES = 1280
+#: The backbones' native (ImageNet training) input size, pixels; smaller slices are upsampled.
+INPUT_SIZE = 224
 #: ImageNet classes accepted by the self-check: Egyptian cat, tiger cat, tabby.
 CAT_CLASSES = (285, 282, 281)
 CHELSEA = Path(__file__).resolve().parent / "assets" / "chelsea.png"
@@ -51,6 +54,8 @@ class Provenance:
     sha256: str | None
     pretrained: bool
     n_features: int = N_FEATURES
+    #: Slices smaller than this (pixels, larger side) are upsampled to it before the backbone.
+    input_size: int = INPUT_SIZE
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -159,10 +164,29 @@ def create_backbone(
     return model, prov
 
 
-def to_network_input(slices: np.ndarray | torch.Tensor) -> torch.Tensor:
-    """Grayscale slices in [0, 1], shape (N, H, W) -> ImageNet-normalised (N, 3, H, W) float32."""
+def network_size(h: int, w: int, input_size: int = INPUT_SIZE) -> tuple[int, int]:
+    """(H', W') a (h, w) slice is fed at: unchanged when its larger side reaches ``input_size``,
+    else scaled up (aspect kept) so that the larger side is ``input_size``."""
+    top = max(h, w)
+    if top >= input_size:
+        return h, w
+    return max(1, round(h * input_size / top)), max(1, round(w * input_size / top))
+
+
+def to_network_input(slices: np.ndarray | torch.Tensor, input_size: int = INPUT_SIZE) -> torch.Tensor:
+    """Grayscale slices in [0, 1], shape (N, H, W) -> ImageNet-normalised (N, 3, H', W') float32.
+
+    (H', W') is :func:`network_size`: slices smaller than the backbone's native ``input_size``
+    (224 px for ImageNet EfficientNets) are upsampled bilinearly, so that the last block's map
+    (stride 32) is 7 x 7 rather than 3 x 3 for a 96 px slice and small structures span
+    several pixels of the features the weights were trained on. Differentiable (Grad-CAM).
+    """
     x = torch.as_tensor(np.asarray(slices, dtype=np.float32) if not torch.is_tensor(slices) else slices)
-    x = x.float().unsqueeze(1).expand(-1, 3, -1, -1)
+    x = x.float().unsqueeze(1)
+    size = network_size(x.shape[-2], x.shape[-1], input_size)
+    if size != tuple(x.shape[-2:]):
+        x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+    x = x.expand(-1, 3, -1, -1)
     mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
     return (x - mean) / std

@@ -1,8 +1,9 @@
 """Slice features from the backbone, and a feature store keyed by knee and visit.
 
 :class:`SliceEncoder` turns preprocessed slices (N, H, W) in [0, 1] into (N, 1280) features:
-grey level repeated to 3 channels, ImageNet normalisation, ``forward_features`` and global
-average pooling (timm's ``forward_head(pre_logits=True)``).
+slices smaller than the backbone's native 224 px upsampled (``Provenance.input_size``), grey
+level repeated to 3 channels, ImageNet normalisation, ``forward_features`` and global average
+pooling (timm's ``forward_head(pre_logits=True)``).
 
 :class:`FeatureStore` keeps one (N, 1280) float16 array per key (a cohort knee-visit, e.g.
 ``9001234_left_12m``, or ``case_<id>`` for study cases) under
@@ -39,8 +40,12 @@ class SliceEncoder:
         self.batch_size = batch_size
 
     def feature_maps(self, slices: np.ndarray | torch.Tensor) -> torch.Tensor:
-        """(N, H, W) -> last conv block activations (N, F, H/32, W/32) (with autograd)."""
-        return self.backbone.forward_features(to_network_input(slices))
+        """(N, H, W) -> last conv block activations (N, F, H'/32, W'/32) (with autograd).
+
+        (H', W'): the slice size, upsampled when smaller than the provenance's ``input_size``
+        (see :func:`model.backbone.to_network_input`).
+        """
+        return self.backbone.forward_features(to_network_input(slices, self.provenance.input_size))
 
     def pool(self, maps: torch.Tensor) -> torch.Tensor:
         """(N, F, h, w) -> (N, F) global-average-pooled features."""

@@ -69,7 +69,7 @@ class KneeAnatomy:
     ``fat_mm``: subcutaneous fat thickness. ``effusion``: grade 0-3 (suprapatellar pouch and
     posterior recesses). ``bml``: a bone-marrow-lesion-like region in the medial ``bml_bone``
     ('femur' or 'tibia') centred ``bml_m_mm``/``bml_a_mm`` from the compartment's centre, of
-    radius ``bml_size_mm`` (along m; 1.3x along a, 0.7x along s). ``osteophyte_mm``: size of
+    radius ``bml_size_mm`` (along m; 1.3x along a, 0.7x along s), replacing marrow only. ``osteophyte_mm``: size of
     the bony spurs at the margins of the femoral condyles and tibial plateau (see
     :data:`OSTEOPHYTE_MM`; they never narrow the joint space).
     """

@@ -7,9 +7,11 @@ Per sequence a table gives each tissue's relative signal (0-1):
 * ``sag_3d_dess`` (water-excited double-echo steady state): cartilage and fluid bright, fat
   and marrow dark (water excitation), muscle grey, menisci/tendons/cortex black.
 
-The planted marrow lesion (:attr:`Label.BML`) is fluid-like, i.e. brighter than the marrow
-around it in both sequences. The signal is then multiplied by a smooth bias field (a coil's
-fall-off with distance, up to about ±35 %), textured (trabecular / muscle fibre patterns),
+The planted marrow lesion (:attr:`Label.BML`) looks as bone marrow oedema does: on the
+non-fat-suppressed COR IW TSE (as in the OAI) it replaces bright fatty marrow and is markedly
+darker than the marrow around it (0.18 against 0.55); on the water-excited DESS, whose marrow
+is dark, it is brighter (0.55 against 0.17). The signal is then multiplied by a smooth bias
+field (a coil's fall-off with distance, up to about ±35 %), textured (trabecular / muscle fibre patterns),
 slightly blurred (partial volume), given Rician noise (the magnitude of a complex Gaussian
 signal) and scaled to 12-bit integers.
 """
@@ -35,7 +37,7 @@ _CONTRAST: dict[str, dict[Label, float]] = {
         Label.FEMUR_CORTEX: 0.05, Label.TIBIA: 0.55, Label.TIBIA_CORTEX: 0.05, Label.PATELLA: 0.55,
         Label.PATELLA_CORTEX: 0.05, Label.FEMORAL_CARTILAGE: 0.42, Label.TIBIAL_CARTILAGE: 0.42,
         Label.PATELLAR_CARTILAGE: 0.42, Label.MENISCUS: 0.04, Label.FLUID: 0.95, Label.TENDON: 0.06,
-        Label.BML: 0.88, Label.FIBULA: 0.55, Label.VESSEL: 0.08,
+        Label.BML: 0.18, Label.FIBULA: 0.55, Label.VESSEL: 0.08,
     },
     "sag_3d_dess": {
         Label.AIR: 0.0, Label.FAT: 0.12, Label.MUSCLE: 0.30, Label.FEMUR: 0.17,

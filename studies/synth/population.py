@@ -173,7 +173,7 @@ def draw_population(patients: int, seed: int, progressor_rate: float | None = No
     bml_bone = np.where(rng.random(nk) < 0.65, "femur", "tibia")
     bml_m = rng.uniform(-3.5, 3.5, nk)
     bml_a = rng.uniform(-10, 8, nk)
-    bml_size = rng.uniform(4.5, 8.0, nk)[:, None] * rng.uniform(0.85, 1.15, (nk, nv))
+    bml_size = rng.uniform(7.0, 12.0, nk)[:, None] * rng.uniform(0.85, 1.15, (nk, nv))
 
     jsw_missing = rng.random((nk, nv)) < JSW_MISSING_P
     jsw_missing_code = np.where(rng.random((nk, nv)) < 0.7, ".: Missing Form/Incomplete Workbook", ".D: Not Done")

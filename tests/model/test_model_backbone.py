@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 import pytest
 import torch
 
@@ -12,6 +13,7 @@ from model.backbone import (
     N_FEATURES,
     create_backbone,
     lite0_package_weights,
+    network_size,
     self_check,
     to_network_input,
 )
@@ -67,15 +69,28 @@ def test_unknown_backbone_suggests_a_name():
 
 
 def test_slices_become_normalised_rgb_and_1280_features():
-    x = to_network_input(torch.zeros(3, 32, 40).numpy())
+    x = to_network_input(torch.zeros(3, 32, 40).numpy(), input_size=40)
     assert x.shape == (3, 3, 32, 40)
     assert torch.allclose(x[0, :, 0, 0], torch.tensor([-0.485 / 0.229, -0.456 / 0.224, -0.406 / 0.225]))
     model, prov = create_backbone("efficientnet_lite0", weights=None)
+    assert prov.input_size == 224 and prov.to_json()["input_size"] == 224
     enc = SliceEncoder(model, prov, batch_size=2)
     feats = enc.encode(torch.rand(5, 64, 64).numpy())
     assert feats.shape == (5, N_FEATURES) and feats.dtype == "float32"
     maps = enc.feature_maps(torch.rand(2, 64, 64).numpy())
-    assert maps.shape == (2, N_FEATURES, 2, 2)
+    assert maps.shape == (2, N_FEATURES, 7, 7)  # 64 px slices are fed at the native 224 px
+
+
+def test_small_slices_are_upsampled_to_the_native_size_keeping_aspect():
+    assert network_size(96, 96) == (224, 224)
+    assert network_size(48, 96) == (112, 224)
+    assert network_size(384, 384) == (384, 384)  # large slices are left alone
+    ramp = np.tile(np.linspace(0, 1, 96, dtype=np.float32), (96, 1))[None]
+    x = to_network_input(ramp)
+    assert x.shape == (1, 3, 224, 224)
+    row = x[0, 0, 100]
+    assert bool((row[1:] >= row[:-1] - 1e-6).all())  # bilinear: the ramp stays monotonic
+    assert to_network_input(ramp, input_size=96).shape == (1, 3, 96, 96)  # at its size: untouched
 
 
 def test_cli_backbone_info_reports_weights_and_self_check(capsys):
