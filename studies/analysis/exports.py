@@ -146,14 +146,24 @@ def xlsx_bytes(tables: dict[str, pd.DataFrame]) -> bytes:
     return buf.getvalue()
 
 
-def check_outside_study(out_dir: str | Path, study: str | Path) -> None:
-    """Refuse an output folder inside the study package: results name every pair's
-    progressor and would reach readers with the package (as the key would)."""
+def check_outside_study(
+    out_dir: str | Path, study: str | Path, key: str | Path | None = None
+) -> None:
+    """Refuse an output folder inside the study package (results name every pair's
+    progressor and would reach readers with the package, as the key would), and one that
+    holds the package or the key (replacing it, ``--force``, would delete them)."""
     o, s = Path(out_dir).resolve(), Path(study).resolve()
     if o == s or s in o.parents:
         raise OptionError(
             "out", f"a folder outside the study package {study} (readers must never get it)", str(out_dir)
         )
+    for what, path in (("the study package", s), ("the key", key)):
+        if path is not None and o in Path(path).resolve().parents:
+            raise OptionError(
+                "out",
+                f"a new folder for the results; {out_dir} holds {what} ({path}) and would be replaced",
+                str(out_dir),
+            )
 
 
 def write_outputs(

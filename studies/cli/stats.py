@@ -277,7 +277,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from studies.atomic import check_output_dir
     from studies.progress import ProgressBar
 
-    check_outside_study(args.out, args.study)
+    check_outside_study(args.out, args.study, args.key)
     check_output_dir(args.out, force=args.force)
     res = analyze_study(
         args.study,

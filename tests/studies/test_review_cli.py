@@ -52,3 +52,17 @@ def test_error_sentences_join_without_doubled_punctuation():
     assert str(e) == "c.csv: unknown column 'jws'. Did you mean 'jsw'? Rename the column"
     e = InputFileError("c.csv", "bad value", column="age", row=3, value="x", hint="Fix it")
     assert str(e) == "c.csv, row 3, column 'age': bad value (got 'x'). Fix it"
+
+
+def test_analyze_force_never_replaces_a_folder_holding_the_study_or_key(tmp_path, capsys):
+    """--force replaces --out whole: an --out that holds the study package (or its key)
+    would delete the readers' decisions with it."""
+    from studies.decisions.simulate import simulate_reader
+
+    tiny = make_study(tmp_path / "s", n_pairs=4, with_images=False)
+    simulate_reader(tiny.study, tiny.key, "r1", 0.7, seed=1)
+    for out in (tmp_path / "s", tmp_path):
+        args = ["analyze", "--study", str(tiny.study), "--key", str(tiny.key), "--out", str(out)]
+        assert main([*args, "--force"]) == 2
+        assert "holds the study package" in capsys.readouterr().err
+    assert (tiny.study / "decisions" / "r1.sqlite").is_file() and tiny.key.is_file()
