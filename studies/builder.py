@@ -101,6 +101,20 @@ def check_paths(out: Path, key: Path, *, force: bool) -> tuple[Path, Path]:
     return out, key
 
 
+def _check_not_over_cohort(out: Path, cohort: Path) -> None:
+    """Refuse an ``--out`` that is or holds the cohort (or its CSV's folder, which holds the
+    images): the package folder is replaced whole, which would delete the source data."""
+    o = out.resolve()
+    c = cohort.resolve()
+    folder = c.parent if c.is_file() else c
+    if o == folder or o in folder.parents:
+        raise OptionError(
+            "out",
+            f"a new folder for the package; {out} holds the cohort ({cohort}) and would be replaced",
+            str(out),
+        )
+
+
 def _has_images_on_disk(row: dict[str, Any]) -> bool:
     return all(row[s] is not None and os.path.exists(row[s]) for s in SEQUENCES)
 
@@ -126,6 +140,7 @@ def build_study(
     options = options or BuildOptions()
     options.check()
     out, key = check_paths(Path(out), Path(key), force=options.force)
+    _check_not_over_cohort(out, cohort.root if isinstance(cohort, Cohort) else Path(cohort))
     if not isinstance(cohort, Cohort):
         cohort = load_cohort(cohort)
     cfg = options.sampling

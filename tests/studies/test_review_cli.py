@@ -66,3 +66,17 @@ def test_analyze_force_never_replaces_a_folder_holding_the_study_or_key(tmp_path
         assert main([*args, "--force"]) == 2
         assert "holds the study package" in capsys.readouterr().err
     assert (tiny.study / "decisions" / "r1.sqlite").is_file() and tiny.key.is_file()
+
+
+def test_build_force_never_replaces_a_folder_holding_the_cohort(tmp_path, capsys):
+    """--force replaces --out whole: an --out that holds the cohort would delete the source
+    images and tables."""
+    from builder_cohort import write_csv_cohort
+
+    csv = write_csv_cohort(tmp_path / "data" / "cohort", n_participants=20)
+    before = sorted(p.name for p in csv.parent.iterdir())
+    for out in (tmp_path / "data", csv.parent):
+        args = ["build", "--cohort", str(csv), "--out", str(out), "--key", str(tmp_path / "k.json")]
+        assert main([*args, "--pairs", "2", "--force"]) == 2
+        assert "holds the cohort" in capsys.readouterr().err
+    assert sorted(p.name for p in csv.parent.iterdir()) == before
