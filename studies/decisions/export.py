@@ -100,6 +100,7 @@ def export_decisions(paths: Iterable[str | Path], out: str | Path) -> pd.DataFra
     paths = [Path(p) for p in paths]
     if not paths:
         raise ValueError("no decisions files given")
+    _check_not_a_decisions_file(Path(out), paths)
     frames = []
     seen: dict[str, Path] = {}
     for p in paths:
@@ -117,6 +118,21 @@ def export_decisions(paths: Iterable[str | Path], out: str | Path) -> pd.DataFra
         table[col] = [to_iso(t) for t in table[col]]
     write_text_atomic(out, table.to_csv(index=False))
     return table
+
+
+def _check_not_a_decisions_file(out: Path, inputs: list[Path]) -> None:
+    """Refuse an ``out`` that is one of the inputs or any SQLite file: it is replaced
+    without asking, and a decisions file is a reader's only record."""
+    from studies.errors import OptionError
+
+    is_input = out.exists() and any(out.resolve() == p.resolve() for p in inputs)
+    try:
+        with open(out, "rb") as fh:
+            is_sqlite = fh.read(16) == b"SQLite format 3\0"
+    except OSError:
+        is_sqlite = False
+    if is_input or is_sqlite:
+        raise OptionError("out", "a CSV file path, not a decisions file (it would be replaced)", str(out))
 
 
 def _reader_of(path: Path) -> str:

@@ -80,3 +80,21 @@ def test_build_force_never_replaces_a_folder_holding_the_cohort(tmp_path, capsys
         assert main([*args, "--pairs", "2", "--force"]) == 2
         assert "holds the cohort" in capsys.readouterr().err
     assert sorted(p.name for p in csv.parent.iterdir()) == before
+
+
+def test_export_decisions_never_overwrites_a_decisions_file(tmp_path, capsys):
+    """--out is replaced without asking; pointed at a decisions file (a slip between two
+    paths), it would replace a reader's only record with a CSV."""
+    from studies.decisions.simulate import simulate_reader
+    from studies.package import decisions_path
+
+    tiny = make_study(tmp_path / "s", n_pairs=3, with_images=False)
+    simulate_reader(tiny.study, tiny.key, "r1", 0.7, seed=1)
+    simulate_reader(tiny.study, tiny.key, "r2", 0.7, seed=2)
+    r1, r2 = decisions_path(tiny.study, "r1"), decisions_path(tiny.study, "r2")
+    before = r2.read_bytes()
+    for out in (r1, r2):
+        assert main(["export-decisions", str(r1), "--out", str(out)]) == 2
+        assert "decisions file" in capsys.readouterr().err
+    assert r2.read_bytes() == before
+    assert main(["export-decisions", str(r1), "--out", str(tmp_path / "d.csv")]) == 0
