@@ -67,8 +67,15 @@ def simulate_reader(
     phases = ("first", "final") if mode == "sequential" else ("final",)
 
     with DecisionStore.open(decisions_path(study, reader_id), reader_id, manifest, mode) as store:
+        if store.has_person_sessions():
+            raise OptionError(
+                "reader",
+                "a reader id for simulated answers only (a person has read under this one; "
+                "simulated answers added to their record could never be told apart)",
+                reader_id,
+            )
         already = len(store.answered_pair_ids())
-        store.session_start(mode)
+        store.session_start(mode, simulated=True)
         committed = correct = 0
         total = len(store.order)
         for position, pair in enumerate(store.order):

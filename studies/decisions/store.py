@@ -221,12 +221,21 @@ class DecisionStore:
             raise storage_error(self.path, exc, f"{what} was NOT saved") from exc
         return row_id, ts
 
-    def session_start(self, mode: str | None = None) -> None:
-        """Record the start of a reading session (``mode`` defaults to the store's)."""
+    def session_start(self, mode: str | None = None, *, simulated: bool = False) -> None:
+        """Record the start of a reading session (``mode`` defaults to the store's);
+        ``simulated`` marks a session of ``simulate-reader`` (not a person's reading)."""
         if mode is not None:
             self._check_mode(mode)
             self.mode = mode
-        self._append("session_start", {"mode": self.mode, "software_version": __version__}, "The session start")
+        payload: dict[str, Any] = {"mode": self.mode, "software_version": __version__}
+        if simulated:
+            payload["simulated"] = True
+        self._append("session_start", payload, "The session start")
+
+    def has_person_sessions(self) -> bool:
+        """Whether any session in this file was a person's (not marked ``simulated``)."""
+        rows = self._conn.execute("SELECT payload_json FROM audit WHERE kind = 'session_start'")
+        return any(not json.loads(p).get("simulated") for (p,) in rows)
 
     def session_stop(self) -> None:
         """Record the end of a reading session."""

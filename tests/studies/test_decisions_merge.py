@@ -33,7 +33,7 @@ def _read(study, key, reader, *, seed, n=None):
         return decisions_path(study, reader)
     manifest = load_manifest(study)
     with DecisionStore.open(decisions_path(study, reader), reader, manifest) as store:
-        store.session_start("unaided")
+        store.session_start("unaided", simulated=True)  # simulate_reader may finish it
         for op in store.order[:n]:
             store.commit_decision(op.pair_id, op.left_case, started_at=0.0, decided_at=1.0, active_seconds=1.0)
         store.session_stop()
@@ -137,7 +137,7 @@ from studies.decisions import DecisionStore
 from studies.package import decisions_path, load_manifest
 study = sys.argv[1]
 store = DecisionStore.open(decisions_path(study, "r1"), "r1", load_manifest(study))
-store.session_start("unaided")
+store.session_start("unaided", simulated=True)
 for op in store.order[:2]:
     store.commit_decision(op.pair_id, op.left_case, started_at=0.0, decided_at=1.0, active_seconds=1.0)
 os._exit(0)  # killed: the WAL is never checkpointed

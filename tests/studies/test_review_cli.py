@@ -98,3 +98,37 @@ def test_export_decisions_never_overwrites_a_decisions_file(tmp_path, capsys):
         assert "decisions file" in capsys.readouterr().err
     assert r2.read_bytes() == before
     assert main(["export-decisions", str(r1), "--out", str(tmp_path / "d.csv")]) == 0
+
+
+def test_simulate_reader_never_writes_into_a_persons_decisions(tmp_path, capsys):
+    """Simulated answers are indistinguishable from a person's once written (the audit is
+    append-only): simulate-reader refuses a reader id a person has read under, and marks
+    its own sessions so that resuming a simulation still works."""
+    import json
+    import sqlite3
+
+    from studies.decisions import DecisionStore
+    from studies.decisions.simulate import simulate_reader
+    from studies.errors import StudyError
+    from studies.package import decisions_path
+
+    tiny = make_study(tmp_path / "s", n_pairs=3, with_images=False)
+    path = decisions_path(tiny.study, "r1")
+    with DecisionStore.open(path, "r1", tiny.manifest) as store:
+        store.session_start("unaided")
+        op = store.order[0]
+        store.commit_decision(op.pair_id, op.left_case, started_at=1.0, decided_at=2.0, active_seconds=1.0)
+        store.session_stop()
+    rows = sqlite3.connect(path).execute("SELECT count(*) FROM audit").fetchone()[0]
+    with pytest.raises(StudyError, match="r1"):
+        simulate_reader(tiny.study, tiny.key, "r1", 0.7)
+    assert sqlite3.connect(path).execute("SELECT count(*) FROM audit").fetchone()[0] == rows
+    res = simulate_reader(tiny.study, tiny.key, "sim1", 0.7, seed=1)
+    assert simulate_reader(tiny.study, tiny.key, "sim1", 0.7, seed=1).committed == 0  # resumes
+    starts = [
+        json.loads(p)
+        for (p,) in sqlite3.connect(res.path).execute(
+            "SELECT payload_json FROM audit WHERE kind = 'session_start'"
+        )
+    ]
+    assert starts and all(s.get("simulated") is True for s in starts)
