@@ -94,6 +94,14 @@ def check_paths(out: Path, key: Path, *, force: bool) -> tuple[Path, Path]:
             "key", f"a path outside the study package {out} (readers must never get it)", str(key)
         )
     check_output_dir(out, force=force)
+    held = sorted((out / DECISIONS_DIR).glob("*.sqlite")) if out.is_dir() else []
+    if held:
+        raise OptionError(
+            "out",
+            "a folder without readers' decisions (even --force never deletes them: move "
+            f"{out / DECISIONS_DIR} somewhere safe first)",
+            f"{out} (holds {len(held)} decisions file(s): {', '.join(p.name for p in held[:3])})",
+        )
     if key.exists() and not force:
         raise OptionError("key", "a new file (pass --force to replace it)", f"{key} (exists)")
     if key.exists() and key.is_dir():

@@ -61,10 +61,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _verify(args: argparse.Namespace) -> int:
     from studies.decisions import verify_file
+    from studies.errors import StudyError
 
     broken = 0
     for f in args.files:
-        r = verify_file(f)
+        try:
+            r = verify_file(f)
+        except StudyError as exc:
+            if not f.exists():  # a wrong path is a usage error (exit status 2)
+                raise
+            broken += 1  # not a decisions file, or damaged: say so, check the rest
+            print(f"{f}: UNREADABLE: {exc}")
+            continue
         if r.ok:
             head = f", head {r.head[:16]}" if r.head else ""
             wal = f.with_name(f.name + "-wal")

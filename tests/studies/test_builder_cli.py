@@ -62,3 +62,17 @@ def test_build_cli_parsons_bound_recorded(tmp_path, capsys):
     key = load_key(tmp_path / "k.json")
     assert key["build"]["jsw_sd_mm"] == 0.4
     assert key["build"]["bounds_mm"][0] == pytest.approx(-1.96 * 2**0.5 * 0.4)
+
+
+def test_force_never_deletes_readers_decisions(tmp_path, capsys):
+    csv = write_csv_cohort(tmp_path / "c")
+    args = build_args(csv, tmp_path, "--pairs", "6", "--strata", "1,4,1", "--workers", "1")
+    assert main(args) == 0
+    decisions = tmp_path / "s" / "decisions"
+    decisions.mkdir(exist_ok=True)
+    (decisions / "r1.sqlite").write_bytes(b"a reader's answers")
+    capsys.readouterr()
+    assert main([*args, "--force"]) == 2
+    err = capsys.readouterr().err
+    assert "decisions" in err and "r1.sqlite" in err and "move" in err
+    assert (decisions / "r1.sqlite").read_bytes() == b"a reader's answers"

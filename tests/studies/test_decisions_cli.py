@@ -128,3 +128,14 @@ def test_export_refuses_two_copies_of_one_reader(tiny, tmp_path, capsys):
                  "--out", str(tmp_path / "x.csv")]) == 2
     assert "reader 'r1' also comes from" in capsys.readouterr().err
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_verify_reports_an_unreadable_file_and_checks_the_rest(tiny, tmp_path, capsys):
+    assert simulate(tiny) == 0
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"not a database" * 20)
+    capsys.readouterr()
+    assert main(["verify-decisions", str(junk), str(decisions_path(tiny.study, "r1"))]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"{junk}: UNREADABLE")
+    assert "OK, audit chain intact" in out[1]
