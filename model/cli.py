@@ -154,8 +154,10 @@ def cmd_infer(args) -> int:
     from model.infer import infer_study
     from studies.progress import ProgressBar
 
-    info = infer_study(args.run, args.study, key=args.key, heatmaps=not args.no_heatmaps, progress=ProgressBar("infer"))
-    print(f"scores{' and heatmaps' if info['heatmap_sequences'] else ''} of run {info['run_id']} written to {args.study / 'ai'}")
+    info = infer_study(args.run, args.study, key=args.key, heatmaps=not args.no_heatmaps,
+                       heatmap_runs=tuple(args.heatmap_run), progress=ProgressBar("infer"))
+    maps = f" and heatmaps ({', '.join(info['heatmap_sequences'])})" if info["heatmap_sequences"] else ""
+    print(f"scores{maps} of run {info['run_id']} written to {args.study / 'ai'}")
     print(f"models: {info['model_selection']}")
     if args.key is None:
         print("warning: no --key given, so every case was scored by the final model", file=sys.stderr)
@@ -205,6 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run", type=Path, required=True)
     p.add_argument("--study", type=Path, required=True)
     p.add_argument("--key", type=Path, default=None, help="the study's key: training-cohort knees get their fold's model")
+    p.add_argument("--heatmap-run", type=Path, action="append", default=[], metavar="RUN",
+                   help="a run of the same task on another sequence, for that sequence's heatmaps (repeatable)")
     p.add_argument("--no-heatmaps", action="store_true")
     p.set_defaults(func=cmd_infer)
 

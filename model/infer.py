@@ -8,7 +8,8 @@ whole ``ai/`` folder is built aside and renamed into place):
   class (progression for ``jsn-*``, pain >= 2 for ``pain``, the highest class for ``pain3``);
 - ``ai/heatmaps/<case>_<sequence>.nii.gz``: Grad-CAM on the grid of
   ``images/<case>_<sequence>.nii.gz`` (same shape and affine), float32 in [0, 1], for the
-  run's sequence only (a model sees one sequence; no file is written for the other);
+  run's sequence and for the sequence of each ``heatmap_runs`` run (a model sees one
+  sequence; a sequence without a run gets no file);
 - ``ai/run.json``: the run id, task, sequence, weights provenance and how models were chosen.
 
 No leakage: with the study's key, a case whose source participant was in the run's
@@ -25,6 +26,7 @@ import io
 import json
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import nibabel as nib
@@ -96,24 +98,22 @@ def choose_models(run: Path, cases: list[str], sources: dict[str, str] | None) -
     return chosen, "fold model that never saw the participant for training-cohort knees (key given); final model otherwise"
 
 
-def infer_study(
-    run: str | Path,
-    study: str | Path,
-    *,
-    key: str | Path | None = None,
-    heatmaps: bool = True,
-    progress: ProgressCallback | None = None,
-) -> dict:
-    """Score every case of ``study`` with ``run``; write ``ai/``; return run.json's content."""
-    run, study = Path(run), Path(study)
+@dataclass
+class _RunModels:
+    """One run, ready to score a study: its config, which model scores which case, the
+    models and the backbone encoder."""
+
+    run: Path
+    config: object
+    chosen: dict[str, str]
+    how: str
+    models: dict
+    encoder: SliceEncoder
+    provenance: object
+
+
+def _load_run(run: Path, cases: list[str], sources: dict[str, str] | None) -> _RunModels:
     config = load_config(run)
-    manifest = load_manifest(study)
-    sources = None
-    if key is not None:
-        verify_key(study, key)
-        sources = case_sources(key)
-    seq = config.sequence
-    cases = list(manifest.cases)
     chosen, how = choose_models(run, cases, sources)
     models = {name: load_model(run, name) for name in sorted(set(chosen.values()))}
     backbone, prov = create_backbone(config.backbone, weights=config.weights)
@@ -124,48 +124,97 @@ def infer_study(
             f"those available now ({prov.sha256})",
             hint="Pass the same --weights as in training",
         )
-    encoder = SliceEncoder(backbone, prov)
-    variables = tuple(config.variables)
+    return _RunModels(run, config, chosen, how, models, SliceEncoder(backbone, prov), prov)
+
+
+def _score_case(rm: _RunModels, study: Path, manifest, cid: str, *, heatmap: bool):
+    """(probability, (heatmap (i, j, k), affine) or None) of one case with one run."""
+    case = manifest.cases[cid]
+    seq = rm.config.sequence
+    rel = case.images.get(seq)
+    if not rel:
+        raise InputFileError(study / "manifest.json", f"case {cid} has no {seq} image", hint=f"The run {rm.run} uses {seq}; build the study with it")
+    source = read_volume(study / rel)
+    oriented = orient(source, None, mirror=False)  # package images are already mirrored
+    stack, idx = preprocess_image(oriented, rm.config.preprocess, str(study / rel))
+    variables = tuple(rm.config.variables)
+    clin = clinical_matrix(pd.DataFrame([case.clinical]), variables)[0]
+    res = gradcam(rm.encoder, rm.models[rm.chosen[cid]].module_, stack, clin if len(variables) else None)
+    if not heatmap:
+        return float(res.proba[-1]), None
+    heat = heatmap_on_grid(res.cams, oriented, seq, idx, source)
+    ref = nib.load(str(study / rel))
+    return float(res.proba[-1]), (heat.transpose(2, 1, 0), ref.affine)  # (slice,row,col) -> NIfTI (i,j,k)
+
+
+def infer_study(
+    run: str | Path,
+    study: str | Path,
+    *,
+    key: str | Path | None = None,
+    heatmaps: bool = True,
+    heatmap_runs: tuple[str | Path, ...] = (),
+    progress: ProgressCallback | None = None,
+) -> dict:
+    """Score every case of ``study`` with ``run``; write ``ai/``; return run.json's content.
+
+    ``heatmap_runs``: further runs of the same task trained on other sequences, used only for
+    their Grad-CAM heatmaps (a model sees one sequence, so heatmaps over both sequences of the
+    hanging protocol need one run per sequence); the scores are always ``run``'s.
+    """
+    run, study = Path(run), Path(study)
+    manifest = load_manifest(study)
+    sources = None
+    if key is not None:
+        verify_key(study, key)
+        sources = case_sources(key)
+    cases = list(manifest.cases)
+    main = _load_run(run, cases, sources)
+    extra = [_load_run(Path(r), cases, sources) for r in (heatmap_runs if heatmaps else ())]
+    seqs = [main.config.sequence] + [rm.config.sequence for rm in extra]
+    for rm in extra:
+        if rm.config.task != main.config.task:
+            raise InputFileError(rm.run / "config.json", f"a heatmap run must be of the scoring run's task '{main.config.task}'", value=rm.config.task)
+    if len(set(seqs)) != len(seqs):
+        raise InputFileError(run / "config.json", "two runs for the same sequence", value=seqs, hint="Give one heatmap run per other sequence")
+    variables = tuple(main.config.variables)
     shown = set().union(*(c.clinical for c in manifest.cases.values())) if manifest.cases else set()
     missing_vars = [v for v in variables if PACKAGE_NAMES.get(v, v) not in shown]
     scores: list[tuple[str, float]] = []
-    maps: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    maps: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+    total = len(cases) * (1 + len(extra))
     if progress:
-        progress(0, len(cases))
-    for i, cid in enumerate(cases, 1):
-        case = manifest.cases[cid]
-        rel = case.images.get(seq)
-        if not rel:
-            raise InputFileError(study / "manifest.json", f"case {cid} has no {seq} image", hint=f"The run uses {seq}; build the study with it")
-        source = read_volume(study / rel)
-        oriented = orient(source, None, mirror=False)  # package images are already mirrored
-        stack, idx = preprocess_image(oriented, config.preprocess, str(study / rel))
-        clin = clinical_matrix(pd.DataFrame([case.clinical]), variables)[0]
-        res = gradcam(encoder, models[chosen[cid]].module_, stack, clin if len(variables) else None)
-        scores.append((cid, float(res.proba[-1])))
-        if heatmaps:
-            heat = heatmap_on_grid(res.cams, oriented, seq, idx, source)
-            ref = nib.load(str(study / rel))
-            maps[cid] = (heat.transpose(2, 1, 0), ref.affine)  # (slice,row,col) -> NIfTI (i,j,k)
-        if progress:
-            progress(i, len(cases))
+        progress(0, total)
+    done = 0
+    for rm in [main, *extra]:
+        for cid in cases:
+            p, heat = _score_case(rm, study, manifest, cid, heatmap=heatmaps)
+            if rm is main:
+                scores.append((cid, p))
+            if heat is not None:
+                maps[(cid, rm.config.sequence)] = heat
+            done += 1
+            if progress:
+                progress(done, total)
+    config = main.config
     info = {
         "run_id": config.run_id,
         "task": config.task,
-        "sequence": seq,
-        "heatmap_sequences": [seq] if heatmaps else [],
+        "sequence": config.sequence,
+        "heatmap_sequences": seqs if heatmaps else [],
+        "heatmap_runs": {rm.config.sequence: rm.config.run_id for rm in [main, *extra]} if heatmaps else {},
         "clinical_variables": list(variables),
         "clinical_variables_missing_in_study": missing_vars,
-        "model_selection": how,
-        "models_used": {m: sum(1 for v in chosen.values() if v == m) for m in sorted(set(chosen.values()))},
-        "backbone": prov.to_json(),
+        "model_selection": main.how,
+        "models_used": {m: sum(1 for v in main.chosen.values() if v == m) for m in sorted(set(main.chosen.values()))},
+        "backbone": main.provenance.to_json(),
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    _write_ai(study, config.run_id, scores, maps, seq, info)
+    _write_ai(study, config.run_id, scores, maps, info)
     return info
 
 
-def _write_ai(study: Path, run_id: str, scores, maps, seq: str, info: dict) -> None:
+def _write_ai(study: Path, run_id: str, scores, maps, info: dict) -> None:
     from studies.images import anonymous_nifti_bytes
 
     with atomic_directory(study / AI_DIR, force=True) as tmp:
@@ -176,7 +225,7 @@ def _write_ai(study: Path, run_id: str, scores, maps, seq: str, info: dict) -> N
             w.writerow([cid, f"{p:.6f}", run_id])
         (tmp / AI_SCORES_NAME).write_text(buf.getvalue())
         (tmp / AI_HEATMAPS_DIR).mkdir()
-        for cid, (heat, affine) in maps.items():
+        for (cid, seq), (heat, affine) in maps.items():
             (tmp / AI_HEATMAPS_DIR / f"{cid}_{seq}.nii.gz").write_bytes(anonymous_nifti_bytes(heat.astype(np.float32), affine))
         (tmp / AI_RUN_NAME).write_text(json.dumps(info, indent=2) + "\n")
 

@@ -10,6 +10,7 @@ same settings is reused as it is, so a second call only re-scores the study.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from model.experiment import run_cv, run_train
@@ -18,7 +19,8 @@ from model.preprocess.pipeline import PreprocessConfig
 from model.run import CONFIG, FINAL, RunConfig, load_config, model_path
 from model.training import MILParams
 
-#: ``progress(stage, done, total)``; stages: 'features', 'cv', 'train', 'infer'.
+#: ``progress(stage, done, total)``; stages: 'features', 'cv', 'train', then
+#: 'heatmaps:features', 'heatmaps:cv', 'heatmaps:train' (the other sequence's run), 'infer'.
 StageProgress = Callable[[str, int, int], None]
 
 
@@ -49,6 +51,7 @@ def train_and_infer(
     weights: str | None = "default",
     cache_dir: str | Path | None = None,
     workers: int = 2,
+    heatmap_sequences: tuple[str, ...] = ("cor_iw_tse", "sag_3d_dess"),
     progress: StageProgress | None = None,
 ) -> dict:
     """Train (or reuse) a run on the cohort and write scores + heatmaps into the study.
@@ -70,8 +73,29 @@ def train_and_infer(
         visits=visits,
     )
     kw = {"features_root": cache / "features", "cache_root": cache / "preprocess", "workers": workers}
+    _train(config, run_dir, progress, kw)
+    # One more run per other displayed sequence, of the same task, for its heatmaps only.
+    extra = []
+    for other in heatmap_sequences:
+        if other == sequence:
+            continue
+        other_dir = heatmap_run_dir(run_dir, other)
+        other_config = replace(config, preprocess=PreprocessConfig(sequence=other), run_id="")
+        prefixed = (lambda stage, d, t: progress(f"heatmaps:{stage}", d, t)) if progress else None
+        _train(other_config, other_dir, prefixed, kw)
+        extra.append(other_dir)
+    cb = (lambda d, t: progress("infer", d, t)) if progress else None
+    return infer_study(run_dir, study_dir, key=key_path, heatmap_runs=tuple(extra), progress=cb)
+
+
+def heatmap_run_dir(run_dir: str | Path, sequence: str) -> Path:
+    """Where :func:`train_and_infer` keeps the run of another sequence: ``<run_dir>-<sequence>``."""
+    run_dir = Path(run_dir)
+    return run_dir.with_name(f"{run_dir.name}-{sequence}")
+
+
+def _train(config: RunConfig, run_dir: Path, progress, kw: dict) -> None:
+    """Cross-validate and fit the final model, unless a complete run of these settings exists."""
     if not _complete(run_dir, config):
         run_cv(config, run_dir, progress=progress, **kw)
         run_train(load_config(run_dir), run_dir, progress=progress, **kw)
-    cb = (lambda d, t: progress("infer", d, t)) if progress else None
-    return infer_study(run_dir, study_dir, key=key_path, progress=cb)

@@ -56,6 +56,10 @@ class DemoPaths:
     def run(self) -> Path:
         return self.root / "run"
 
+    def runs(self) -> list[Path]:
+        """The demo's model runs: ``run/`` and the runs of other sequences beside it."""
+        return sorted(self.root.glob(f"{self.run.name}*"))
+
     def study_ready(self) -> bool:
         return (self.study / MANIFEST_NAME).is_file() and self.key.is_file()
 
@@ -68,9 +72,12 @@ class DemoPaths:
 
 #: The model's stages: (start, share) of the model's part of the bar, and what to call them.
 _MODEL_STAGES = {
-    "features": (0.0, 0.6, "preprocessing and EfficientNet features"),
-    "cv": (0.6, 0.2, "5-fold cross-validation"),
-    "train": (0.8, 0.1, "final model"),
+    "features": (0.0, 0.35, "COR IW TSE: preprocessing and EfficientNet features"),
+    "cv": (0.35, 0.12, "COR IW TSE: 5-fold cross-validation"),
+    "train": (0.47, 0.05, "COR IW TSE: final model"),
+    "heatmaps:features": (0.52, 0.25, "SAG 3D DESS (for its heatmaps): features"),
+    "heatmaps:cv": (0.77, 0.1, "SAG 3D DESS: cross-validation"),
+    "heatmaps:train": (0.87, 0.03, "SAG 3D DESS: final model"),
     "infer": (0.9, 0.1, "scores and Grad-CAM heatmaps"),
 }
 
@@ -86,8 +93,9 @@ def prepare_demo(paths: DemoPaths, progress: StageProgress | None = None) -> Non
     if not paths.study_ready():
         from studies.builder import build_demo
 
-        # A model trained on an earlier demo cohort does not belong to the new one.
-        shutil.rmtree(paths.run, ignore_errors=True)
+        # Models trained on an earlier demo cohort do not belong to the new one.
+        for run in paths.runs():
+            shutil.rmtree(run, ignore_errors=True)
 
         # A half-finished earlier attempt (cohort without a study) is rebuilt from scratch.
         build_demo(
@@ -112,7 +120,8 @@ def prepare_demo(paths: DemoPaths, progress: StageProgress | None = None) -> Non
                 raise
             # The demo's run folder was made for another cohort (a demo folder that was
             # moved or copied): it is the demo's own, so it is trained again.
-            shutil.rmtree(paths.run)
+            for run in paths.runs():
+                shutil.rmtree(run, ignore_errors=True)
             train_and_infer(paths.cohort, paths.study, paths.key, paths.run, progress=model_progress)
     report("Ready", 1.0)
 

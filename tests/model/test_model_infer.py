@@ -20,11 +20,13 @@ from model.training import MILClassifier
 from studies.errors import InputFileError
 
 
-def make_run(root, participants_by_fold: dict[int, list[str]], *, final=True, training=()):
+def make_run(root, participants_by_fold: dict[int, list[str]], *, final=True, training=(),
+             sequence="cor_iw_tse", name="run", task="jsn-abs"):
     """A run folder with random-backbone provenance and tiny fitted models."""
-    run = root / "run"
+    run = root / name
     _, prov = create_backbone("efficientnet_lite0", weights=None)
-    cfg = RunConfig(cohort="/nowhere", weights=None, preprocess=PreprocessConfig(n4="none"), provenance=prov.to_json(), run_id="run-x")
+    cfg = RunConfig(cohort="/nowhere", task=task, weights=None, preprocess=PreprocessConfig(sequence=sequence, n4="none"),
+                    provenance=prov.to_json(), run_id=f"{name}-x")
     write_json(run / "config.json", cfg.to_json())
     rng = np.random.default_rng(0)
     X, C, y = rng.normal(size=(20, 8, 1280)).astype(np.float32), rng.normal(size=(20, 6)).astype(np.float32), np.arange(20) % 2
@@ -108,3 +110,29 @@ def test_errors_leave_the_package_alone(tmp_path, tiny, capsys):
     assert "does not match this study" in capsys.readouterr().err
     assert main(["infer", "--run", str(tmp_path / "none"), "--study", str(tiny.study)]) == 2
     assert "not a model run folder" in capsys.readouterr().err
+
+
+def test_a_heatmap_run_adds_the_other_sequence_and_leaves_the_scores_alone(tmp_path, tiny):
+    sources = case_sources(tiny.key)
+    pids = sorted(set(sources.values()))
+    folds = {1: pids[::2], 2: pids[1::2]}
+    run = make_run(tmp_path, folds, final=False)
+    infer_study(run, tiny.study, key=tiny.key)
+    scores_alone = (tiny.study / "ai" / "scores.csv").read_bytes()
+    sag = make_run(tmp_path, folds, final=False, sequence="sag_3d_dess", name="run-sag")
+    info = infer_study(run, tiny.study, key=tiny.key, heatmap_runs=(sag,))
+    assert info["heatmap_sequences"] == ["cor_iw_tse", "sag_3d_dess"]
+    assert info["heatmap_runs"] == {"cor_iw_tse": "run-x", "sag_3d_dess": "run-sag-x"}
+    assert (tiny.study / "ai" / "scores.csv").read_bytes() == scores_alone  # scores: the main run's
+    for cid in tiny.manifest.cases:
+        for seq in ("cor_iw_tse", "sag_3d_dess"):
+            img = nib.load(str(tiny.study / "images" / f"{cid}_{seq}.nii.gz"))
+            heat = nib.load(str(tiny.study / "ai" / "heatmaps" / f"{cid}_{seq}.nii.gz"))
+            assert heat.shape == img.shape and np.allclose(heat.affine, img.affine)
+    # a heatmap run of another task, or a second run of the same sequence, is refused
+    other_task = make_run(tmp_path, folds, final=False, sequence="sag_3d_dess", name="run-pain", task="pain")
+    with pytest.raises(InputFileError, match="task"):
+        infer_study(run, tiny.study, key=tiny.key, heatmap_runs=(other_task,))
+    twin = make_run(tmp_path, folds, final=False, name="run-twin")
+    with pytest.raises(InputFileError, match="same sequence"):
+        infer_study(run, tiny.study, key=tiny.key, heatmap_runs=(twin,))

@@ -58,7 +58,9 @@ def test_demo_function_writes_scores_into_a_study(cohort, cache, tmp_path):
     seen = []
     info = train_and_infer(cohort, study, key, tmp_path / "run", folds=2, epochs=2, workers=1, cache_dir=cache,
                            progress=lambda stage, d, t: seen.append(stage))
-    assert {"cv", "train", "infer"} <= set(seen)
+    assert {"cv", "train", "heatmaps:cv", "heatmaps:train", "infer"} <= set(seen)
+    assert info["heatmap_sequences"] == ["cor_iw_tse", "sag_3d_dess"]  # the reader shows both
+    assert len(list((study / "ai" / "heatmaps").glob("*_sag_3d_dess.nii.gz"))) == 4
     assert set(info["models_used"]) <= {"fold_1", "fold_2"}  # training knees never scored by a model that saw them
     scores = pd.read_csv(study / "ai" / "scores.csv")
     assert list(scores.columns) == ["case_id", "probability", "run_id"] and len(scores) == 4
