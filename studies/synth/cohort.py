@@ -36,7 +36,8 @@ from studies.synth.layout import (
 from studies.synth.population import draw_population
 from studies.synth.tables import write_tables
 
-GENERATOR_VERSION = "1.0"
+#: Recorded in cohort.json; 1.1: the planted sign is 14-24 mm and dark on the COR IW TSE.
+GENERATOR_VERSION = "1.1"
 IMAGES_CHOICES = ("all", "baseline", "none")
 SYNTHETIC_DIR = "synthetic"
 GROUND_TRUTH_NAME = "ground_truth.csv"
