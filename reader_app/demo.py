@@ -87,7 +87,15 @@ StageProgress = Callable[[str, float], None]
 
 def prepare_demo(paths: DemoPaths, progress: StageProgress | None = None) -> None:
     """Build whatever of the demo is missing; safe to call again after an interruption."""
-    report = progress or (lambda text, frac: None)
+    shown = [0.0]
+
+    def report(text: str, frac: float) -> None:
+        # Stages may interleave (features are computed while cross-validating): the bar
+        # never goes back.
+        shown[0] = max(shown[0], frac)
+        if progress is not None:
+            progress(text, shown[0])
+
     offset = 0.0
     (build_text, build_share), (model_text, model_share) = _STAGES
     if not paths.study_ready():
