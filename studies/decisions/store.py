@@ -41,7 +41,7 @@ from studies.decisions.lock import ReaderLock
 from studies.decisions.order import OrderedPair, reader_order, reader_seed
 from studies.decisions.storage import MIN_FREE_BYTES, check_writable, storage_error
 from studies.errors import InputFileError, OptionError, StudyError
-from studies.package import READING_MODES, Manifest, check_reader_id
+from studies.package import AI_MODES, READING_MODES, Manifest, check_reader_id
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -124,6 +124,7 @@ class DecisionStore:
                 cls._create(conn, path, reader_id, manifest)
             store = cls(path, conn, lock, manifest, mode, wall_clock)
             store._check_matches(reader_id, manifest)
+            store._check_unaided_before_ai(mode)
         except BaseException:
             if conn is not None:
                 conn.close()
@@ -175,6 +176,19 @@ class DecisionStore:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise storage_error(path, exc, "Cannot create the decisions file") from exc
+
+    def _check_unaided_before_ai(self, mode: str) -> None:
+        """Refuse unaided reading by a reader who has already seen the AI's answers on scored
+        pairs of this study: their "unaided" answers would follow the AI."""
+        if mode in AI_MODES:
+            return
+        seen = sorted({d.mode for d in self.decisions() if d.ai_shown and not d.practice})
+        if seen:
+            raise StudyError(
+                f"Reader {self.reader_id} has already read this study with the AI shown "
+                f"({', '.join(seen)} mode), so answers given now would not be unaided. Unaided "
+                "reading comes first; use another reader id for a separate unaided reading"
+            )
 
     def _check_matches(self, reader_id: str, manifest: Manifest) -> None:
         problems = []

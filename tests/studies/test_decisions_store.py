@@ -255,3 +255,23 @@ def test_real_sqlite_full_error_mid_session_keeps_the_file_whole(tmp_path):
                 saved += 1
         assert 0 < saved < 150 and len(store.answered_pair_ids()) == saved
     assert verify_file(path).ok and len(read_decisions(path)) == saved
+
+
+def test_unaided_reading_after_seeing_the_ai_is_refused(tmp_path):
+    from study_factory import make_study
+
+    from studies.decisions.simulate import simulate_reader
+    from studies.errors import StudyError
+    from studies.package import decisions_path, load_manifest
+
+    tiny = make_study(tmp_path, n_pairs=3, with_images=False, with_ai=True)
+    manifest = load_manifest(tiny.study)
+    path = decisions_path(tiny.study, "r1")
+    # Unaided first, then with the AI: the order the design wants.
+    simulate_reader(tiny.study, tiny.key, "r1", 0.7, seed=1, mode="unaided")
+    simulate_reader(tiny.study, tiny.key, "r1", 0.7, seed=1, mode="aided")
+    with pytest.raises(StudyError, match="already read this study with the AI shown"):
+        DecisionStore.open(path, "r1", manifest, "unaided")
+    # Other readers, and further AI-mode sessions of this one, are unaffected.
+    DecisionStore.open(path, "r1", manifest, "sequential").close()
+    DecisionStore.open(decisions_path(tiny.study, "r2"), "r2", manifest, "unaided").close()
