@@ -47,25 +47,6 @@ class SliceEncoder:
         """
         return self.backbone.forward_features(to_network_input(slices, self.provenance.input_size))
 
-    def split_maps(self, slices: np.ndarray | torch.Tensor, stage: int) -> tuple[torch.Tensor, object]:
-        """(N, H, W) -> (activations after block ``stage`` (N, C, h, w), a function taking
-        them on to the last conv block's maps (N, F, H'/32, W'/32)).
-
-        For Grad-CAM on a finer map than the last block's (stage 4 of an EfficientNet is at
-        1/16 of the input: 14 x 14 at 224 px). The two parts compose to :meth:`feature_maps`.
-        """
-        bb = self.backbone
-        x = bb.bn1(bb.conv_stem(to_network_input(slices, self.provenance.input_size)))
-        for block in bb.blocks[: stage + 1]:
-            x = block(x)
-
-        def finish(a: torch.Tensor) -> torch.Tensor:
-            for block in bb.blocks[stage + 1 :]:
-                a = block(a)
-            return bb.bn2(bb.conv_head(a))
-
-        return x, finish
-
     def pool(self, maps: torch.Tensor) -> torch.Tensor:
         """(N, F, h, w) -> (N, F) global-average-pooled features."""
         return self.backbone.forward_head(maps, pre_logits=True)

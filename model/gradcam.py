@@ -39,25 +39,15 @@ def gradcam(
     clinical: np.ndarray | None,
     *,
     target: int | None = None,
-    stage: int | None = None,
 ) -> CamResult:
     """Grad-CAM of ``slices`` (N, H, W) in [0, 1] with raw ``clinical`` (K,) for class ``target``
-    (default: the last class, i.e. progression / high pain).
-
-    ``stage``: the backbone block whose activations are weighted (None: the last conv block,
-    1/32 of the input; 4: EfficientNet's 1/16 stage, finer maps for small structures)."""
+    (default: the last class, i.e. progression / high pain)."""
     mil.eval()
     encoder.backbone.eval()
     n, h, w = slices.shape
     with torch.enable_grad():
-        if stage is None:
-            maps = encoder.feature_maps(slices).detach().requires_grad_(True)  # (N, F, h', w')
-            last = maps
-        else:
-            early, finish = encoder.split_maps(slices, stage)
-            maps = early.detach().requires_grad_(True)  # (N, C, h', w')
-            last = finish(maps)
-        feats = encoder.pool(last)  # (N, F)
+        maps = encoder.feature_maps(slices).detach().requires_grad_(True)  # (N, F, h', w')
+        feats = encoder.pool(maps)  # (N, F)
         c = None if clinical is None else torch.as_tensor(np.asarray(clinical, np.float32))[None]
         logits, att = mil(feats[None], c, return_attention=True)
         k = logits.shape[1] - 1 if target is None else int(target)
