@@ -81,3 +81,14 @@ def did_you_mean(word: str, choices: Iterable[str], *, n: int = 1, cutoff: float
         return ""
     names = " or ".join(f"'{lowered[c]}'" for c in close)
     return f" Did you mean {names}?"
+
+
+def require_columns(
+    path: str | Path, present: Iterable[str], required: Iterable[str], *, hint: str | None = None
+) -> None:
+    """Raise :class:`InputFileError` for the first of ``required`` not in ``present``, naming
+    the file and the column with a "did you mean" among the columns the file has."""
+    present = list(present)
+    for col in required:
+        if col not in present:
+            raise InputFileError(path, f"missing column '{col}'." + did_you_mean(col, present), hint=hint)

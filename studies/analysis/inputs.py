@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from studies.errors import InputFileError, StudyError, did_you_mean
+from studies.errors import InputFileError, StudyError, require_columns
 from studies.package import (
     AI_DIR,
     AI_SCORES_NAME,
@@ -164,9 +164,7 @@ def load_ai_scores(study: str | Path) -> pd.Series | None:
     if not path.is_file():
         return None
     df = pd.read_csv(path, dtype={"case_id": str})
-    for col in ("case_id", "probability"):
-        if col not in df.columns:
-            raise InputFileError(path, f"missing column '{col}'." + did_you_mean(col, df.columns))
+    require_columns(path, df.columns, ("case_id", "probability"))
     prob = pd.to_numeric(df["probability"], errors="coerce")
     if prob.isna().any():
         i = int(prob.isna().to_numpy().nonzero()[0][0])

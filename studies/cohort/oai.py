@@ -31,7 +31,7 @@ from studies.cohort.oai_tables import (
     read_table,
 )
 from studies.cohort.table import finalize_knees
-from studies.errors import InputFileError, did_you_mean
+from studies.errors import InputFileError, did_you_mean, require_columns
 
 #: (visit folder, variable prefix, table suffix, visit month)
 VISITS: tuple[tuple[str, str, str, int], ...] = (
@@ -65,13 +65,10 @@ def read_contents(path: Path, visit_dir: Path, month: int, report: dict[str, Any
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise InputFileError(path, f"cannot read this contents.csv ({exc})") from exc
     df.columns = [str(c).strip() for c in df.columns]
-    for col in ("Folder", "ParticipantID", "SeriesDescription"):
-        if col not in df.columns:
-            raise InputFileError(
-                path,
-                f"missing column '{col}'." + did_you_mean(col, df.columns),
-                hint="The header must be " + ",".join(CONTENTS_COLUMNS),
-            )
+    require_columns(
+        path, df.columns, ("Folder", "ParticipantID", "SeriesDescription"),
+        hint="The header must be " + ",".join(CONTENTS_COLUMNS),
+    )
     rows = []
     for i, (folder, pid, desc) in enumerate(
         zip(df["Folder"], df["ParticipantID"], df["SeriesDescription"], strict=True)
@@ -112,10 +109,7 @@ def read_contents(path: Path, visit_dir: Path, month: int, report: dict[str, Any
 def _per_knee(path: Path, value_col: str) -> pd.DataFrame:
     """A per-knee table (``ID|VERSION|SIDE|<value_col>``) -> participant_id, side, value."""
     df = read_table(path, required=("ID", "SIDE"))
-    if value_col not in df.columns:
-        raise InputFileError(
-            path, f"missing column '{value_col}'." + did_you_mean(value_col, df.columns)
-        )
+    require_columns(path, df.columns, (value_col,))
     out = pd.DataFrame(
         {
             "participant_id": participant_ids(df, path),
@@ -149,10 +143,7 @@ def _clinical(path: Path, prefix: str, month: int) -> pd.DataFrame:
                 return numeric_column(df, f"{p}{stem}", path)
         return pd.Series(np.nan, index=df.index, dtype=float)
 
-    if f"{prefix}AGE" not in df.columns:
-        raise InputFileError(
-            path, f"missing column '{prefix}AGE'." + did_you_mean(f"{prefix}AGE", df.columns)
-        )
+    require_columns(path, df.columns, (f"{prefix}AGE",))
     return pd.DataFrame(
         {
             "participant_id": participant_ids(df, path),

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from studies.errors import InputFileError, did_you_mean
+from studies.errors import InputFileError, require_columns
 
 #: A cell the OAI marks as missing: "." alone, or ".X: reason" (X an optional capital letter).
 MISSING_RE = re.compile(r"^\.[A-Z]?(:.*)?$")
@@ -74,13 +74,7 @@ def read_table(path: Path, required: tuple[str, ...] = ("ID",)) -> pd.DataFrame:
             hint="Check it is an OAI .txt table",
         ) from exc
     df.columns = [str(c).strip().upper() for c in df.columns]
-    for col in required:
-        if col not in df.columns:
-            raise InputFileError(
-                path,
-                f"missing column '{col}'." + did_you_mean(col, df.columns),
-                hint="OAI tables are '|'-separated with a header row",
-            )
+    require_columns(path, df.columns, required, hint="OAI tables are '|'-separated with a header row")
     return df.apply(lambda s: s.str.strip())
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from studies.cohort.table import VISIT_MONTHS, finalize_knees
-from studies.errors import InputFileError, did_you_mean
+from studies.errors import InputFileError, did_you_mean, require_columns
 from studies.package import SEQUENCES
 
 #: CSV column -> knee-table column.
@@ -75,13 +75,7 @@ def read_plain_csv(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
         report["warnings"].append(
             f"{path}: column '{col}' is not part of the format and is ignored"
         )
-    for col in REQUIRED_COLUMNS:
-        if col not in raw.columns:
-            raise InputFileError(
-                path,
-                f"missing column '{col}'." + did_you_mean(col, raw.columns),
-                hint="See docs/cohort-csv-format.md for the columns",
-            )
+    require_columns(path, raw.columns, REQUIRED_COLUMNS, hint="See docs/cohort-csv-format.md for the columns")
     raw = raw.apply(lambda s: s.str.strip())
     out = pd.DataFrame(index=raw.index)
     out["participant_id"] = raw["patient_id"]
