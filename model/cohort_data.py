@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from model.features import FeatureStore, SliceEncoder
 from model.preprocess.pipeline import VolumeJob, preprocess_many, worker_pool
@@ -74,10 +73,9 @@ def load_task_data(
     todo = [i for i, k in enumerate(keys) if not store.has(k)]
     if progress:
         progress(0, len(todo))
+    # Each chunk is preprocessed in the pool's processes, then encoded with all of torch's
+    # threads while the pool waits: the two phases never compete for the cores.
     pool = worker_pool(workers) if workers > 1 and len(todo) > 1 else None
-    threads = torch.get_num_threads()
-    if pool is not None:  # the preprocessing processes use the other cores
-        torch.set_num_threads(1)
     try:
         for s in range(0, len(todo), CHUNK):
             chunk = todo[s : s + CHUNK]
@@ -88,7 +86,6 @@ def load_task_data(
             if progress:
                 progress(min(s + CHUNK, len(todo)), len(todo))
     finally:
-        torch.set_num_threads(threads)
         if pool is not None:
             pool.shutdown()
     report = {

@@ -57,7 +57,7 @@ def prepare(
     """Backbone + features for the config's cohort and task; fills ``config.provenance``."""
     task = get_task(config.task)
     check_variables(task, config.variables)
-    backbone, prov = create_backbone(config.backbone, weights=config.weights)
+    backbone, prov = create_backbone(config.backbone, weights=config.weights, input_size=config.input_size)
     config.provenance = prov.to_json()
     store = FeatureStore(features_root, prov, config.preprocess)
     data = load_task_data(

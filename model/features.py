@@ -1,7 +1,7 @@
 """Slice features from the backbone, and a feature store keyed by knee and visit.
 
 :class:`SliceEncoder` turns preprocessed slices (N, H, W) in [0, 1] into (N, 1280) features:
-slices smaller than the backbone's native 224 px upsampled (``Provenance.input_size``), grey
+slices smaller than ``Provenance.input_size`` (448 px by default) upsampled, grey
 level repeated to 3 channels, ImageNet normalisation, ``forward_features`` and global average
 pooling (timm's ``forward_head(pre_logits=True)``).
 
@@ -32,10 +32,11 @@ from studies.progress import ProgressCallback
 
 
 class SliceEncoder:
-    """Wraps a timm backbone (eval mode) as (N, H, W) slices -> (N, F) features."""
+    """Wraps a timm backbone (eval mode, channels-last memory order) as (N, H, W) slices ->
+    (N, F) features."""
 
     def __init__(self, backbone: torch.nn.Module, provenance: Provenance, *, batch_size: int = 16) -> None:
-        self.backbone = backbone.eval()
+        self.backbone = backbone.eval().to(memory_format=torch.channels_last)
         self.provenance = provenance
         self.batch_size = batch_size
 
@@ -54,7 +55,7 @@ class SliceEncoder:
     def encode(self, slices: np.ndarray) -> np.ndarray:
         """(N, H, W) float slices in [0, 1] -> (N, F) float32 features."""
         out = []
-        with torch.no_grad():
+        with torch.inference_mode():
             for s in range(0, len(slices), self.batch_size):
                 out.append(self.pool(self.feature_maps(slices[s : s + self.batch_size])).numpy())
         return np.concatenate(out).astype(np.float32)

@@ -116,7 +116,7 @@ def _load_run(run: Path, cases: list[str], sources: dict[str, str] | None) -> _R
     config = load_config(run)
     chosen, how = choose_models(run, cases, sources)
     models = {name: load_model(run, name) for name in sorted(set(chosen.values()))}
-    backbone, prov = create_backbone(config.backbone, weights=config.weights)
+    backbone, prov = create_backbone(config.backbone, weights=config.weights, input_size=config.input_size)
     if config.provenance and prov.to_json() != config.provenance:
         raise InputFileError(
             run / "config.json",

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from model.backbone import INPUT_SIZE
 from model.experiment import run_cv, run_train
 from model.infer import infer_study
 from model.preprocess.pipeline import PreprocessConfig
@@ -49,6 +50,7 @@ def train_and_infer(
     visits: tuple[int, ...] | None = (0,),
     seed: int = 0,
     weights: str | None = "default",
+    input_size: int = INPUT_SIZE,
     cache_dir: str | Path | None = None,
     workers: int = 2,
     heatmap_sequences: tuple[str, ...] = ("cor_iw_tse", "sag_3d_dess"),
@@ -66,6 +68,7 @@ def train_and_infer(
         cohort=str(Path(cohort_dir).resolve()),
         task=task,
         weights=weights,
+        input_size=input_size,
         preprocess=PreprocessConfig(sequence=sequence),
         params=MILParams(epochs=epochs, seed=seed),
         folds=folds,

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from model.backbone import INPUT_SIZE
 from model.preprocess.pipeline import PreprocessConfig
 from model.training import MILClassifier, MILParams
 from studies.atomic import write_bytes_atomic, write_text_atomic
@@ -47,6 +48,8 @@ class RunConfig:
     variables: tuple[str, ...] = ("age", "sex", "bmi", "height_m", "weight_kg", "jsw_mm")
     backbone: str = "efficientnet_lite0"
     weights: str | None = "default"
+    #: Slices smaller than this (pixels) are upsampled before the backbone (:func:`model.backbone.to_network_input`).
+    input_size: int = INPUT_SIZE
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
     params: MILParams = field(default_factory=MILParams)
     folds: int = 5
@@ -69,6 +72,7 @@ class RunConfig:
             "variables": list(self.variables),
             "backbone": self.backbone,
             "weights": self.weights,
+            "input_size": self.input_size,
             "preprocess": self.preprocess.to_json(),
             "classifier": self.params.to_json(),
             "folds": self.folds,
@@ -87,6 +91,8 @@ class RunConfig:
             variables=tuple(d["variables"]),
             backbone=d["backbone"],
             weights=d["weights"],
+            # runs written before the option existed were fed at 224 px (recorded in the provenance)
+            input_size=d.get("input_size", d.get("backbone_provenance", {}).get("input_size", 224)),
             preprocess=PreprocessConfig(**d["preprocess"]),
             params=MILParams(**p),
             folds=d["folds"],

@@ -10,6 +10,7 @@ import torch
 
 from model.backbone import (
     CAT_CLASSES,
+    INPUT_SIZE,
     N_FEATURES,
     create_backbone,
     lite0_package_weights,
@@ -73,24 +74,43 @@ def test_slices_become_normalised_rgb_and_1280_features():
     assert x.shape == (3, 3, 32, 40)
     assert torch.allclose(x[0, :, 0, 0], torch.tensor([-0.485 / 0.229, -0.456 / 0.224, -0.406 / 0.225]))
     model, prov = create_backbone("efficientnet_lite0", weights=None)
-    assert prov.input_size == 224 and prov.to_json()["input_size"] == 224
+    assert prov.input_size == INPUT_SIZE == 448 and prov.to_json()["input_size"] == 448
+    model, prov = create_backbone("efficientnet_lite0", weights=None, input_size=224)
+    assert prov.input_size == 224
     enc = SliceEncoder(model, prov, batch_size=2)
     feats = enc.encode(torch.rand(5, 64, 64).numpy())
     assert feats.shape == (5, N_FEATURES) and feats.dtype == "float32"
     maps = enc.feature_maps(torch.rand(2, 64, 64).numpy())
-    assert maps.shape == (2, N_FEATURES, 7, 7)  # 64 px slices are fed at the native 224 px
+    assert maps.shape == (2, N_FEATURES, 7, 7)  # 64 px slices are fed at 224 px: 224 / 32 cells
 
 
-def test_small_slices_are_upsampled_to_the_native_size_keeping_aspect():
-    assert network_size(96, 96) == (224, 224)
-    assert network_size(48, 96) == (112, 224)
-    assert network_size(384, 384) == (384, 384)  # large slices are left alone
+def test_channels_last_gives_the_same_features():
+    model, prov = create_backbone("efficientnet_lite0", weights=None, input_size=64)
+    x = torch.rand(3, 64, 64).numpy()
+    with torch.no_grad():
+        plain = model.forward_features(to_network_input(x, 64).contiguous())
+    fast = SliceEncoder(model, prov).feature_maps(x)
+    assert fast.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(fast, plain, atol=1e-4, rtol=1e-4)
+
+
+def test_small_slices_are_upsampled_to_the_input_size_keeping_aspect():
+    assert network_size(96, 96) == (448, 448)
+    assert network_size(48, 96) == (224, 448)
+    assert network_size(96, 96, 224) == (224, 224)
+    assert network_size(512, 512) == (512, 512)  # large slices are left alone
     ramp = np.tile(np.linspace(0, 1, 96, dtype=np.float32), (96, 1))[None]
     x = to_network_input(ramp)
-    assert x.shape == (1, 3, 224, 224)
-    row = x[0, 0, 100]
+    assert x.shape == (1, 3, 448, 448)
+    row = x[0, 0, 200]
     assert bool((row[1:] >= row[:-1] - 1e-6).all())  # bilinear: the ramp stays monotonic
     assert to_network_input(ramp, input_size=96).shape == (1, 3, 96, 96)  # at its size: untouched
+
+
+@pytest.mark.parametrize("bad", [0, 100, 2048, "448", True])
+def test_input_size_must_be_a_multiple_of_the_stride(bad):
+    with pytest.raises(OptionError, match="input-size.*multiple of 32"):
+        create_backbone("efficientnet_lite0", weights=None, input_size=bad)
 
 
 def test_cli_backbone_info_reports_weights_and_self_check(capsys):

@@ -24,8 +24,8 @@ def make_run(root, participants_by_fold: dict[int, list[str]], *, final=True, tr
              sequence="cor_iw_tse", name="run", task="jsn-abs"):
     """A run folder with random-backbone provenance and tiny fitted models."""
     run = root / name
-    _, prov = create_backbone("efficientnet_lite0", weights=None)
-    cfg = RunConfig(cohort="/nowhere", task=task, weights=None, preprocess=PreprocessConfig(sequence=sequence, n4="none"),
+    _, prov = create_backbone("efficientnet_lite0", weights=None, input_size=64)
+    cfg = RunConfig(cohort="/nowhere", task=task, weights=None, input_size=64, preprocess=PreprocessConfig(sequence=sequence, n4="none"),
                     provenance=prov.to_json(), run_id=f"{name}-x")
     write_json(run / "config.json", cfg.to_json())
     rng = np.random.default_rng(0)
@@ -136,3 +136,10 @@ def test_a_heatmap_run_adds_the_other_sequence_and_leaves_the_scores_alone(tmp_p
     twin = make_run(tmp_path, folds, final=False, name="run-twin")
     with pytest.raises(InputFileError, match="same sequence"):
         infer_study(run, tiny.study, key=tiny.key, heatmap_runs=(twin,))
+
+
+def test_run_config_keeps_the_input_size_and_reads_older_runs():
+    assert RunConfig.from_json(RunConfig(cohort="/c", input_size=320).to_json()).input_size == 320
+    older = RunConfig(cohort="/c", provenance={"input_size": 224}).to_json()
+    del older["input_size"]  # written before the option existed: fed at 224 px, as the provenance says
+    assert RunConfig.from_json(older).input_size == 224

@@ -29,13 +29,14 @@ def cache(tmp_path_factory):
 
 def test_cli_cv_then_train_then_study(cohort, cache, tmp_path, capsys):
     run = tmp_path / "run"
-    args = ["--cohort", str(cohort), "--visits", "0", "--folds", "2", "--epochs", "2", "--cache", str(cache), "--workers", "1"]
+    args = ["--cohort", str(cohort), "--input-size", "128", "--visits", "0", "--folds", "2", "--epochs", "2", "--cache", str(cache), "--workers", "1"]
     assert main(["cv", *args, "--out", str(run)]) == 0
     out = capsys.readouterr().out
     assert "mil" in out and "clinical_logreg" in out
     for name in ("config.json", "metrics.json", "folds.csv", "roc.png", "data.json", "models/fold_1.pt", "models/fold_2.pt"):
         assert (run / name).is_file(), name
     cfg = json.loads((run / "config.json").read_text())
+    assert cfg["input_size"] == cfg["backbone_provenance"]["input_size"] == 128
     assert cfg["backbone_provenance"]["pretrained"] and cfg["seeds"]["cv_split"] == 0
     folds = pd.read_csv(run / "folds.csv", dtype={"participant_id": str})
     assert folds.groupby("participant_id")["fold"].nunique().max() == 1  # grouped by patient
@@ -57,7 +58,7 @@ def test_demo_function_writes_scores_into_a_study(cohort, cache, tmp_path):
     build_study(cohort, study, key, BuildOptions(sampling=SamplingConfig(n_pairs=2, strata=(0, 2, 0))))
     seen = []
     info = train_and_infer(cohort, study, key, tmp_path / "run", folds=2, epochs=2, workers=1, cache_dir=cache,
-                           progress=lambda stage, d, t: seen.append(stage))
+                           input_size=128, progress=lambda stage, d, t: seen.append(stage))
     assert {"cv", "train", "heatmaps:cv", "heatmaps:train", "infer"} <= set(seen)
     assert info["heatmap_sequences"] == ["cor_iw_tse", "sag_3d_dess"]  # the reader shows both
     assert len(list((study / "ai" / "heatmaps").glob("*_sag_3d_dess.nii.gz"))) == 4
@@ -66,5 +67,5 @@ def test_demo_function_writes_scores_into_a_study(cohort, cache, tmp_path):
     assert list(scores.columns) == ["case_id", "probability", "run_id"] and len(scores) == 4
     # a second call reuses the run (no new training)
     before = (tmp_path / "run" / "models" / "final.pt").stat().st_mtime_ns
-    train_and_infer(cohort, study, key, tmp_path / "run", folds=2, epochs=2, workers=1, cache_dir=cache)
+    train_and_infer(cohort, study, key, tmp_path / "run", folds=2, epochs=2, workers=1, cache_dir=cache, input_size=128)
     assert (tmp_path / "run" / "models" / "final.pt").stat().st_mtime_ns == before
