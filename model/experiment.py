@@ -74,16 +74,18 @@ def prepare(
     return config, data
 
 
-def _adopt_run_id(config: RunConfig, out: Path) -> bool:
-    """Join an existing run folder of the same data (True) or give the config a new run id."""
+def _open_run(config: RunConfig, out: Path, **prepare_kw) -> tuple[RunConfig, TaskData, bool]:
+    """:func:`prepare` the data, then join the run folder ``out`` if it holds a run of the same
+    data (``joined`` True: its run id is adopted) or give the config a new run id."""
+    config, data = prepare(config, **prepare_kw)
     if (out / CONFIG).is_file():
         existing = load_config(out)
         if existing.data_signature() != config.data_signature():
             raise OptionError("out", "a run folder of the same cohort, task and settings (or a new folder)", str(out))
         config.run_id = existing.run_id
-        return True
+        return config, data, True
     config.run_id = config.run_id or new_run_id(config)
-    return False
+    return config, data, False
 
 
 def run_cv(
@@ -100,8 +102,8 @@ def run_cv(
     ``progress(stage, done, total)`` with stage 'features' then 'cv'.
     """
     out = Path(out)
-    config, data = prepare(config, features_root=features_root, cache_root=cache_root, workers=workers, progress=progress)
-    _adopt_run_id(config, out)
+    config, data, _ = _open_run(config, out, features_root=features_root, cache_root=cache_root, workers=workers,
+                                progress=progress)
     task = get_task(config.task)
     t0 = time.perf_counter()
     res = cross_validate(
@@ -143,8 +145,9 @@ def run_train(
 ) -> MILClassifier:
     """Fit the final model on every knee-window; write ``out/models/final.pt`` (and config)."""
     out = Path(out)
-    config, data = prepare(config, features_root=features_root, cache_root=cache_root, workers=workers, progress=progress)
-    if not _adopt_run_id(config, out):
+    config, data, joined = _open_run(config, out, features_root=features_root, cache_root=cache_root, workers=workers,
+                                     progress=progress)
+    if not joined:
         write_json(out / CONFIG, config.to_json())
         write_json(out / DATA, data.report)
     est = MILClassifier(MILParams(**config.params.__dict__)).fit(data.X, data.C, data.y, progress=_stage(progress, "train"))
