@@ -23,14 +23,16 @@ Everything here is plain data: the dataclasses load from and dump to JSON, and
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from studies.atomic import write_text_atomic
-from studies.errors import InputFileError, did_you_mean
+from studies.errors import InputFileError, did_you_mean, require_columns
 
 SCHEMA_VERSION = 1
 MANIFEST_NAME = "manifest.json"
@@ -39,6 +41,8 @@ AI_DIR = "ai"
 AI_SCORES_NAME = "scores.csv"
 AI_HEATMAPS_DIR = "heatmaps"
 AI_RUN_NAME = "run.json"
+#: Columns of ``ai/scores.csv`` (``run_id`` optional).
+AI_SCORE_COLUMNS: tuple[str, ...] = ("case_id", "probability", "run_id")
 DECISIONS_DIR = "decisions"
 
 #: Sequence keys used everywhere in the package (and their OAI SeriesDescription stems).
@@ -303,6 +307,38 @@ def verify_key(study: str | Path, key_path: str | Path) -> None:
             f"{Path(study) / MANIFEST_NAME} (key {actual[:12]}..., manifest {manifest.key_sha256[:12]}...)",
             hint="Use the key written when this study was built; a changed key cannot be trusted",
         )
+
+
+def read_ai_scores(study: str | Path) -> tuple[dict[str, float], str] | None:
+    """``STUDY/ai/scores.csv`` as ({case_id: probability}, the run ids joined by ','), or None
+    when the study has no scores. Plain ``csv`` (the reader app's start stays free of pandas).
+
+    Raises :class:`InputFileError` naming the row and column for a missing column, a
+    probability that is not a number from 0 to 1, or a case listed twice.
+    """
+    path = Path(study) / AI_DIR / AI_SCORES_NAME
+    if not path.is_file():
+        return None
+    scores: dict[str, float] = {}
+    run_ids: set[str] = set()
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        require_columns(path, reader.fieldnames or [], AI_SCORE_COLUMNS[:2],
+                        hint=f"Expected columns {', '.join(AI_SCORE_COLUMNS)}")
+        for i, row in enumerate(reader, 1):
+            cid = (row["case_id"] or "").strip()
+            try:
+                p = float(row["probability"])
+            except (TypeError, ValueError):
+                p = math.nan
+            if not 0.0 <= p <= 1.0:
+                raise InputFileError(path, "probability must be a number from 0 to 1", row=i,
+                                     column="probability", value=row["probability"])
+            if cid in scores:
+                raise InputFileError(path, "case listed twice", row=i, column="case_id", value=cid)
+            scores[cid] = p
+            run_ids.add((row.get("run_id") or "").strip())
+    return scores, ",".join(sorted(r for r in run_ids if r))
 
 
 def decisions_dir(study: str | Path) -> Path:

@@ -8,9 +8,7 @@ mode (:func:`require_ai`).
 
 from __future__ import annotations
 
-import csv
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,9 +21,8 @@ from studies.package import (
     AI_SCORES_NAME,
     SEQUENCES,
     Manifest,
+    read_ai_scores,
 )
-
-SCORE_COLUMNS = ("case_id", "probability", "run_id")
 
 
 @dataclass(frozen=True)
@@ -62,38 +59,17 @@ def load_ai(study: str | Path, manifest: Manifest | None = None) -> AiOutputs | 
     with ``manifest``, when a case of the study has no score.
     """
     study = Path(study)
-    path = study / AI_DIR / AI_SCORES_NAME
-    if not path.is_file():
+    read = read_ai_scores(study)
+    if read is None:
         return None
-    scores: dict[str, float] = {}
-    run_ids: set[str] = set()
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        header = reader.fieldnames or []
-        for col in SCORE_COLUMNS[:2]:
-            if col not in header:
-                raise InputFileError(path, f"missing column '{col}'." + did_you_mean(col, header),
-                                     hint=f"Expected columns {', '.join(SCORE_COLUMNS)}")
-        for i, row in enumerate(reader, 1):
-            cid = (row["case_id"] or "").strip()
-            try:
-                p = float(row["probability"])
-            except (TypeError, ValueError):
-                p = math.nan
-            if not 0.0 <= p <= 1.0:
-                raise InputFileError(path, "probability must be a number from 0 to 1", row=i,
-                                     column="probability", value=row["probability"])
-            if cid in scores:
-                raise InputFileError(path, "case listed twice", row=i, column="case_id", value=cid)
-            scores[cid] = p
-            run_ids.add((row.get("run_id") or "").strip())
+    scores, run_id = read
     if manifest is not None:
         missing = sorted(set(manifest.cases) - set(scores))
         if missing:
             raise InputFileError(
-                path, f"{len(missing)} case(s) of the study have no AI score (first: {missing[0]})",
+                study / AI_DIR / AI_SCORES_NAME, f"{len(missing)} case(s) of the study have no AI score (first: {missing[0]})",
                 hint="Re-run the model's inference on this study")
-    return AiOutputs(study, scores, ",".join(sorted(r for r in run_ids if r)))
+    return AiOutputs(study, scores, run_id)
 
 
 def require_ai(study: str | Path, mode: str, manifest: Manifest | None = None) -> AiOutputs | None:

@@ -13,14 +13,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from studies.errors import InputFileError, StudyError, require_columns
+from studies.errors import InputFileError, StudyError
 from studies.package import (
-    AI_DIR,
-    AI_SCORES_NAME,
     Manifest,
     decisions_dir,
     load_key,
     load_manifest,
+    read_ai_scores,
     verify_key,
 )
 
@@ -159,30 +158,13 @@ def score_decisions(
 
 
 def load_ai_scores(study: str | Path) -> pd.Series | None:
-    """``STUDY/ai/scores.csv`` as a Series case_id -> probability, or None when absent."""
-    path = Path(study) / AI_DIR / AI_SCORES_NAME
-    if not path.is_file():
+    """``STUDY/ai/scores.csv`` as a Series case_id -> probability, or None when absent
+    (checked by :func:`studies.package.read_ai_scores`)."""
+    read = read_ai_scores(study)
+    if read is None:
         return None
-    df = pd.read_csv(path, dtype={"case_id": str})
-    require_columns(path, df.columns, ("case_id", "probability"))
-    prob = pd.to_numeric(df["probability"], errors="coerce")
-    if prob.isna().any():
-        i = int(prob.isna().to_numpy().nonzero()[0][0])
-        raise InputFileError(
-            path,
-            "probability is not a number",
-            column="probability",
-            row=i + 1,
-            value=df["probability"].iloc[i],
-        )
-    if df["case_id"].duplicated().any():
-        raise InputFileError(
-            path,
-            "a case has two scores",
-            column="case_id",
-            value=df.loc[df["case_id"].duplicated(), "case_id"].iloc[0],
-        )
-    return pd.Series(prob.to_numpy(), index=df["case_id"], name="probability")
+    scores = read[0]
+    return pd.Series(list(scores.values()), index=pd.Index(list(scores), name="case_id"), name="probability", dtype=float)
 
 
 def ai_on_pairs(
