@@ -70,14 +70,15 @@ class DemoPaths:
         return self.study_ready() and self.ai_ready()
 
 
-#: The model's stages: (start, share) of the model's part of the bar, and what to call them.
+#: The model's stages: (start, share) of the model's part of the bar, in proportion to their
+#: measured time (the features take nearly all of it), and what to call them.
 _MODEL_STAGES = {
-    "features": (0.0, 0.35, "COR IW TSE: preprocessing and EfficientNet features"),
-    "cv": (0.35, 0.12, "COR IW TSE: 5-fold cross-validation"),
-    "train": (0.47, 0.05, "COR IW TSE: final model"),
-    "heatmaps:features": (0.52, 0.25, "SAG 3D DESS (for its heatmaps): features"),
-    "heatmaps:cv": (0.77, 0.1, "SAG 3D DESS: cross-validation"),
-    "heatmaps:train": (0.87, 0.03, "SAG 3D DESS: final model"),
+    "features": (0.0, 0.43, "COR IW TSE: preprocessing and EfficientNet features"),
+    "cv": (0.43, 0.015, "COR IW TSE: 5-fold cross-validation"),
+    "train": (0.445, 0.005, "COR IW TSE: final model"),
+    "heatmaps:features": (0.45, 0.43, "SAG 3D DESS (for its heatmaps): features"),
+    "heatmaps:cv": (0.88, 0.015, "SAG 3D DESS: cross-validation"),
+    "heatmaps:train": (0.895, 0.005, "SAG 3D DESS: final model"),
     "infer": (0.9, 0.1, "scores and Grad-CAM heatmaps"),
 }
 
