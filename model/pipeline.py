@@ -4,11 +4,14 @@
 models for leakage-free scores of training-cohort knees) and the final model into
 ``run_dir``, then writes ``ai/`` into the study with the key. Everything is cached: features
 under ``cache_dir`` (default ``run_dir/../model-cache``), and a complete run folder of the
-same settings is reused as it is, so a second call only re-scores the study.
+same settings is reused as it is, so a second call only re-scores the study; a run folder of
+other settings there is replaced.
 """
 
 from __future__ import annotations
 
+import logging
+import shutil
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +22,8 @@ from model.infer import infer_study
 from model.preprocess.pipeline import PreprocessConfig
 from model.run import CONFIG, FINAL, RunConfig, load_config, model_path
 from model.training import MILParams
+
+log = logging.getLogger(__name__)
 
 #: ``progress(stage, done, total)``; stages: 'features', 'cv', 'train', then
 #: 'heatmaps:features', 'heatmaps:cv', 'heatmaps:train' (the other sequence's run), 'infer'.
@@ -98,7 +103,11 @@ def heatmap_run_dir(run_dir: str | Path, sequence: str) -> Path:
 
 
 def _train(config: RunConfig, run_dir: Path, progress, kw: dict) -> None:
-    """Cross-validate and fit the final model, unless a complete run of these settings exists."""
+    """Cross-validate and fit the final model, unless a complete run of these settings exists;
+    a run folder of other settings (an interrupted run of an earlier version, say) is replaced."""
     if not _complete(run_dir, config):
+        if (run_dir / CONFIG).is_file() and load_config(run_dir).data_signature() != config.data_signature():
+            log.warning("replacing %s: a run of other settings", run_dir)
+            shutil.rmtree(run_dir)
         run_cv(config, run_dir, progress=progress, **kw)
         run_train(load_config(run_dir), run_dir, progress=progress, **kw)

@@ -69,3 +69,8 @@ def test_demo_function_writes_scores_into_a_study(cohort, cache, tmp_path):
     before = (tmp_path / "run" / "models" / "final.pt").stat().st_mtime_ns
     train_and_infer(cohort, study, key, tmp_path / "run", folds=2, epochs=2, workers=1, cache_dir=cache, input_size=128)
     assert (tmp_path / "run" / "models" / "final.pt").stat().st_mtime_ns == before
+    # other settings in the same folder (an older version's run, say): replaced, not refused
+    info = train_and_infer(cohort, study, key, tmp_path / "run", folds=2, epochs=2, workers=1, cache_dir=cache,
+                           input_size=64, heatmap_sequences=("cor_iw_tse",))
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["input_size"] == 64
+    assert info["backbone"]["input_size"] == 64 and info["heatmap_sequences"] == ["cor_iw_tse"]
