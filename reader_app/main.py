@@ -5,8 +5,8 @@
     knee-reader --demo [--demo-dir DIR]
 
 Without STUDY or --reader, a start dialog asks for them. ``--screenshot`` renders the window
-on the first unanswered pair offscreen, writes the PNG and exits (nothing is recorded but the
-session's start and stop). Importing this module, or starting the app, never imports torch.
+on the first unanswered pair offscreen, writes the PNG and exits; it records nothing (the
+session runs on a temporary copy of the reader's decisions file). Importing this module, or starting the app, never imports torch.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from studies.errors import StudyError
 from studies.package import READING_MODES
@@ -41,12 +42,43 @@ def _fail(message: str) -> int:
 
 
 def run_screenshot(study: str, reader: str, mode: str | None, out: str, key: str | None = None) -> int:
-    """Open ``study`` offscreen, write the window to ``out`` (PNG) and close everything."""
+    """Open ``study`` offscreen, write the window to ``out`` (PNG) and close everything.
+
+    The session runs on a temporary copy of the reader's decisions file (or a new one), so a
+    screenshot writes nothing into the study: the reader's audit trail stays theirs, and a
+    reader reading at the same time (holding the file's lock) is no obstacle.
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="knee-reader-screenshot-") as tmp:
+        return _screenshot(study, reader, mode, out, key, _decisions_copy(study, reader, Path(tmp)))
+
+
+def _decisions_copy(study: str, reader: str, folder: Path) -> Path:
+    """A consistent copy of the reader's decisions file in ``folder`` (SQLite's backup, which
+    also takes what is still in the write-ahead log); the path alone when there is none."""
+    import sqlite3
+
+    from studies.package import check_reader_id, decisions_path
+
+    src, dst = decisions_path(study, check_reader_id(reader)), folder / f"{reader}.sqlite"
+    if src.is_file():
+        source = sqlite3.connect(f"{src.resolve().as_uri()}?mode=ro", uri=True)
+        target = sqlite3.connect(dst)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+            source.close()
+    return dst
+
+
+def _screenshot(study: str, reader: str, mode: str | None, out: str, key: str | None, decisions: Path) -> int:
     from reader_app.ui.launch import prepare_reading
     from studies.package import load_manifest
 
     mode = mode or load_manifest(study).reading_modes[0]
-    prepared = prepare_reading(study, reader, mode)  # decoding starts while Qt loads
+    prepared = prepare_reading(study, reader, mode, decisions=decisions)  # decoding starts while Qt loads
     try:
         from reader_app.ui.app import create_app
 

@@ -128,15 +128,17 @@ class ReadingSession:
     @classmethod
     def open(cls, study: str | Path, reader_id: str, mode: str = "unaided", *,
              manifest: Manifest | None = None, clock: Callable[[], float] = time.monotonic,
-             wall_clock: Callable[[], float] = time.time) -> ReadingSession:
+             wall_clock: Callable[[], float] = time.time, decisions: str | Path | None = None) -> ReadingSession:
         """Load the manifest (unless given) and AI outputs, open the reader's decisions file and
         start a session: everything the reading screen needs, checked in an order that writes
         nothing when the study cannot be read (mode not allowed, no AI outputs, file locked,
-        read-only folder, full disk). Close with :meth:`close`."""
+        read-only folder, full disk). ``decisions``: another decisions file than the study's
+        own for the reader (a screenshot's copy). Close with :meth:`close`."""
         manifest = manifest or load_manifest(study)
         check_reading_mode(study, manifest, mode)
         ai = require_ai(study, mode, manifest)
-        store = DecisionStore.open(decisions_path(study, reader_id), reader_id, manifest, mode)
+        path = decisions_path(study, reader_id) if decisions is None else decisions
+        store = DecisionStore.open(path, reader_id, manifest, mode)
         try:
             return cls(manifest, store, mode, clock=clock, ai=ai, wall_clock=wall_clock)
         except BaseException:

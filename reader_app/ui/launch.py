@@ -75,14 +75,17 @@ class ReadingScreen:
             self.session.close()
 
 
-def prepare_reading(study: str | Path, reader_id: str, mode: str = "unaided") -> PreparedReading:
+def prepare_reading(study: str | Path, reader_id: str, mode: str = "unaided", *,
+                    decisions: str | Path | None = None) -> PreparedReading:
     """Open and check ``study`` for ``reader_id`` in ``mode``; start decoding the first pair.
 
-    Raises :class:`studies.errors.StudyError` subclasses for anything the user can fix.
-    Imports no Qt.
+    ``decisions``: read and record in this decisions file instead of the study's own for the
+    reader (see :meth:`ReadingSession.open`). Raises :class:`studies.errors.StudyError`
+    subclasses for anything the user can fix. Imports no Qt.
     """
     study = Path(study)
-    session = ReadingSession.open(study, reader_id, mode)  # every check, before anything is written
+    # every check, before anything is written
+    session = ReadingSession.open(study, reader_id, mode, decisions=decisions)
     manifest = session.manifest
     heatmaps = mode in AI_MODES
     cache: VolumeCache[str, KneeImages] = VolumeCache(

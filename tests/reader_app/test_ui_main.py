@@ -4,6 +4,7 @@ torch, invalid packages and AI modes refused with a clear message, the start dia
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import time
@@ -198,3 +199,29 @@ def test_gui_start_dialog_then_polite_refusal_then_reading(tmp_path, qtbot, monk
     assert len(shown_errors) == 1 and shown_errors[0].title == "Decisions file in use"
     assert "Traceback" not in shown_errors[0].text + shown_errors[0].details
     assert shown_windows == ["Pair 1 / 2"]
+
+
+def test_screenshot_records_nothing_in_the_study(tmp_path):
+    t = make_study(tmp_path, n_pairs=2, with_ai=True)
+    decisions = t.study / "decisions" / "r1.sqlite"
+    assert main([str(t.study), "--reader", "r1", "--screenshot", str(tmp_path / "new.png")]) == 0
+    assert not decisions.exists() and (tmp_path / "new.png").stat().st_size > 10_000
+    # a reader with answers, reading right now (holding the file's lock): their file is untouched
+    from reader_app.domain.session import ReadingSession
+
+    session = ReadingSession.open(t.study, "r1", "unaided")
+    session.choose("left")
+    if session.confidence_range:
+        session.set_confidence(session.confidence_range[0])
+    session.confirm()
+
+    def files():  # the -shm index is SQLite's shared memory, which any reader updates
+        return {p.name: p.read_bytes() for p in decisions.parent.iterdir() if not p.name.endswith("-shm")}
+
+    before = files()
+    assert main([str(t.study), "--reader", "r1", "--screenshot", str(tmp_path / "busy.png")]) == 0
+    assert files() == before
+    session.close()
+    with sqlite3.connect(decisions) as conn:
+        kinds = [k for (k,) in conn.execute("SELECT kind FROM audit ORDER BY id")]
+    assert kinds == ["session_start", "decision", "session_stop"]  # the reader's own session only
