@@ -15,8 +15,9 @@ ImageNet features (96-px slices fed at the default 448 px), 5-fold CV grouped by
 
 Set ``KNEE_MODEL_BENCH_DIR`` to keep the cohort and feature cache between runs;
 ``KNEE_MODEL_BENCH_SEED`` / ``KNEE_MODEL_BENCH_PATIENTS`` draw another cohort (default 7 / 150)
-to check how stable the figures are. About 5 minutes on 2 cores once the cohort and the
-preprocessing cache exist; from scratch much longer on busy cores (16 minutes measured at load 3).
+to check how stable the figures are. About 10 minutes on 2 cores once the cohort and the
+preprocessing cache exist (nearly all of it the features at 448 px); from scratch about 17
+(measured while other jobs shared the cores).
 """
 
 from __future__ import annotations
