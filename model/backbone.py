@@ -18,6 +18,7 @@ Both give 1280 features per slice. Weights are never replaced by random ones in 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -166,6 +167,23 @@ def create_backbone(
     log.info("backbone: %s", prov.describe())
     model.eval()
     return model, prov
+
+
+def resolve_device(device: str | torch.device | None = "cpu") -> torch.device:
+    """The torch device the backbone runs on: ``"cpu"`` (default), ``"cuda"`` / ``"cuda:N"``,
+    or ``"auto"`` (the GPU when torch sees one, else the CPU). Raises :class:`OptionError` for
+    a GPU this machine does not have. The features do not depend on it beyond float rounding,
+    so it is not part of a run's settings."""
+    name = "cpu" if device is None else str(device)
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name != "cpu" and not re.fullmatch(r"cuda(:\d+)?", name):
+        raise OptionError("device", "'cpu', 'cuda', 'cuda:N' or 'auto'", name)
+    if name.startswith("cuda"):
+        index = int(name.split(":")[1]) if ":" in name else 0
+        if not torch.cuda.is_available() or index >= torch.cuda.device_count():
+            raise OptionError("device", "a CUDA GPU that torch can see (or 'cpu' / 'auto')", name)
+    return torch.device(name)
 
 
 def check_input_size(input_size: int) -> None:

@@ -44,6 +44,10 @@ def _add_backbone(p: argparse.ArgumentParser) -> None:
                         "of 32: the last block's map, which Grad-CAM weights, is PX/32 cells across)")
 
 
+def _add_device(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="cpu", help="where the backbone runs: cpu (default), cuda, cuda:N, or auto")
+
+
 def _resolve_backbone(args) -> str:
     if args.backbone:
         return args.backbone
@@ -66,6 +70,7 @@ def _add_data(p: argparse.ArgumentParser, *, out: bool = True) -> None:
     p.add_argument("--n4", default="fast", help="fast | reference | none")
     p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help=f"feature and preprocessing cache (default {DEFAULT_CACHE})")
     p.add_argument("--workers", type=int, default=2, help="preprocessing processes")
+    _add_device(p)
     _add_backbone(p)
     if out:
         p.add_argument("--out", type=Path, required=True, help="run folder")
@@ -132,7 +137,7 @@ def cmd_features(args) -> int:
     from model.experiment import cli_progress, prepare
 
     config, data = prepare(_config(args), features_root=args.cache / "features", cache_root=args.cache / "preprocess",
-                           workers=args.workers, progress=cli_progress("features"))
+                           workers=args.workers, device=args.device, progress=cli_progress("features"))
     print(json.dumps({"features": data.X.shape, **data.report}, indent=2, default=str))
     return 0
 
@@ -142,7 +147,7 @@ def cmd_cv(args) -> int:
 
     _prepare_out(args)
     m = run_cv(_config(args), args.out, features_root=args.cache / "features", cache_root=args.cache / "preprocess",
-               workers=args.workers, progress=cli_progress("cv"))
+               workers=args.workers, device=args.device, progress=cli_progress("cv"))
     for name, res in m["models"].items():
         p = res["pooled"]
         print(f"{name:16s} ROC AUC {p['roc_auc']}  PR AUC {p['pr_auc']}  weighted F1 {p['f1_weighted']:.3f}")
@@ -155,7 +160,7 @@ def cmd_train(args) -> int:
 
     _prepare_out(args)
     run_train(_config(args), args.out, features_root=args.cache / "features", cache_root=args.cache / "preprocess",
-              workers=args.workers, progress=cli_progress("train"))
+              workers=args.workers, device=args.device, progress=cli_progress("train"))
     print(f"final model written to {args.out / 'models' / 'final.pt'}")
     return 0
 
@@ -165,7 +170,7 @@ def cmd_infer(args) -> int:
     from studies.progress import ProgressBar
 
     info = infer_study(args.run, args.study, key=args.key, heatmaps=not args.no_heatmaps,
-                       heatmap_runs=tuple(args.heatmap_run), progress=ProgressBar("infer"))
+                       heatmap_runs=tuple(args.heatmap_run), device=args.device, progress=ProgressBar("infer"))
     maps = f" and heatmaps ({', '.join(info['heatmap_sequences'])})" if info["heatmap_sequences"] else ""
     print(f"scores{maps} of run {info['run_id']} written to {args.study / 'ai'}")
     print(f"models: {info['model_selection']}")
@@ -220,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--heatmap-run", type=Path, action="append", default=[], metavar="RUN",
                    help="a run of the same task on another sequence, for that sequence's heatmaps (repeatable)")
     p.add_argument("--no-heatmaps", action="store_true")
+    _add_device(p)
     p.set_defaults(func=cmd_infer)
 
     p = sub.add_parser("backbone-info", help="print the weights in use and run the classification self-check")

@@ -12,7 +12,7 @@ import logging
 import time
 from pathlib import Path
 
-from model.backbone import create_backbone
+from model.backbone import create_backbone, resolve_device
 from model.cohort_data import TaskData, load_task_data
 from model.cv import cross_validate, plot_rocs
 from model.features import FeatureStore, SliceEncoder
@@ -52,11 +52,16 @@ def prepare(
     features_root: str | Path,
     cache_root: str | Path | None = None,
     workers: int = 1,
+    device: str = "cpu",
     progress=None,
 ) -> tuple[RunConfig, TaskData]:
-    """Backbone + features for the config's cohort and task; fills ``config.provenance``."""
+    """Backbone + features for the config's cohort and task; fills ``config.provenance``.
+
+    ``device``: where the backbone runs ('cpu', 'cuda', 'auto'; see
+    :func:`model.backbone.resolve_device`)."""
     task = get_task(config.task)
     check_variables(task, config.variables)
+    device = resolve_device(device)  # a GPU this machine lacks is refused before any work
     backbone, prov = create_backbone(config.backbone, weights=config.weights, input_size=config.input_size)
     config.provenance = prov.to_json()
     store = FeatureStore(features_root, prov, config.preprocess)
@@ -64,7 +69,7 @@ def prepare(
         config.cohort,
         task,
         store,
-        SliceEncoder(backbone, prov),
+        SliceEncoder(backbone, prov, device=device),
         variables=config.variables,
         visits=config.visits,
         cache_root=cache_root,
@@ -95,6 +100,7 @@ def run_cv(
     features_root: str | Path,
     cache_root: str | Path | None = None,
     workers: int = 1,
+    device: str = "cpu",
     progress=None,
 ) -> dict:
     """Cross-validate; write the run folder ``out``; return metrics.json's content.
@@ -103,7 +109,7 @@ def run_cv(
     """
     out = Path(out)
     config, data, _ = _open_run(config, out, features_root=features_root, cache_root=cache_root, workers=workers,
-                                progress=progress)
+                                device=device, progress=progress)
     task = get_task(config.task)
     t0 = time.perf_counter()
     res = cross_validate(
@@ -141,12 +147,13 @@ def run_train(
     features_root: str | Path,
     cache_root: str | Path | None = None,
     workers: int = 1,
+    device: str = "cpu",
     progress=None,
 ) -> MILClassifier:
     """Fit the final model on every knee-window; write ``out/models/final.pt`` (and config)."""
     out = Path(out)
     config, data, joined = _open_run(config, out, features_root=features_root, cache_root=cache_root, workers=workers,
-                                     progress=progress)
+                                     device=device, progress=progress)
     if not joined:
         write_json(out / CONFIG, config.to_json())
         write_json(out / DATA, data.report)

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from model.backbone import Provenance, to_network_input
+from model.backbone import Provenance, resolve_device, to_network_input
 from model.preprocess.cache import VERSION as PREPROCESS_VERSION
 from model.preprocess.pipeline import PreprocessConfig
 from studies.atomic import write_bytes_atomic, write_text_atomic
@@ -33,10 +33,13 @@ from studies.progress import ProgressCallback
 
 class SliceEncoder:
     """Wraps a timm backbone (eval mode, channels-last memory order) as (N, H, W) slices ->
-    (N, F) features."""
+    (N, F) features, on ``device`` (:func:`model.backbone.resolve_device`: 'cpu', 'cuda',
+    'auto'); slices go in and features come out as CPU arrays either way."""
 
-    def __init__(self, backbone: torch.nn.Module, provenance: Provenance, *, batch_size: int = 16) -> None:
-        self.backbone = backbone.eval().to(memory_format=torch.channels_last)
+    def __init__(self, backbone: torch.nn.Module, provenance: Provenance, *, batch_size: int = 16,
+                 device: str | torch.device | None = "cpu") -> None:
+        self.device = resolve_device(device)
+        self.backbone = backbone.eval().to(self.device, memory_format=torch.channels_last)
         self.provenance = provenance
         self.batch_size = batch_size
 
@@ -44,9 +47,10 @@ class SliceEncoder:
         """(N, H, W) -> last conv block activations (N, F, H'/32, W'/32) (with autograd).
 
         (H', W'): the slice size, upsampled when smaller than the provenance's ``input_size``
-        (see :func:`model.backbone.to_network_input`).
+        (see :func:`model.backbone.to_network_input`). On the encoder's device.
         """
-        return self.backbone.forward_features(to_network_input(slices, self.provenance.input_size))
+        x = to_network_input(slices, self.provenance.input_size)
+        return self.backbone.forward_features(x.to(self.device, memory_format=torch.channels_last))
 
     def pool(self, maps: torch.Tensor) -> torch.Tensor:
         """(N, F, h, w) -> (N, F) global-average-pooled features."""
@@ -57,7 +61,7 @@ class SliceEncoder:
         out = []
         with torch.inference_mode():
             for s in range(0, len(slices), self.batch_size):
-                out.append(self.pool(self.feature_maps(slices[s : s + self.batch_size])).numpy())
+                out.append(self.pool(self.feature_maps(slices[s : s + self.batch_size])).cpu().numpy())
         return np.concatenate(out).astype(np.float32)
 
 

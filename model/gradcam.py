@@ -47,7 +47,7 @@ def gradcam(
     n, h, w = slices.shape
     with torch.enable_grad():
         maps = encoder.feature_maps(slices).detach().requires_grad_(True)  # (N, F, h', w')
-        feats = encoder.pool(maps)  # (N, F)
+        feats = encoder.pool(maps).cpu()  # (N, F); the MIL head runs on the CPU
         c = None if clinical is None else torch.as_tensor(np.asarray(clinical, np.float32))[None]
         logits, att = mil(feats[None], c, return_attention=True)
         k = logits.shape[1] - 1 if target is None else int(target)
@@ -55,8 +55,8 @@ def gradcam(
     with torch.no_grad():
         weights = grad.mean(dim=(2, 3), keepdim=True)  # (N, F, 1, 1)
         cam = torch.relu((weights * maps).sum(1))  # (N, h', w')
-        cam = cam * att[0][:, None, None]
-        cam = F.interpolate(cam[:, None], size=(h, w), mode="bilinear", align_corners=False)[:, 0]
+        cam = cam * att[0][:, None, None].to(cam.device)
+        cam = F.interpolate(cam[:, None], size=(h, w), mode="bilinear", align_corners=False)[:, 0].cpu()
         top = float(cam.max())
         cam = cam / top if top > 0 else cam
     return CamResult(

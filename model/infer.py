@@ -112,7 +112,7 @@ class _RunModels:
     provenance: object
 
 
-def _load_run(run: Path, cases: list[str], sources: dict[str, str] | None) -> _RunModels:
+def _load_run(run: Path, cases: list[str], sources: dict[str, str] | None, device: str = "cpu") -> _RunModels:
     config = load_config(run)
     chosen, how = choose_models(run, cases, sources)
     models = {name: load_model(run, name) for name in sorted(set(chosen.values()))}
@@ -124,7 +124,7 @@ def _load_run(run: Path, cases: list[str], sources: dict[str, str] | None) -> _R
             f"those available now ({prov.sha256})",
             hint="Pass the same --weights as in training",
         )
-    return _RunModels(run, config, chosen, how, models, SliceEncoder(backbone, prov), prov)
+    return _RunModels(run, config, chosen, how, models, SliceEncoder(backbone, prov, device=device), prov)
 
 
 def _score_case(rm: _RunModels, study: Path, manifest, cid: str, *, heatmap: bool):
@@ -154,13 +154,15 @@ def infer_study(
     key: str | Path | None = None,
     heatmaps: bool = True,
     heatmap_runs: tuple[str | Path, ...] = (),
+    device: str = "cpu",
     progress: ProgressCallback | None = None,
 ) -> dict:
     """Score every case of ``study`` with ``run``; write ``ai/``; return run.json's content.
 
     ``heatmap_runs``: further runs of the same task trained on other sequences, used only for
     their Grad-CAM heatmaps (a model sees one sequence, so heatmaps over both sequences of the
-    hanging protocol need one run per sequence); the scores are always ``run``'s.
+    hanging protocol need one run per sequence); the scores are always ``run``'s. ``device``:
+    where the backbone runs (:func:`model.backbone.resolve_device`).
     """
     run, study = Path(run), Path(study)
     manifest = load_manifest(study)
@@ -169,8 +171,8 @@ def infer_study(
         verify_key(study, key)
         sources = case_sources(key)
     cases = list(manifest.cases)
-    main = _load_run(run, cases, sources)
-    extra = [_load_run(Path(r), cases, sources) for r in (heatmap_runs if heatmaps else ())]
+    main = _load_run(run, cases, sources, device)
+    extra = [_load_run(Path(r), cases, sources, device) for r in (heatmap_runs if heatmaps else ())]
     seqs = [main.config.sequence] + [rm.config.sequence for rm in extra]
     for rm in extra:
         if rm.config.task != main.config.task:

@@ -58,6 +58,7 @@ def train_and_infer(
     input_size: int = INPUT_SIZE,
     cache_dir: str | Path | None = None,
     workers: int = 2,
+    device: str = "cpu",
     heatmap_sequences: tuple[str, ...] = ("cor_iw_tse", "sag_3d_dess"),
     progress: StageProgress | None = None,
 ) -> dict:
@@ -80,7 +81,7 @@ def train_and_infer(
         seed=seed,
         visits=visits,
     )
-    kw = {"features_root": cache / "features", "cache_root": cache / "preprocess", "workers": workers}
+    kw = {"features_root": cache / "features", "cache_root": cache / "preprocess", "workers": workers, "device": device}
     _train(config, run_dir, progress, kw)
     # One more run per other displayed sequence, of the same task, for its heatmaps only.
     extra = []
@@ -93,7 +94,7 @@ def train_and_infer(
         _train(other_config, other_dir, prefixed, kw)
         extra.append(other_dir)
     cb = (lambda d, t: progress("infer", d, t)) if progress else None
-    return infer_study(run_dir, study_dir, key=key_path, heatmap_runs=tuple(extra), progress=cb)
+    return infer_study(run_dir, study_dir, key=key_path, heatmap_runs=tuple(extra), device=device, progress=cb)
 
 
 def heatmap_run_dir(run_dir: str | Path, sequence: str) -> Path:

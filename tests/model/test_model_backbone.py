@@ -125,3 +125,23 @@ def test_cli_backbone_info_reports_weights_and_self_check(capsys):
     torch.manual_seed(0)  # a seeded random init (its top class is not a cat)
     assert main(["backbone-info", "--weights", "random"]) == 1
     assert "RANDOM" in capsys.readouterr().out
+
+
+def test_device_choice_is_checked():
+    from model.backbone import resolve_device
+
+    assert resolve_device("cpu").type == "cpu" and resolve_device(None).type == "cpu"
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(OptionError, match="'device' parameter must be 'cpu', 'cuda', 'cuda:N' or 'auto'. Got 'gpu'"):
+        resolve_device("gpu")
+    with pytest.raises(OptionError, match="a CUDA GPU that torch can see"):
+        resolve_device("cuda:99")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_cli_refuses_a_gpu_the_machine_lacks_before_any_work(tmp_path, capsys):
+    from model.cli import main
+
+    assert main(["features", "--cohort", str(tmp_path / "nowhere"), "--cache", str(tmp_path / "c"), "--device", "cuda"]) == 2
+    assert "a CUDA GPU that torch can see" in capsys.readouterr().err
+    assert not (tmp_path / "c").exists()
