@@ -46,6 +46,7 @@ from studies.package import (
     AI_DIR,
     AI_HEATMAPS_DIR,
     AI_RUN_NAME,
+    AI_SCORE_COLUMNS,
     AI_SCORES_NAME,
     load_key,
     load_manifest,
@@ -222,7 +223,7 @@ def _write_ai(study: Path, run_id: str, scores, maps, info: dict) -> None:
     with atomic_directory(study / AI_DIR, force=True) as tmp:
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        w.writerow(["case_id", "probability", "run_id"])
+        w.writerow(AI_SCORE_COLUMNS)
         for cid, p in scores:
             w.writerow([cid, f"{p:.6f}", run_id])
         (tmp / AI_SCORES_NAME).write_text(buf.getvalue())
