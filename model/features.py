@@ -50,7 +50,7 @@ class SliceEncoder:
         (see :func:`model.backbone.to_network_input`). On the encoder's device.
         """
         x = to_network_input(slices, self.provenance.input_size)
-        return self.backbone.forward_features(x.to(self.device, memory_format=torch.channels_last))
+        return self.backbone.forward_features(x.to(self.device))  # .to keeps the channels-last order
 
     def pool(self, maps: torch.Tensor) -> torch.Tensor:
         """(N, F, h, w) -> (N, F) global-average-pooled features."""
