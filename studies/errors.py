@@ -55,6 +55,12 @@ class InputFileError(StudyError):
             msg += f"{' ' if msg.endswith(('.', '?', '!')) else '. '}{hint}"
         super().__init__(msg)
 
+    def __reduce__(self):
+        """Pickle by the constructor's arguments (a worker process's error reaches the caller
+        intact; the default pickles only the message, which ``__init__`` cannot take)."""
+        kwargs = {"column": self.column, "row": self.row, "value": self.value, "hint": self.hint}
+        return _rebuild, (type(self), (self.path, self.problem), kwargs)
+
 
 class OptionError(StudyError):
     """A command-line option or function parameter has a nonsensical value.
@@ -67,6 +73,15 @@ class OptionError(StudyError):
         self.expected = expected
         self.got = got
         super().__init__(f"The '{name}' parameter must be {expected}. Got {got!r} instead.")
+
+    def __reduce__(self):
+        """Pickle by the constructor's arguments (see :meth:`InputFileError.__reduce__`)."""
+        return _rebuild, (type(self), (self.name, self.expected, self.got), {})
+
+
+def _rebuild(cls: type, args: tuple, kwargs: dict) -> Exception:
+    """Unpickle an error by calling its constructor (see ``__reduce__`` above)."""
+    return cls(*args, **kwargs)
 
 
 def did_you_mean(word: str, choices: Iterable[str], *, n: int = 1, cutoff: float = 0.6) -> str:

@@ -1,4 +1,7 @@
-"""Source images (a DICOM series folder or a NIfTI file) -> the package's anonymised NIfTI.
+"""Source images (a DICOM series folder or tar, or a NIfTI file) -> the package's anonymised NIfTI.
+
+A DICOM series is a folder of slice files or one ``.tar.gz`` of them (the NDA's OAI package),
+read in place through :mod:`studies.series_io`; both give the same array and affine.
 
 The package convention (``docs/study-package.md``):
 
@@ -32,6 +35,7 @@ from studies.atomic import write_bytes_atomic
 from studies.errors import InputFileError, OptionError
 from studies.parallel import parallel_map
 from studies.progress import ProgressCallback
+from studies.series_io import TAR_SUFFIXES, is_tar_series, read_series
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 #: gzip level of package images. Level 1 is ~2x faster than 3 and ~6x faster than 6 on
@@ -43,7 +47,7 @@ LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
 @dataclass(frozen=True)
 class ConversionJob:
-    """One volume to convert: ``source`` (DICOM folder or NIfTI file), the knee's ``side``
+    """One volume to convert: ``source`` (DICOM folder or tar, or NIfTI file), the knee's ``side``
     ('right' is mirrored), the ``dest`` .nii.gz path and whether to apply N4."""
 
     source: str
@@ -62,12 +66,13 @@ class ConvertedVolume:
 
 
 def read_source(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """Read a DICOM series folder or a NIfTI file; return (array (x, y, z), RAS affine 4x4).
+    """Read a DICOM series (folder or tar) or a NIfTI file; return (array (x, y, z), RAS affine 4x4).
 
-    Raises :class:`InputFileError` when there is nothing readable at ``path``.
+    The affine maps voxel indices to RAS world mm. Raises :class:`InputFileError` naming
+    ``path`` when there is nothing readable there (a corrupt tar included).
     """
     path = Path(path)
-    if path.is_dir():
+    if path.is_dir() or is_tar_series(path):
         return _read_dicom_series(path)
     if path.is_file() and path.name.lower().endswith(NIFTI_SUFFIXES):
         try:
@@ -82,31 +87,17 @@ def read_source(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         return data, img.affine
     raise InputFileError(
         path,
-        "image not found: expected a DICOM series folder or a .nii/.nii.gz file",
+        "image not found: expected a DICOM series folder, a "
+        f"{'/'.join(TAR_SUFFIXES)} series archive or a {'/'.join(NIFTI_SUFFIXES)} file",
         hint="Check the cohort's image paths",
     )
 
 
-def _read_dicom_series(folder: Path) -> tuple[np.ndarray, np.ndarray]:
+def _read_dicom_series(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(array (x, y, z), RAS affine) of the DICOM series (folder or tar) at ``path``."""
     import SimpleITK as sitk
 
-    reader = sitk.ImageSeriesReader()
-    series = reader.GetGDCMSeriesIDs(str(folder))
-    if not series:
-        raise InputFileError(
-            folder, "no DICOM series in this folder", hint="Check the cohort's image paths"
-        )
-    # the series with the most slices (OAI folders hold one series)
-    files = max((reader.GetGDCMSeriesFileNames(str(folder), sid) for sid in series), key=len)
-    reader.SetFileNames(files)
-    try:
-        image = reader.Execute()
-    except RuntimeError as exc:
-        raise InputFileError(
-            folder, f"cannot read this DICOM series ({str(exc).strip().splitlines()[-1]})"
-        ) from exc
-    if image.GetDimension() != 3 or image.GetNumberOfComponentsPerPixel() != 1:
-        raise InputFileError(folder, "expected a 3-D grey-level series", value=image.GetSize())
+    image = read_series(path)
     data = sitk.GetArrayFromImage(image).transpose(2, 1, 0)  # (z, y, x) -> (x, y, z)
     direction = np.array(image.GetDirection()).reshape(3, 3)
     affine = np.eye(4)

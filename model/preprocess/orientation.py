@@ -16,24 +16,25 @@ from pathlib import Path
 import SimpleITK as sitk
 
 from studies.errors import InputFileError, OptionError
+from studies.series_io import is_tar_series, read_series
 
 SIDES = ("right", "left")
 
 
 def read_volume(path: str | Path) -> sitk.Image:
-    """Read a DICOM series folder (one file per slice) or a NIfTI/other ITK file as float32."""
+    """Read a DICOM series (a folder of slice files or a ``.tar.gz`` of them, read in place
+    by :func:`studies.series_io.read_series`) or a NIfTI/other ITK file, as float32.
+
+    Returns a 3-D image with its scanner geometry (origin, spacing in mm, direction);
+    a folder and a tar of the same slices give identical images. Raises
+    :class:`InputFileError` naming ``path`` (a missing, corrupt or unreadable input).
+    """
     path = Path(path)
     if not path.exists():
         raise InputFileError(path, "image not found", hint="Check the cohort's image paths")
     try:
-        if path.is_dir():
-            reader = sitk.ImageSeriesReader()
-            series = reader.GetGDCMSeriesIDs(str(path))
-            if not series:
-                raise InputFileError(path, "no DICOM series in this folder", hint="Point at a folder of slice files")
-            files = reader.GetGDCMSeriesFileNames(str(path), series[0])
-            reader.SetFileNames(files)
-            image = reader.Execute()
+        if path.is_dir() or is_tar_series(path):
+            image = read_series(path)
         else:
             image = sitk.ReadImage(str(path))
     except InputFileError:
