@@ -1,7 +1,7 @@
 """Preprocessed stacks on disk, keyed by the input's content hash and the parameters.
 
-A DICOM folder's hash covers every file's name and bytes (sorted by name); a file's hash its
-bytes. The key also covers the preprocessing parameters and :data:`VERSION` (bump it when
+A DICOM folder's hash covers every file's name and bytes (sorted by name); a file's (a NIfTI
+volume or a series ``.tar.gz``, hashed as it lies, never unpacked) its name and bytes. The key also covers the preprocessing parameters and :data:`VERSION` (bump it when
 the method changes), so a changed input or setting never returns a stale stack. Entries are
 ``.npy`` files written atomically; a torn or foreign file reads as a miss and is rewritten.
 """
@@ -21,7 +21,7 @@ VERSION = 4
 
 
 def input_hash(path: str | Path) -> str:
-    """SHA-256 over a file's bytes, or over (name, bytes) of every file in a folder."""
+    """Hex SHA-256 over (name, bytes) of a file (NIfTI, series tar), or of every file in a folder."""
     path = Path(path)
     h = hashlib.sha256()
     files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]

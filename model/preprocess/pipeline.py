@@ -50,7 +50,7 @@ class PreprocessConfig:
 
 @dataclass(frozen=True)
 class VolumeJob:
-    """One volume: its path (DICOM folder or NIfTI), the knee's side, and whether to mirror
+    """One volume: its path (DICOM folder or tar, or NIfTI), the knee's side, and whether to mirror
     right knees (False for study-package images, already mirrored)."""
 
     source: str

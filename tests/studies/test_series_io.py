@@ -129,6 +129,18 @@ def test_count_slices_skips_hidden_files_and_folders(series, tmp_path):
         assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in series.iterdir())
 
 
+def test_preprocessing_a_tar_through_the_cache(series, series_tar, tmp_path):
+    from model.preprocess.pipeline import PreprocessConfig, VolumeJob, preprocess_job
+
+    cfg = PreprocessConfig(sequence="sag_3d_dess")
+    from_folder = preprocess_job(VolumeJob(str(series), "right"), cfg)
+    cache = str(tmp_path / "cache")
+    from_tar = preprocess_job(VolumeJob(str(series_tar), "right"), cfg, cache)
+    np.testing.assert_array_equal(from_folder, from_tar)
+    np.testing.assert_array_equal(preprocess_job(VolumeJob(str(series_tar), "right"), cfg, cache), from_tar)
+    assert len(list((tmp_path / "cache").rglob("*.npy"))) == 1
+
+
 def test_input_hash_of_a_tar(series_tar, tmp_path):
     """The preprocessing cache keys a tar by its name and bytes, like any file."""
     copy = shutil.copy(series_tar, tmp_path / series_tar.name)
