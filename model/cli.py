@@ -61,7 +61,9 @@ def _input_size(args) -> int:
 
 
 def _add_data(p: argparse.ArgumentParser, *, out: bool = True) -> None:
-    p.add_argument("--cohort", required=True, help="cohort folder (OAI layout) or plain CSV")
+    from studies.cohort.arguments import add_ingest_arguments
+
+    p.add_argument("--cohort", required=True, help="cohort folder (an OAI download, either style) or plain CSV")
     p.add_argument("--task", default="jsn-abs", help="jsn-abs | jsn-rel | pain | pain3")
     p.add_argument("--sequence", default="cor_iw_tse", help="cor_iw_tse | sag_3d_dess")
     p.add_argument("--clinical", type=_csv_list(str), default=None,
@@ -72,6 +74,7 @@ def _add_data(p: argparse.ArgumentParser, *, out: bool = True) -> None:
     p.add_argument("--workers", type=int, default=2, help="preprocessing processes")
     _add_device(p)
     _add_backbone(p)
+    add_ingest_arguments(p)
     if out:
         p.add_argument("--out", type=Path, required=True, help="run folder")
         p.add_argument("--folds", type=int, default=5)
@@ -98,7 +101,18 @@ def _config(args):
         folds=getattr(args, "folds", 5),
         seed=getattr(args, "seed", 0),
         visits=args.visits,
+        ingest=_ingest(args),
     )
+
+
+def _ingest(args) -> dict:
+    """The cohort-reading options as recorded in a run (only those that differ from the defaults)."""
+    from studies.cohort.arguments import ingest_options
+
+    opts = ingest_options(args)
+    out = {"style": opts.style, "variables": str(Path(opts.variables).resolve()) if opts.variables else None,
+           "jsw_project": opts.jsw_project, "kl_project": opts.kl_project}
+    return {k: v for k, v in out.items() if v is not None}
 
 
 def _prepare_out(args) -> None:
@@ -197,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("preprocess", help="preprocess one volume into an (8, H, W) .npy stack")
-    p.add_argument("--input", type=Path, required=True, help="DICOM series folder or NIfTI file")
+    p.add_argument("--input", type=Path, required=True, help="DICOM series (a folder or a .tar.gz) or NIfTI file")
     p.add_argument("--side", choices=("right", "left", "none"), required=True)
     p.add_argument("--already-mirrored", action="store_true", help="a study-package image (right knees already mirrored)")
     p.add_argument("--sequence", default="cor_iw_tse")

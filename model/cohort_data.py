@@ -45,17 +45,23 @@ def load_task_data(
     *,
     variables: tuple[str, ...],
     visits: tuple[int, ...] | None = None,
+    ingest: dict | None = None,
     cache_root: str | Path | None = None,
     workers: int = 1,
     progress: ProgressCallback | None = None,
 ) -> TaskData:
-    """Everything the classifier needs for ``task`` on a cohort (see module docstring)."""
-    from studies.cohort import load_cohort
+    """Everything the classifier needs for ``task`` on a cohort (see module docstring).
+
+    ``ingest``: how an OAI download is read (``studies.cohort.IngestOptions`` fields). Knees
+    whose series turn out truncated or unreadable when counted are left out and counted in
+    ``report["dropped"]["no_complete_series"]``.
+    """
+    from studies.cohort import IngestOptions, load_cohort, resolve
     from studies.labels import make_labels
 
     sequence = store.config.sequence
-    cohort = load_cohort(cohort_dir)
-    labels = make_labels(cohort.knees)
+    cohort = load_cohort(cohort_dir, IngestOptions(**(ingest or {})))
+    labels = make_labels(cohort.knees, jsw_readings=cohort.jsw_readings)
     if visits:
         labels = labels[labels["visit_month"].isin(visits)].reset_index(drop=True)
     rows = task_rows(labels, task, sequence, where=str(cohort_dir))
@@ -69,6 +75,7 @@ def load_task_data(
             from studies.synth import materialize
 
             materialize(cohort.root, missing)
+    rows = _complete_series(cohort, rows, sequence, resolve)
     keys = [knee_key(r.participant_id, r.side, r.visit_month) for r in rows.itertuples()]
     todo = [i for i, k in enumerate(keys) if not store.has(k)]
     if progress:
@@ -90,6 +97,7 @@ def load_task_data(
             pool.shutdown()
     report = {
         "knee_windows": int(len(rows)),
+        "series_choice": {k: v for k, v in cohort.report.get("series_choice", {}).items() if k != "not_chosen"},
         "dropped": rows.attrs.get("dropped", {}),
         "excluded_missing_jsw": labels.attrs.get("excluded", {}),
         "features_computed": len(todo),
@@ -105,3 +113,18 @@ def load_task_data(
         groups=rows["participant_id"].astype(str).to_numpy(),
         report=report,
     )
+
+
+def _complete_series(cohort, rows: pd.DataFrame, sequence: str, resolve) -> pd.DataFrame:
+    """``rows`` pointed at each knee's complete series (counted now), without the knees that
+    have none; the count is added to ``rows.attrs["dropped"]``."""
+    keys = [(str(r.participant_id), r.side, int(r.visit_month)) for r in rows.itertuples()]
+    lacking = resolve(cohort, keys)
+    paths = cohort.knees.set_index(["participant_id", "side", "visit_month"])[sequence]
+    dropped = dict(rows.attrs.get("dropped", {}))
+    keep = [sequence not in lacking.get(k, []) for k in keys]
+    out = rows[keep].copy()
+    out[sequence] = [paths.get(k, p) for k, p in zip((k for k, ok in zip(keys, keep, strict=True) if ok), out[sequence], strict=True)]
+    dropped["no_complete_series"] = int(len(rows) - len(out))
+    out.attrs["dropped"] = dropped
+    return out.reset_index(drop=True)

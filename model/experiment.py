@@ -72,6 +72,7 @@ def prepare(
         SliceEncoder(backbone, prov, device=device),
         variables=config.variables,
         visits=config.visits,
+        ingest=config.ingest,
         cache_root=cache_root,
         workers=workers,
         progress=_stage(progress, "features"),

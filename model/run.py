@@ -56,6 +56,9 @@ class RunConfig:
     seed: int = 0
     #: Window starts t (months) to use; None = all (0, 12, 24), the paper's sliding window.
     visits: tuple[int, ...] | None = None
+    #: How the cohort is read (``studies.cohort.IngestOptions`` as a dict: style, variables,
+    #: jsw_project, kl_project); empty = detected style and default reading projects.
+    ingest: dict = field(default_factory=dict)
     provenance: dict = field(default_factory=dict)
     run_id: str = ""
 
@@ -77,6 +80,7 @@ class RunConfig:
             "classifier": self.params.to_json(),
             "folds": self.folds,
             "visits": list(self.visits) if self.visits else None,
+            "ingest": dict(self.ingest),
             "seeds": {"cv_split": self.seed, "classifier": self.params.seed},
             "backbone_provenance": self.provenance,
         }
@@ -98,6 +102,7 @@ class RunConfig:
             folds=d["folds"],
             seed=d["seeds"]["cv_split"],
             visits=tuple(d["visits"]) if d.get("visits") else None,
+            ingest=dict(d.get("ingest") or {}),
             provenance=d.get("backbone_provenance", {}),
             run_id=d["run_id"],
         )
@@ -105,7 +110,7 @@ class RunConfig:
     def data_signature(self) -> dict:
         """The parts that must match for models in one run folder to belong together."""
         d = self.to_json()
-        return {k: d[k] for k in ("cohort", "task", "sequence", "variables", "visits", "preprocess", "backbone_provenance")}
+        return {k: d[k] for k in ("cohort", "task", "sequence", "variables", "visits", "ingest", "preprocess", "backbone_provenance")}
 
 
 def new_run_id(config: RunConfig) -> str:

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from studies.atomic import atomic_directory, check_output_dir, write_bytes_atomic
-from studies.cohort import Cohort, load_cohort
+from studies.cohort import Cohort, IngestOptions, load_cohort, resolve
 from studies.errors import OptionError
 from studies.images import ConversionJob, convert_many
 from studies.labels import make_labels
@@ -50,6 +50,7 @@ class BuildOptions:
     ``confidence``: maximum of a 1..N confidence scale shown to readers (0: none).
     ``modes``: reading modes allowed (:data:`studies.package.READING_MODES`).
     ``jsw_sd``: when set, the "almost certain" bound was computed from it (recorded in the key).
+    ``ingest``: how an OAI download is read (style, variable map, reading projects).
     """
 
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
@@ -60,9 +61,11 @@ class BuildOptions:
     workers: int = 1
     force: bool = False
     jsw_sd: float | None = None
+    ingest: IngestOptions = field(default_factory=IngestOptions)
 
     def check(self) -> None:
         self.sampling.check()
+        self.ingest.check()
         if not (
             isinstance(self.confidence, int)
             and (self.confidence == 0 or 2 <= self.confidence <= 10)
@@ -150,16 +153,21 @@ def build_study(
     out, key = check_paths(Path(out), Path(key), force=options.force)
     _check_not_over_cohort(out, cohort.root if isinstance(cohort, Cohort) else Path(cohort))
     if not isinstance(cohort, Cohort):
-        cohort = load_cohort(cohort)
+        cohort = load_cohort(cohort, options.ingest)
     cfg = options.sampling
-    labels = make_labels(cohort.knees, abs_threshold_mm=cfg.bounds[2])
+    labels = make_labels(
+        cohort.knees, abs_threshold_mm=cfg.bounds[2], jsw_readings=cohort.jsw_readings
+    )
     n_baseline = int((cohort.knees["visit_month"] == 0).sum())
     n_windows = int((labels["visit_month"] == 0).sum())
     exclusions = (
         {"missing JSW at 0 or 12 months": n_baseline - n_windows} if n_baseline > n_windows else {}
     )
     eligible, more = eligible_baseline(labels, None if cohort.is_synthetic else _has_images_on_disk)
-    selection = select_pairs(eligible, cfg, {**exclusions, **more})
+    exclusions = {**exclusions, **more}
+    selection, materialized = _select_complete(
+        cohort, eligible, cfg, exclusions, options.workers, materialize_progress
+    )
     report = selection.report
     report["cohort"] = {
         "source": cohort.source,
@@ -167,11 +175,13 @@ def build_study(
         **_counts(cohort.report),
         "warnings": list(cohort.report.get("warnings", [])),
     }
-
+    for name in ("series_choice", "reading_projects", "jsw_projects", "kl_projects", "missing"):
+        if name in cohort.report:
+            report["cohort"][name] = cohort.report[name]
+    if labels.attrs.get("excluded", {}).get("no_common_project"):
+        report["cohort"]["windows_without_common_jsw_project"] = labels.attrs["excluded"]["no_common_project"]
     if cohort.is_synthetic:
-        report["synthetic_knees_materialized"] = _materialize(
-            cohort, selection.pairs, options.workers, materialize_progress
-        )
+        report["synthetic_knees_materialized"] = materialized
 
     plan = plan_study(selection.pairs, cfg.seed)
     with atomic_directory(out, force=options.force) as tmp:
@@ -204,6 +214,55 @@ def build_study(
         save_manifest(tmp, manifest)
         write_bytes_atomic(key, key_bytes)
     return BuildResult(study=out, key=key, manifest=manifest, report=report)
+
+
+#: Rounds of drawing pairs, checking the chosen knees' series and drawing again without the
+#: knees whose series turned out truncated or unreadable.
+MAX_DRAWS = 20
+
+
+def _select_complete(
+    cohort: Cohort,
+    eligible,
+    cfg: SamplingConfig,
+    exclusions: dict[str, int],
+    workers: int,
+    materialize_progress: ProgressCallback | None,
+):
+    """Draw the pairs; check every chosen knee's series on disk (counting slices, writing a
+    synthetic cohort's images first); redraw without the knees that lack a complete series.
+
+    Returns (selection, knees materialized). The draw is seeded, so the result is
+    reproducible; the knees left out are counted in the exclusions.
+    """
+    exclusions = dict(exclusions)
+    materialized = 0
+    bad: set[tuple[str, str]] = set()
+    reason = "no complete series (truncated or unreadable)"
+    for _ in range(MAX_DRAWS):
+        pool = eligible[[(str(p), s) not in bad for p, s in zip(eligible["participant_id"], eligible["side"], strict=True)]]
+        selection = select_pairs(pool.reset_index(drop=True), cfg, exclusions)
+        if cohort.is_synthetic:
+            materialized += _materialize(cohort, selection.pairs, workers, materialize_progress)
+        rows = [r for p in selection.pairs for r in (p.progressor, p.non_progressor)]
+        lacking = resolve(cohort, [(str(r["participant_id"]), r["side"], 0) for r in rows])
+        if not lacking:
+            _refresh_paths(cohort, rows)
+            return selection, materialized
+        bad |= {(p, s) for p, s, _ in lacking}
+        exclusions[reason] = exclusions.get(reason, 0) + len(lacking)
+    raise OptionError("cohort", f"a cohort whose series can be read (after {MAX_DRAWS} draws, "
+                      f"{len(bad)} chosen knees had no complete series)", str(cohort.root))
+
+
+def _refresh_paths(cohort: Cohort, rows: list[dict[str, Any]]) -> None:
+    """Point the chosen knees at the series :func:`resolve` settled on."""
+    knees = cohort.knees.set_index(["participant_id", "side", "visit_month"])
+    for r in rows:
+        k = (str(r["participant_id"]), r["side"], 0)
+        if k in knees.index:
+            for seq in SEQUENCES:
+                r[seq] = knees.at[k, seq]
 
 
 def _counts(report: dict[str, Any]) -> dict[str, Any]:
@@ -261,6 +320,8 @@ def _build_params(options: BuildOptions, cohort: Cohort) -> dict[str, Any]:
         "n4": options.n4,
         "cohort": str(cohort.root),
         "cohort_source": cohort.source,
+        "jsw_projects": cohort.report.get("jsw_projects"),
+        "kl_projects": cohort.report.get("kl_projects"),
         "synthetic": cohort.is_synthetic,
     }
 

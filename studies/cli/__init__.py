@@ -22,6 +22,7 @@ from studies.errors import StudyError
 #: Sub-command modules, in the order their commands appear in ``--help``.
 COMMAND_MODULES: tuple[str, ...] = (
     "studies.cli.synth",
+    "studies.cli.cohort",
     "studies.cli.build",
     "studies.cli.decisions",
     "studies.cli.stats",

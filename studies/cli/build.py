@@ -8,6 +8,8 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from studies.cohort.arguments import add_ingest_arguments
+
     p = sub.add_parser(
         "build",
         help="build a blinded study package and its key from a cohort",
@@ -70,6 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--workers", type=int, default=None, help="conversion processes (default: CPU count)"
     )
     p.add_argument("--force", action="store_true", help="replace an existing --out and --key")
+    add_ingest_arguments(p)
     p.set_defaults(func=_build)
 
     p = sub.add_parser(
@@ -135,6 +138,8 @@ def _lazy_bar(desc: str):
 
 def _build(args: argparse.Namespace) -> int:
     from studies.builder import BuildOptions, build_study
+    from studies.cohort.arguments import ingest_options
+    from studies.cohort.inspect import format_ingest
     from studies.pairs import SamplingConfig, format_report
     from studies.progress import ProgressBar
 
@@ -160,12 +165,14 @@ def _build(args: argparse.Namespace) -> int:
         workers=args.workers or os.cpu_count() or 1,
         force=args.force,
         jsw_sd=args.jsw_sd,
+        ingest=ingest_options(args),
     )
     result = build_study(
         args.cohort, args.out, args.key, options, progress=ProgressBar("converting images")
     )
     for warning in result.report["cohort"]["warnings"]:
         print(f"warning: {warning}")
+    print(format_ingest(result.report["cohort"]))
     print(format_report(result.report))
     m = result.manifest
     print(

@@ -53,9 +53,14 @@ class Cohort:
     """A cohort read by :func:`studies.cohort.load_cohort`.
 
     ``knees`` is the knee table (:data:`KNEE_COLUMNS`); ``root`` the cohort folder (or the
-    plain CSV's folder); ``source`` 'oai' or 'csv'; ``report`` counts and warnings of the
-    ingest; ``is_synthetic`` whether it was written by :mod:`studies.synth` (its images may
-    still have to be written with ``studies.synth.materialize``).
+    plain CSV's folder); ``source`` 'oai', 'nda' (the download style) or 'csv'; ``report``
+    counts and warnings of the ingest; ``is_synthetic`` whether it was written by
+    :mod:`studies.synth` (its images may still have to be written with
+    ``studies.synth.materialize``). An OAI cohort also has ``series`` (every listed series of
+    the two sequences, assessed, one ``chosen`` per knee, visit and sequence:
+    :mod:`studies.cohort.series`) and ``jsw_readings`` (participant_id, side, visit_month,
+    project, jsw_mm, rank: the JSW readings of the reading projects in use, rank 0 preferred),
+    from which the labels pair readings of one project.
     """
 
     knees: pd.DataFrame
@@ -63,6 +68,8 @@ class Cohort:
     source: str
     report: dict[str, Any] = field(default_factory=dict)
     is_synthetic: bool = False
+    series: pd.DataFrame | None = None
+    jsw_readings: pd.DataFrame | None = None
 
     def baseline(self) -> pd.DataFrame:
         """Rows of visit month 0."""
