@@ -23,6 +23,7 @@ Hidden names (``.DS_Store``, macOS ``._001``) are not slices, in a folder or in 
 
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 import tarfile
@@ -151,12 +152,37 @@ def _unwritable(target: Path, exc: OSError) -> InputFileError:
                           hint="Free space in the temporary folder or point TMPDIR at a larger disk")
 
 
-def _open_tar(path: Path) -> tarfile.TarFile:
-    """The archive opened for one sequential pass (any compression)."""
+@contextmanager
+def _open_tar(path: Path) -> Iterator[tarfile.TarFile]:
+    """The archive opened for one sequential pass; a gzip stream is read to its end on exit.
+
+    ``tarfile`` ends its member list quietly at a header cut short (a download interrupted
+    between two members), so the gzip stream underneath is drained after the pass: a stream
+    without its end-of-stream marker and checksum raises, and the archive is reported as
+    truncated. One decompression pass either way.
+    """
     try:
-        return tarfile.open(path, mode="r|*")
-    except _READ_ERRORS as exc:
+        with open(path, "rb") as fh:
+            gz = fh.read(2) == b"\x1f\x8b"
+    except OSError as exc:
         raise _corrupt(path, exc) from exc
+    raw = gzip.open(path, "rb") if gz else None
+    try:
+        try:
+            tf = tarfile.open(fileobj=raw, mode="r|") if raw is not None else tarfile.open(path, mode="r|*")
+        except _READ_ERRORS as exc:
+            raise _corrupt(path, exc) from exc
+        with tf:
+            yield tf
+            if raw is not None:
+                try:
+                    while raw.read(_CHUNK):
+                        pass
+                except _READ_ERRORS as exc:
+                    raise _corrupt(path, exc) from exc
+    finally:
+        if raw is not None:
+            raw.close()
 
 
 def _members(path: Path, tf: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:

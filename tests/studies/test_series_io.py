@@ -202,6 +202,17 @@ def test_damaged_tar_is_a_one_line_error_naming_it(series_tar, tmp_path, kind):
     assert list(tmp.iterdir()) == []  # the partial extraction is gone
 
 
+def test_every_cut_of_a_download_is_caught(series_tar, tmp_path):
+    """An interrupted download cut anywhere, even between two members' headers (where tarfile
+    alone stops quietly, as if the archive ended there), is reported as truncated."""
+    data = series_tar.read_bytes()
+    bad = tmp_path / "cut.tar.gz"
+    for cut in np.linspace(20, len(data) - 1, 25).astype(int):
+        bad.write_bytes(data[:cut])
+        with pytest.raises(InputFileError, match="corrupt or truncated tar archive"):
+            count_slices(bad)
+
+
 def test_missing_and_non_series_paths(tmp_path):
     with pytest.raises(InputFileError, match="image not found") as exc:
         count_slices(tmp_path / "gone.tar.gz")
