@@ -256,8 +256,12 @@ class CoordinatorView(QMainWindow):
             pos = x - 0.4 + width * (i + 0.5)
             pc = g["pc"].to_numpy(dtype=float)
             colour = "#f0f0f0" if reader == "AI" else COLOURS[i % len(COLOURS)]
-            bars = pg.BarGraphItem(x=pos, height=np.nan_to_num(pc), width=width, brush=colour,
-                                   name=f"{reader} ({cond})")
+            sim = bool(g["simulated"].fillna(False).any()) if "simulated" in g else False
+            fill = pg.mkColor(colour)
+            if sim:  # simulated readers: a faint bar with a solid outline
+                fill.setAlpha(70)
+            bars = pg.BarGraphItem(x=pos, height=np.nan_to_num(pc), width=width, brush=fill,
+                                   pen=pg.mkPen(colour), name=f"{reader_label(reader, sim)} ({cond})")
             self.strata_plot.addItem(bars)
             self.strata_bars.append(bars)
             err = pg.ErrorBarItem(

@@ -74,7 +74,7 @@ def paper_comparison_figure(results: StudyResults) -> Figure:
     ax.axhline(y + 0.5, color="0.7", lw=0.8)
     for label, value in PUBLISHED:
         ax.plot([value], [y], marker="D", ms=7, mfc="white", mec="C3", mew=1.5, ls="none")
-        ax.text(value + 0.012, y, fmt.percent(value), va="center", fontsize=7, color="C3")
+        ax.text(value + 0.022, y, fmt.percent(value), va="center", fontsize=7, color="C3")
         labels.append((y, label))
         y -= 1
     ax.axvline(0.5, color="0.6", ls=":", lw=1)

@@ -133,8 +133,8 @@ def _col_widths(columns: list[str], rows: list[list[str]], width: float) -> list
 
     least, want = [], []
     for c, head in enumerate(columns):
-        cells = [str(r[c]) for r in rows]
-        words = [x for cell in cells for x in cell.split()] or [""]
+        cells = [_unbroken(str(r[c])) for r in rows]
+        words = [x for cell in cells for x in cell.split(" ")] or [""]
         least.append(max(max(w(x) for x in words), max(w(x, True) for x in head.split() or [""])))
         want.append(max([w(cell) for cell in cells] + [least[-1]]))
     if sum(want) <= width:
@@ -145,14 +145,14 @@ def _col_widths(columns: list[str], rows: list[list[str]], width: float) -> list
     return [a + spare * e / total for a, e in zip(least, extra, strict=True)]
 
 
+def _unbroken(text: str) -> str:
+    """``text`` with no-break spaces where a line must not break: "< 0.001", "r1 (simulated)"."""
+    return text.replace("< ", "<\u00a0").replace(" (simulated)", "\u00a0(simulated)")
+
+
 def _cell(text: str) -> str:
     """A cell's markup: indents kept, "< 0.001" and "(simulated)" never split from their word."""
-    return (
-        escape(text)
-        .replace("  ", "&nbsp;&nbsp;")
-        .replace("&lt; ", "&lt;&nbsp;")
-        .replace(" (simulated)", "&nbsp;(simulated)")
-    )
+    return escape(_unbroken(text)).replace("  ", "&nbsp;&nbsp;")
 
 
 def _table(block: TableBlock, st: dict[str, ParagraphStyle], width: float) -> list[Flowable]:

@@ -135,6 +135,7 @@ def test_results_tab_shows_the_reports_formatted_tables_and_marks_simulated_read
     assert table.item(table.rowCount() - 1, 0).foreground().style() == Qt.BrushStyle.NoBrush
     assert "left out of the pooled analyses" in view.results_summary.text()
     assert all("(simulated)" in item.name() for item in view.reader_points)
+    assert sorted(b.opts["name"] for b in view.strata_bars) == ["AI (standalone)", "r1 (simulated) (unaided)", "r2 (simulated) (unaided)"]
 
     info = controller.export(tmp_path / "export")
     assert "report.pdf" in info["files"] and "report.pdf written" in view.export_status.text()
