@@ -209,7 +209,7 @@ def write_outputs(
         if pdf_data is not None:
             (tmp / "report.pdf").write_bytes(pdf_data)
         pdf_msg = (
-            f"report.pdf written ({paper.upper() if paper == 'a4' else 'Letter'})"
+            f"PDF written: report.pdf ({paper.upper() if paper == 'a4' else 'Letter'})"
             if pdf_data is not None
             else "PDF skipped: not requested"
         )

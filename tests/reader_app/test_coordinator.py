@@ -138,6 +138,6 @@ def test_results_tab_shows_the_reports_formatted_tables_and_marks_simulated_read
     assert sorted(b.opts["name"] for b in view.strata_bars) == ["AI (standalone)", "r1 (simulated) (unaided)", "r2 (simulated) (unaided)"]
 
     info = controller.export(tmp_path / "export")
-    assert "report.pdf" in info["files"] and "report.pdf written" in view.export_status.text()
+    assert "report.pdf" in info["files"] and "PDF written: report.pdf (A4)" in view.export_status.text()
     text = "".join(p.extract_text() for p in PdfReader(tmp_path / "export" / "report.pdf").pages)
     assert "r1 (simulated)" in text.replace("\xa0", " ")

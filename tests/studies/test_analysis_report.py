@@ -68,7 +68,7 @@ def test_pdf_needs_no_external_program(results, tmp_path, monkeypatch):
     """No converter on PATH (a fresh machine): the PDF is still written, by pip libraries."""
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     info = write_outputs(results, tmp_path / "out")
-    assert info["pdf"] == "report.pdf written (A4)"
+    assert info["pdf"] == "PDF written: report.pdf (A4)"
     assert (tmp_path / "out" / "report.pdf").read_bytes().startswith(b"%PDF")
 
 

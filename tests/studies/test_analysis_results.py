@@ -235,7 +235,7 @@ def test_analyze_command_writes_every_output(study3, tmp_path, capsys):
         == 0
     )
     printed = capsys.readouterr().out
-    assert "readers - AI (unaided" in printed and "PDF" in printed
+    assert "readers - AI (unaided" in printed and "PDF written: report.pdf (A4)" in printed
     names = {p.name for p in out.iterdir()}
     assert {
         "summary.json",
@@ -247,6 +247,7 @@ def test_analyze_command_writes_every_output(study3, tmp_path, capsys):
         "accuracy_per_stratum.png",
         "reading_times.png",
         "report.html",
+        "report.pdf",
     } <= names
     summary = json.loads((out / "summary.json").read_text())
     assert summary["study_id"] == tiny.manifest.study_id and summary["readers"] == [
