@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from studies.decisions import read_decisions, verify_file
+from studies.decisions.provenance import is_simulated
 from studies.errors import StudyError
 from studies.package import Manifest, decisions_dir, load_manifest
 
@@ -28,6 +29,7 @@ class ReaderStatus:
     chain_ok: bool
     chain_reason: str
     last_answer: str  # ISO-8601 UTC of the latest answer, "" when none
+    simulated: bool = False  # written by simulate-reader, not a person
 
     @property
     def complete(self) -> bool:
@@ -45,16 +47,23 @@ def reader_status(path: Path, manifest: Manifest) -> ReaderStatus:
     try:  # an unreadable file is listed as broken; it must not hide the other readers
         report = verify_file(path)
         df = read_decisions(path)
+        simulated = is_simulated(path)
     except StudyError as exc:
         return ReaderStatus(path.stem, path, 0, len(manifest.pairs), 0, (), False, str(exc), "")
     scored = df[~df["practice"].astype(bool)] if len(df) else df
     answered = scored["pair_id"].nunique() if len(scored) else 0
     flagged = int(scored.loc[scored["flagged"].astype(bool), "pair_id"].nunique()) if len(scored) else 0
     modes = tuple(sorted(scored["mode"].dropna().unique())) if len(scored) else ()
-    last = str(pd.to_datetime(scored["decided_at"]).max().isoformat()) if len(scored) else ""
+    # decided_at is epoch seconds (UTC)
+    last = (
+        pd.to_datetime(scored["decided_at"].max(), unit="s", utc=True).isoformat(timespec="seconds")
+        if len(scored)
+        else ""
+    )
     reader = str(df["reader"].iloc[0]) if len(df) else path.stem
     return ReaderStatus(
-        reader, path, int(answered), len(manifest.pairs), flagged, modes, report.ok, report.reason, last
+        reader, path, int(answered), len(manifest.pairs), flagged, modes, report.ok, report.reason, last,
+        simulated,
     )
 
 

@@ -7,8 +7,10 @@ Three tabs:
   (``studies.decisions.merge``: duplicates skipped, conflicts kept aside and listed).
 - **Results**: the same analysis as ``knee-study analyze`` (``analyze_study``), drawn with
   pyqtgraph: the AI's ROC curve with each reader as a point, accuracy per stratum with Wilson
-  intervals, and every result table. It refreshes as decisions files change.
-- **Export**: writes every output of ``knee-study analyze`` (``write_outputs``) to a folder.
+  intervals, and the report's formatted tables (Table 1, 2, 3...; the same cells as the PDF).
+  Simulated readers are marked. It refreshes as decisions files change.
+- **Export**: writes every output of ``knee-study analyze`` (``write_outputs``), the PDF
+  report included, to a folder.
 
 The view is layout; :class:`CoordinatorController` decides.
 """
@@ -39,8 +41,13 @@ from PySide6.QtWidgets import (
 
 from reader_app.domain.coordination import ReaderStatus, analyzable, reader_statuses
 from reader_app.ui.errors import error_display
+from reader_app.ui.paper_table_view import fill_paper_table
 from studies.analysis import analyze_study
 from studies.analysis.exports import write_outputs
+from studies.analysis.formatting import reader_label
+from studies.analysis.paper_mrmc import mrmc_sentences
+from studies.analysis.paper_tables import PaperTable
+from studies.analysis.report_content import paper_tables_of
 from studies.analysis.results import StudyResults
 from studies.decisions.merge import MergeItem, merge_decisions
 from studies.package import load_manifest, verify_key
@@ -62,14 +69,6 @@ def _fill_table(table: QTableWidget, header: list[str], rows: list[list[str]]) -
             item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
             table.setItem(r, c, item)
     table.resizeColumnsToContents()
-
-
-def _fmt(v: object) -> str:
-    if isinstance(v, float):
-        return "" if np.isnan(v) else f"{v:.4g}"
-    if isinstance(v, list | tuple):
-        return ", ".join(_fmt(x) for x in v)
-    return "" if v is None else str(v)
 
 
 class CoordinatorView(QMainWindow):
@@ -137,9 +136,9 @@ class CoordinatorView(QMainWindow):
         lay = QVBoxLayout(export)
         lay.addWidget(
             QLabel(
-                "Writes summary.json, the long-format decisions CSV, an XLSX workbook, the iMRMC and "
-                "MRMCaov inputs, the figures and an HTML report (and a PDF when a converter is "
-                "installed): the same files as `knee-study analyze`."
+                "Writes the report as PDF (A4) and HTML, summary.json, the long-format decisions "
+                "CSV, an XLSX workbook (full precision), the iMRMC and MRMCaov inputs and the "
+                "figures: the same files as `knee-study analyze`."
             )
         )
         self.export_button = QPushButton("Export results…")
@@ -154,14 +153,14 @@ class CoordinatorView(QMainWindow):
         self.roc_curve: pg.PlotDataItem | None = None
         self.reader_points: list[pg.ScatterPlotItem] = []
         self.strata_bars: list[pg.BarGraphItem] = []
-        self._tables: dict[str, pd.DataFrame] = {}
+        self._tables: dict[str, PaperTable] = {}
         self.table_choice.currentTextChanged.connect(self._show_table)
 
     # -- readers ---------------------------------------------------------------------------
     def show_statuses(self, statuses: list[ReaderStatus], total: int) -> None:
         rows = [
             [
-                s.reader_id,
+                reader_label(s.reader_id, s.simulated),
                 f"{s.answered} / {s.total}",
                 str(s.flagged),
                 ", ".join(s.modes),
@@ -172,6 +171,10 @@ class CoordinatorView(QMainWindow):
         ]
         _fill_table(self.readers_table, list(READER_COLUMNS), rows)
         for r, s in enumerate(statuses):
+            if s.simulated:
+                self.readers_table.item(r, 0).setToolTip(
+                    "Written by simulate-reader: random answers, machine reading times"
+                )
             if not s.chain_ok:
                 self.readers_table.item(r, 5).setForeground(pg.mkColor("#ff6b6b"))
         done = sum(s.complete for s in statuses)
@@ -219,22 +222,26 @@ class CoordinatorView(QMainWindow):
         for p in results.roc["readers"]:
             if p["pc"] is None:
                 continue
+            colour = COLOURS[readers.index(p["reader"]) % len(COLOURS)]
+            sim = bool(p.get("simulated", False))
             item = pg.ScatterPlotItem(
                 [p["fpr"]], [p["tpr"]], size=11,
                 symbol=SYMBOLS[conditions.index(p["condition"]) % len(SYMBOLS)],
-                brush=pg.mkBrush(COLOURS[readers.index(p["reader"]) % len(COLOURS)]),
-                pen=pg.mkPen("k"), name=f"{p['reader']} ({p['condition']}): PC {p['pc']:.3f}",
+                brush=pg.mkBrush(None) if sim else pg.mkBrush(colour),
+                pen=pg.mkPen(colour, width=2) if sim else pg.mkPen("k"),
+                name=f"{reader_label(p['reader'], sim)} ({p['condition']}): PC {p['pc']:.3f}",
             )
             self.roc_plot.addItem(item)
             self.reader_points.append(item)
         self._draw_strata(results.tables.get("strata"))
-        self._tables = dict(results.tables)
+        self._tables = {t.title: t for t in paper_tables_of(results)}
         current = self.table_choice.currentText()
+        first = next((k for k in self._tables if k.startswith("Table 2")), next(iter(self._tables), ""))
         self.table_choice.blockSignals(True)
         self.table_choice.clear()
         self.table_choice.addItems(list(self._tables))
         self.table_choice.blockSignals(False)
-        self.table_choice.setCurrentText(current if current in self._tables else "readers")
+        self.table_choice.setCurrentText(current if current in self._tables else first)
         self._show_table(self.table_choice.currentText())
 
     def _draw_strata(self, df: pd.DataFrame | None) -> None:
@@ -249,8 +256,12 @@ class CoordinatorView(QMainWindow):
             pos = x - 0.4 + width * (i + 0.5)
             pc = g["pc"].to_numpy(dtype=float)
             colour = "#f0f0f0" if reader == "AI" else COLOURS[i % len(COLOURS)]
-            bars = pg.BarGraphItem(x=pos, height=np.nan_to_num(pc), width=width, brush=colour,
-                                   name=f"{reader} ({cond})")
+            sim = bool(g["simulated"].fillna(False).any()) if "simulated" in g else False
+            fill = pg.mkColor(colour)
+            if sim:  # simulated readers: a faint bar with a solid outline
+                fill.setAlpha(70)
+            bars = pg.BarGraphItem(x=pos, height=np.nan_to_num(pc), width=width, brush=fill,
+                                   pen=pg.mkPen(colour), name=f"{reader_label(reader, sim)} ({cond})")
             self.strata_plot.addItem(bars)
             self.strata_bars.append(bars)
             err = pg.ErrorBarItem(
@@ -263,13 +274,8 @@ class CoordinatorView(QMainWindow):
         self.strata_plot.getAxis("bottom").setTicks([[(i, s.replace("_", " ")) for i, s in enumerate(strata)]])
         self.strata_plot.addLine(y=0.5, pen=pg.mkPen("#666", style=Qt.PenStyle.DotLine))
 
-    def _show_table(self, name: str) -> None:
-        df = self._tables.get(name)
-        if df is None:
-            self.results_table.clear()
-            return
-        _fill_table(self.results_table, [str(c) for c in df.columns],
-                    [[_fmt(v) for v in row] for row in df.itertuples(index=False)])
+    def _show_table(self, title: str) -> None:
+        fill_paper_table(self.results_table, self._tables.get(title))
 
 
 class CoordinatorController:
@@ -323,6 +329,7 @@ class CoordinatorController:
                 )
             if broken:
                 text += f" Left out (broken audit chain): {', '.join(broken)}."
+            text = " ".join([text, *mrmc_sentences(self.results), *(f"Note: {n}." for n in s.get("notes", []))])
             self.view.show_results(self.results, text)
         self.view.export_button.setEnabled(self.results is not None)
         self.view.export_button.setToolTip("" if self.results is not None else "No results yet: collect readers' decisions first")
@@ -343,7 +350,7 @@ class CoordinatorController:
         with error_display(self.view, "Exporting the results"):
             info = write_outputs(self.results, out_dir, force=True, study=self.study)
             self.view.export_status.setText(
-                f"Wrote {len(info['files'])} files to {info['out']}: {', '.join(info['files'])}. {info['pdf']}"
+                f"Wrote {len(info['files'])} files to {info['out']}: {', '.join(info['files'])}. {info['pdf']}."
             )
             return info
         return None

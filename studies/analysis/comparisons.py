@@ -153,6 +153,12 @@ def mrmc_vs_ai(scored: pd.DataFrame, ai_pairs: pd.DataFrame, alpha: float = 0.05
             "n_pairs": table.shape[0],
             "readers_pc": float(theta[:-1].mean()),
             "ai_pc": float(theta[-1]),
+            # OR terms of the readers - AI differences; Cov2 < 0 is clamped to 0 (random and
+            # fixed readers), as the Iowa program does
+            "var_error": res.var_error,
+            "cov2": res.cov2,
+            "ms_r": res.ms_r,
+            "cov2_clamped": bool(res.cov2 < 0),
         }
         rows += _difference_rows(label, res.difference)
     return pd.DataFrame(rows)
@@ -187,6 +193,9 @@ def conditions_or(
         "n_pairs": len(common),
         f"pc_{first}": res.treatment_means[first],
         f"pc_{second}": res.treatment_means[second],
+        # OR terms; Cov2 - Cov3 < 0 is clamped to 0 (random and fixed readers)
+        **{k: getattr(res.terms, k) for k in ("var_r", "var_tr", "var_error", "cov1", "cov2", "cov3")},
+        "cov2_cov3_clamped": bool(res.terms.cov2 - res.terms.cov3 < 0),
     }
     return pd.DataFrame(
         _difference_rows(label, {m: getattr(res, m).differences[0] for m in MODELS})

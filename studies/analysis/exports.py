@@ -3,7 +3,8 @@
 ``summary.json``; ``decisions_long.csv`` (one row per answer, with truth and ``correct``);
 ``results.xlsx`` (one sheet per table); ``imrmc_input.imrmc`` (iMRMC's input format) and
 ``mrmcaov_long.csv`` (MRMCaov/RJafroc long format ``reader,treatment,case,truth,rating``);
-the PNG figures; ``report.html``; ``report.pdf`` when a converter exists.
+the PNG figures; ``report.html`` and ``report.pdf`` (the same report, A4 or Letter,
+:mod:`studies.analysis.report_pdf`).
 
 In the two MRMC exports each pair's two knees are cases (progressor truth 1, non-progressor
 0) and a reader's rating of a knee is 1 when chosen and 0 otherwise, so the empirical AUC an
@@ -22,13 +23,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from studies.analysis import figures, report
+from studies.analysis import figures, report, report_pdf
 from studies.analysis.results import StudyResults
 from studies.atomic import atomic_directory, check_output_dir
 from studies.errors import OptionError
 
 DECISION_EXPORT_COLUMNS = [
     "reader",
+    "simulated",
     "condition",
     "mode",
     "phase",
@@ -172,19 +174,25 @@ def write_outputs(
     *,
     force: bool = False,
     pdf: bool = True,
+    paper: str = "a4",
     study: str | Path | None = None,
 ) -> dict:
     """Write every output into ``out_dir`` (refused when non-empty unless ``force``, and
-    when inside ``study``, the package the results come from).
+    when inside ``study``, the package the results come from); ``report.pdf`` unless not
+    ``pdf``, on ``paper`` "a4" or "letter".
 
     The folder is built under a temporary name and renamed when complete, so an interrupted
     run leaves nothing that looks finished. Returns ``{"files": [...], "pdf": message}``.
     """
     if study is not None:
         check_outside_study(out_dir, study)
+    if paper not in report_pdf.PAGE_SIZES:
+        raise OptionError("paper", f"one of {', '.join(report_pdf.PAGE_SIZES)}", paper)
     out_dir = check_output_dir(out_dir, force=force)
-    pngs = figures.all_pngs(results)
+    figs = figures.all_figures(results)
+    pngs = {name: figures.png_bytes(fig) for name, fig in figs.items()}
     html_text = report.render_html(results, pngs)
+    pdf_data = report_pdf.render_pdf(results, figs, paper) if pdf else None
     study_id = str(results.summary.get("study_id", ""))
     with atomic_directory(out_dir, force=True) as tmp:
         (tmp / "summary.json").write_text(
@@ -198,8 +206,12 @@ def write_outputs(
         for name, png in pngs.items():
             (tmp / name).write_bytes(png)
         (tmp / "report.html").write_text(html_text, encoding="utf-8")
+        if pdf_data is not None:
+            (tmp / "report.pdf").write_bytes(pdf_data)
         pdf_msg = (
-            report.write_pdf(html_text, tmp / "report.pdf") if pdf else "PDF skipped: not requested"
+            f"PDF written: report.pdf ({paper.upper() if paper == 'a4' else 'Letter'})"
+            if pdf_data is not None
+            else "PDF skipped: not requested"
         )
         files = sorted(p.name for p in tmp.iterdir())
     return {"files": files, "pdf": pdf_msg, "out": str(out_dir)}

@@ -7,16 +7,24 @@
   A reader point below the AI curve is a reader the AI beats at that operating point.
 - :func:`strata_figure`: proportion correct per stratum with Wilson 95 % intervals.
 - :func:`times_figure`: reading time per answer (seconds) per reader and condition.
+- :func:`studies.analysis.paper_figure.paper_comparison_figure`: this study beside the paper.
+
+Simulated readers (``simulate-reader``) are drawn hollow or hatched and labelled
+"(simulated)" in every figure. :func:`all_figures` builds them once; :func:`png_bytes` and
+:func:`pdf_bytes` (vector, fonts embedded as TrueType) render them.
 """
 
 from __future__ import annotations
 
 import io
 
+import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from studies.analysis.formatting import reader_label
+from studies.analysis.paper_figure import paper_comparison_figure
 from studies.analysis.results import StudyResults
 
 MARKERS = "osD^vP*Xh<>"
@@ -43,14 +51,16 @@ def roc_figure(results: StudyResults) -> Figure:
     for p in results.roc["readers"]:
         if p["pc"] is None:
             continue
+        sim = bool(p.get("simulated", False))
         ax.plot(
             p["fpr"],
             p["tpr"],
             MARKERS[readers.index(p["reader"]) % len(MARKERS)],
             c=colours[p["condition"]],
+            mfc="none" if sim else colours[p["condition"]],
             ms=7,
-            mec="k",
-            label=f"{p['reader']} ({p['condition']}): PC {p['pc']:.3f}",
+            mec=colours[p["condition"]] if sim else "k",
+            label=f"{reader_label(p['reader'], sim)} ({p['condition']}): PC {p['pc']:.3f}",
         )
     ax.set(
         xlim=(0, 1),
@@ -74,6 +84,7 @@ def strata_figure(results: StudyResults) -> Figure:
         return fig
     strata = list(dict.fromkeys(df["stratum"]))
     groups = list(dict.fromkeys(zip(df["reader"], df["condition"], strict=True)))
+    sim = set(df.loc[df["simulated"].astype(bool), "reader"]) if "simulated" in df else set()
     width = 0.8 / len(groups)
     x = np.arange(len(strata))
     for i, (reader, cond) in enumerate(groups):
@@ -90,8 +101,10 @@ def strata_figure(results: StudyResults) -> Figure:
             width,
             yerr=err,
             capsize=2,
-            label=f"{reader} ({cond})",
+            label=f"{reader_label(reader, reader in sim)} ({cond})",
             color="k" if reader == "AI" else f"C{i % 10}",
+            hatch="///" if reader in sim else None,
+            alpha=0.45 if reader in sim else 1.0,
         )
     ax.axhline(0.5, c="0.5", ls=":", lw=1)
     ax.set(
@@ -114,17 +127,33 @@ def times_figure(results: StudyResults) -> Figure:
         ax.text(0.5, 0.5, "no reading times", ha="center")
         return fig
     groups = list(df.groupby(["reader", "condition"], sort=True))
+    sim = set(results.summary.get("simulated_readers") or [])
     ax.boxplot([g["active_seconds"].to_numpy() for _, g in groups], showfliers=True)
-    ax.set_xticks(range(1, len(groups) + 1), [f"{r}\n{c}" for (r, c), _ in groups], fontsize=7)
+    ax.set_xticks(
+        range(1, len(groups) + 1),
+        [f"{reader_label(r, r in sim)}\n{c}" for (r, c), _ in groups],
+        fontsize=7,
+    )
     ax.set(ylabel="active reading time per pair (s)", title="Reading times")
     fig.tight_layout()
     return fig
 
 
+#: File name -> (figure maker, caption), in the report's order.
 FIGURES = {
-    "roc_ai_readers.png": roc_figure,
-    "accuracy_per_stratum.png": strata_figure,
-    "reading_times.png": times_figure,
+    "paper_comparison.png": (
+        paper_comparison_figure,
+        "This study's pairwise AUCs (95 % intervals) beside the figures Schiratti et al. published "
+        "(open diamonds): their radiologists on their own 150 pairs, and their model's "
+        "cross-validated AUC over the whole cohort, which is not a figure on pairs.",
+    ),
+    "roc_ai_readers.png": (
+        roc_figure,
+        "The AI's ROC curve over every progressor x non-progressor combination, each reader as "
+        "the point (1 - PC, PC): a reader below the curve is beaten by the AI at that point.",
+    ),
+    "accuracy_per_stratum.png": (strata_figure, "Proportion correct per stratum, Wilson 95 % intervals."),
+    "reading_times.png": (times_figure, "Active reading time per pair (pauses excluded)."),
 }
 
 
@@ -135,11 +164,30 @@ def png_bytes(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def all_pngs(results: StudyResults) -> dict[str, bytes]:
-    """File name -> PNG bytes of every figure (the AI ROC figure only when there is an AI)."""
+def pdf_bytes(fig: Figure) -> bytes:
+    """Render a figure to a one-page vector PDF at its own size, fonts embedded as TrueType
+    (Type 42, so their text can be searched and copied)."""
+    buf = io.BytesIO()
+    with matplotlib.rc_context({"pdf.fonttype": 42}):
+        fig.savefig(buf, format="pdf", metadata={"Creator": None, "Producer": None, "CreationDate": None})
+    return buf.getvalue()
+
+
+def all_figures(results: StudyResults) -> dict[str, Figure]:
+    """File name -> figure, every figure the results have (no ROC figure without readers)."""
     out = {}
-    for name, make in FIGURES.items():
+    for name, (make, _) in FIGURES.items():
         if name.startswith("roc") and not results.roc.get("ai") and not results.roc.get("readers"):
             continue
-        out[name] = png_bytes(make(results))
+        out[name] = make(results)
     return out
+
+
+def caption(name: str) -> str:
+    """The figure's caption in the report ("" for a figure not in :data:`FIGURES`)."""
+    return FIGURES[name][1] if name in FIGURES else ""
+
+
+def all_pngs(results: StudyResults) -> dict[str, bytes]:
+    """File name -> PNG bytes of every figure."""
+    return {name: png_bytes(fig) for name, fig in all_figures(results).items()}

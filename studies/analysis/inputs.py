@@ -88,10 +88,16 @@ def _check_same_study(path: str | Path, manifest: Manifest) -> None:
 
 
 def read_all_decisions(decision_files: Iterable[str | Path]) -> pd.DataFrame:
-    """Every reader's first and final answers, one table (the decisions store's columns)."""
+    """Every reader's first and final answers, one table (the decisions store's columns,
+    plus ``simulated``: the file was written by ``simulate-reader``,
+    :func:`studies.decisions.provenance.is_simulated`)."""
     from studies.decisions import read_decisions
+    from studies.decisions.provenance import is_simulated
 
-    frames = [read_decisions(f, phases=("first", "final")) for f in decision_files]
+    frames = [
+        read_decisions(f, phases=("first", "final")).assign(simulated=is_simulated(f))
+        for f in decision_files
+    ]
     frames = [f for f in frames if len(f)]
     if not frames:
         raise StudyError("the decisions files hold no answers yet")
@@ -197,3 +203,30 @@ def ai_on_pairs(
 
 def load_key_table(key_path: str | Path) -> pd.DataFrame:
     return key_table(load_key(key_path))
+
+
+def case_table(manifest: Manifest, key: dict) -> pd.DataFrame:
+    """One row per scored knee for Table 1: case_id, pair_id, group ("progressor" or
+    "non-progressor"), stratum, jsn_mm (12-month JSN, from the key) and the clinical
+    variables the manifest shows readers (:data:`studies.package.CLINICAL_KEYS`)."""
+    from studies.package import CLINICAL_KEYS
+
+    rows = []
+    for p in key["pairs"]:
+        for group, case, jsn in (
+            ("progressor", p["progressor"], p.get("jsn_mm")),
+            ("non-progressor", p["non_progressor"], p.get("non_progressor_jsn_mm")),
+        ):
+            case_obj = manifest.cases.get(case)
+            clinical = case_obj.clinical if case_obj is not None else {}
+            rows.append(
+                {
+                    "case_id": case,
+                    "pair_id": p["pair_id"],
+                    "group": group,
+                    "stratum": p.get("stratum"),
+                    "jsn_mm": jsn,
+                    **{k: clinical.get(k) for k in CLINICAL_KEYS},
+                }
+            )
+    return pd.DataFrame(rows)

@@ -42,6 +42,9 @@ class StudyResults:
     ai_pairs: pd.DataFrame | None = None
     ai_cases: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
+    #: One row per scored knee: case_id, pair_id, group ("progressor" / "non-progressor"),
+    #: stratum, jsn_mm and the clinical variables readers saw (Table 1); None without a manifest.
+    cases: pd.DataFrame | None = None
 
 
 def analyze_study(
@@ -52,19 +55,23 @@ def analyze_study(
     n_boot: int = 10_000,
     seed: int = 0,
     alpha: float = 0.05,
+    include_simulated: bool = False,
     progress: ProgressCallback | None = None,
 ) -> StudyResults:
     """Verify the key hash and every audit chain, then analyse (see module docstring).
 
     ``decision_files`` defaults to ``STUDY/decisions/*.sqlite``. Raises
     :class:`studies.errors.StudyError` naming the file and reason when a check fails.
+    Readers written by ``simulate-reader`` are marked and left out of the pooled analyses
+    unless ``include_simulated`` (see :func:`analyze_scored`).
     """
     files = list(decision_files) if decision_files else inputs.default_decision_files(study)
     step = _stepper(progress, 4)
     chains = inputs.verify_inputs(study, key_path, files)
     step()
     manifest = load_manifest(study)
-    key = inputs.key_table(load_key(key_path))
+    key_data = load_key(key_path)
+    key = inputs.key_table(key_data)
     scored = inputs.score_decisions(inputs.read_all_decisions(files), key, key_path)
     scores = inputs.load_ai_scores(study)
     step()
@@ -76,8 +83,10 @@ def analyze_study(
         seed=seed,
         alpha=alpha,
         ai_path=Path(study) / "ai" / "scores.csv",
+        include_simulated=include_simulated,
     )
     step()
+    res.cases = inputs.case_table(manifest, key_data)
     res.summary = {
         "study_id": manifest.study_id,
         "title": manifest.title,
@@ -85,6 +94,7 @@ def analyze_study(
         "key_sha256_verified": manifest.key_sha256,
         "decision_files": [Path(f).name for f in files],
         "decision_chains": chains,
+        "bounds_mm": (key_data.get("build") or {}).get("bounds_mm"),
         **res.summary,
     }
     step()
@@ -111,8 +121,19 @@ def analyze_scored(
     seed: int = 0,
     alpha: float = 0.05,
     ai_path: str | Path = "ai/scores.csv",
+    include_simulated: bool = False,
 ) -> StudyResults:
-    """Analyse scored answers (:func:`studies.analysis.inputs.score_decisions`) against the key."""
+    """Analyse scored answers (:func:`studies.analysis.inputs.score_decisions`) against the key.
+
+    A ``simulated`` column (True for a ``simulate-reader`` reader; absent = people only)
+    marks readers in every per-reader table; the pooled analyses (``mrmc_vs_ai``,
+    ``aided_vs_unaided``, ``sequential_vs_first``, ``switching``, ``agreement``) leave
+    simulated readers out unless ``include_simulated``.
+    """
+    if "simulated" not in scored:
+        scored = scored.assign(simulated=False)
+    simulated = sorted(scored.loc[scored["simulated"].astype(bool), "reader"].unique().tolist())
+    pooled = scored if include_simulated else scored[~scored["simulated"].astype(bool)]
     t: dict[str, pd.DataFrame] = {}
     t["readers"] = tables.reader_table(scored, alpha)
     ai_pairs = inputs.ai_on_pairs(key, ai_scores, ai_path) if ai_scores is not None else None
@@ -121,8 +142,11 @@ def analyze_scored(
     summary: dict = {
         "n_pairs": int(len(key)),
         "readers": sorted(scored["reader"].unique().tolist()),
+        "simulated_readers": simulated,
+        "include_simulated": bool(include_simulated),
         "conditions": sorted(scored["condition"].unique().tolist()),
         "alpha": alpha,
+        "software": software_versions(),
     }
     roc: dict = {"ai": None, "readers": []}
     ai_cases = None
@@ -142,17 +166,20 @@ def analyze_scored(
         t["reader_vs_ai"] = comparisons.reader_vs_ai(
             scored, ai_pairs, n_boot=n_boot, seed=seed, alpha=alpha
         )
-        t["mrmc_vs_ai"] = comparisons.mrmc_vs_ai(scored, ai_pairs, alpha)
-        t["switching"] = comparisons.switching_table(scored, ai_pairs)
-    conds = set(summary["conditions"])
+        t["mrmc_vs_ai"] = comparisons.mrmc_vs_ai(pooled, ai_pairs, alpha)
+        t["switching"] = comparisons.switching_table(pooled, ai_pairs)
+    conds = set(pooled["condition"])
     if {"aided", "unaided"} <= conds:
-        t["aided_vs_unaided"] = comparisons.conditions_or(scored, "aided", "unaided", alpha)
+        t["aided_vs_unaided"] = comparisons.conditions_or(pooled, "aided", "unaided", alpha)
     if {"sequential", "sequential_first"} <= conds:
         t["sequential_vs_first"] = comparisons.conditions_or(
-            scored, "sequential", "sequential_first", alpha
+            pooled, "sequential", "sequential_first", alpha
         )
-    t["agreement"] = comparisons.agreement_table(scored)
+    t["agreement"] = comparisons.agreement_table(pooled)
     t = {k: v for k, v in t.items() if v is not None and len(v)}
+    for name in ("readers", "strata", "reader_vs_ai"):
+        if name in t:
+            t[name] = _mark_simulated(t[name], simulated)
     roc["readers"] = [
         {
             "reader": r["reader"],
@@ -160,17 +187,56 @@ def analyze_scored(
             "pc": r["pc"],
             "fpr": 1 - r["pc"],
             "tpr": r["pc"],
+            "simulated": bool(r["simulated"]),
         }
         for r in t["readers"].to_dict("records")
     ]
     summary["tables"] = {name: records(df) for name, df in t.items() if name != "times"}
-    summary["notes"] = _notes(t, len(key))
+    summary["notes"] = _notes(t, len(key), simulated, include_simulated)
     return StudyResults(jsonable(summary), t, jsonable(roc), scored, ai_pairs, ai_cases)
 
 
-def _notes(t: dict[str, pd.DataFrame], n_pairs: int) -> list[str]:
-    """Plain-language caveats: multi-reader analyses restricted to fewer pairs than the study."""
+def software_versions() -> dict[str, str]:
+    """The versions of this software and of the numerical libraries behind the figures."""
+    import platform
+
+    import scipy
+
+    from studies import __version__
+
+    return {
+        "knee-reader-study": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "pandas": pd.__version__,
+    }
+
+
+def _mark_simulated(df: pd.DataFrame, simulated: list[str]) -> pd.DataFrame:
+    """``df`` with a boolean ``simulated`` column right after ``reader``."""
+    df = df.drop(columns="simulated", errors="ignore")
+    df.insert(list(df.columns).index("reader") + 1, "simulated", df["reader"].isin(simulated))
+    return df
+
+
+def _notes(
+    t: dict[str, pd.DataFrame], n_pairs: int, simulated: list[str], include_simulated: bool
+) -> list[str]:
+    """Plain-language caveats: simulated readers; multi-reader analyses restricted to fewer
+    pairs than the study."""
     notes = []
+    if simulated:
+        who = ", ".join(simulated)
+        notes.append(
+            f"simulated readers (simulate-reader): {who}; "
+            + (
+                "included in the pooled analyses (--include-simulated)"
+                if include_simulated
+                else "shown per reader but left out of the pooled analyses "
+                "(readers vs AI, conditions, switching, agreement; --include-simulated includes them)"
+            )
+        )
     for name in ("mrmc_vs_ai", "aided_vs_unaided", "sequential_vs_first"):
         df = t.get(name)
         if df is None or df.empty:

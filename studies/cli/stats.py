@@ -59,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="analyse a study's decisions: tables, figures, exports, report",
         description="Verify the key's hash and every decisions file's audit chain, then write "
         "summary.json, decisions_long.csv, results.xlsx, the iMRMC and MRMCaov exports, "
-        "figures, report.html (and report.pdf when a converter is installed) into --out.",
+        "figures, report.html and report.pdf (the same report, A4 or Letter) into --out.",
     )
     p.add_argument("--study", required=True, type=Path, help="the study package folder")
     p.add_argument(
@@ -82,7 +82,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="bootstrap resamples (default 10000)",
     )
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
-    p.add_argument("--no-pdf", action="store_true", help="do not try to convert the report to PDF")
+    p.add_argument("--no-pdf", action="store_true", help="do not write report.pdf")
+    p.add_argument(
+        "--paper",
+        choices=("a4", "letter"),
+        default="a4",
+        help="page size of report.pdf (default a4)",
+    )
+    p.add_argument(
+        "--include-simulated",
+        action="store_true",
+        help="include readers written by simulate-reader in the pooled analyses "
+        "(they are always shown per reader, marked as simulated)",
+    )
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser(
@@ -285,14 +297,18 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         args.decisions,
         n_boot=args.bootstrap,
         seed=args.seed,
+        include_simulated=args.include_simulated,
         progress=ProgressBar("analyse"),
     )
-    written = write_outputs(res, args.out, force=args.force, pdf=not args.no_pdf, study=args.study)
+    written = write_outputs(
+        res, args.out, force=args.force, pdf=not args.no_pdf, paper=args.paper, study=args.study
+    )
     s = res.summary
     print(f"study {s.get('study_id')}: {s['n_pairs']} pairs, readers {', '.join(s['readers'])}")
     for r in res.tables["readers"].to_dict("records"):
+        sim = " (simulated)" if r.get("simulated") else ""
         print(
-            f"  {r['reader']:>10} {r['condition']:<17} PC {r['pc']:.3f} "
+            f"  {r['reader'] + sim:>10} {r['condition']:<17} PC {r['pc']:.3f} "
             f"(95% Wilson {r['wilson_lo']:.3f}-{r['wilson_hi']:.3f}), n={r['n']}, flagged {r['n_flagged']}"
         )
     if s.get("ai"):

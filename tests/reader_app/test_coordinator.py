@@ -101,3 +101,43 @@ def test_a_key_from_another_study_is_refused(two_workstations, tmp_path):
     finally:
         view.close()
         view.deleteLater()
+
+
+def test_results_tab_shows_the_reports_formatted_tables_and_marks_simulated_readers(
+    qtbot, two_workstations, tmp_path
+):
+    """r1 and r2 come from simulate-reader: marked in the Readers tab and in every table;
+    the tables are the report's (titles, rounded cells), and Export writes the PDF."""
+    from pypdf import PdfReader
+    from PySide6.QtCore import Qt
+
+    from reader_app.ui.coordinator import CoordinatorController, CoordinatorView
+    from studies.analysis import formatting
+
+    tiny, files = two_workstations
+    view = CoordinatorView("test")
+    qtbot.addWidget(view)
+    controller = CoordinatorController(tiny.study, tiny.key, view, n_boot=200)
+    controller.collect(files)
+    assert view.readers_table.item(0, 0).text() == "r1 (simulated)"
+    assert not view.readers_table.item(0, 4).text().startswith("1970")  # epoch seconds read as such
+    titles = [view.table_choice.itemText(i) for i in range(view.table_choice.count())]
+    assert view.table_choice.currentText().startswith("Table 2.")
+    assert any(t.startswith("Table 1.") for t in titles) and any(t.startswith("Table 3.") for t in titles)
+    table = view.results_table
+    header = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    assert header[:4] == ["Reader", "Reading", "Pairs", "Pairwise AUC (95 % Wilson CI)"]
+    r1 = controller.results.tables["readers"].set_index("reader").loc["r1"]
+    assert table.item(0, 0).text() == "r1 (simulated)"
+    assert table.item(0, 3).text() == formatting.estimate_ci(r1["pc"], r1["wilson_lo"], r1["wilson_hi"])
+    assert table.item(0, 0).foreground().color().name() == "#8a8a8a"
+    assert table.item(table.rowCount() - 1, 0).text() == "AI"  # people and AI rows stay black
+    assert table.item(table.rowCount() - 1, 0).foreground().style() == Qt.BrushStyle.NoBrush
+    assert "left out of the pooled analyses" in view.results_summary.text()
+    assert all("(simulated)" in item.name() for item in view.reader_points)
+    assert sorted(b.opts["name"] for b in view.strata_bars) == ["AI (standalone)", "r1 (simulated) (unaided)", "r2 (simulated) (unaided)"]
+
+    info = controller.export(tmp_path / "export")
+    assert "report.pdf" in info["files"] and "PDF written: report.pdf (A4)" in view.export_status.text()
+    text = "".join(p.extract_text() for p in PdfReader(tmp_path / "export" / "report.pdf").pages)
+    assert "r1 (simulated)" in text.replace("\xa0", " ")

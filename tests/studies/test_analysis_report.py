@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import stat
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -67,28 +64,20 @@ def test_strata_rows_in_paper_order(results):
     assert (s.groupby(["reader", "condition"])["n"].sum() == 24).all()
 
 
-def fake_converter(bin_dir, name, ok=True):
-    script = bin_dir / name
-    body = (
-        'for a in "$@"; do out="$a"; done\nprintf "%%PDF-1.4 fake" > "$out"\n' if ok else "exit 3\n"
-    )
-    script.write_text("#!/bin/sh\n" + body)
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
-
-
-def test_pdf_with_a_converter_and_skipped_without(results, tmp_path, monkeypatch):
-    html = report.render_html(results, {})
+def test_pdf_needs_no_external_program(results, tmp_path, monkeypatch):
+    """No converter on PATH (a fresh machine): the PDF is still written, by pip libraries."""
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    msg = report.write_pdf(html, tmp_path / "a.pdf")
-    assert msg.startswith("PDF skipped: no converter") and not (tmp_path / "a.pdf").exists()
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    fake_converter(bin_dir, "wkhtmltopdf", ok=False)
-    fake_converter(bin_dir, "weasyprint")
-    monkeypatch.setenv("PATH", str(bin_dir) + os.pathsep + "/bin:/usr/bin")
-    msg = report.write_pdf(html, tmp_path / "b.pdf")
-    assert msg == "PDF written with weasyprint"
-    assert (tmp_path / "b.pdf").read_bytes().startswith(b"%PDF")
+    info = write_outputs(results, tmp_path / "out")
+    assert info["pdf"] == "PDF written: report.pdf (A4)"
+    assert (tmp_path / "out" / "report.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_an_unknown_paper_size_is_refused_before_writing(results, tmp_path):
+    from studies.errors import OptionError
+
+    with pytest.raises(OptionError, match="paper.*a4, letter.*'legal'"):
+        write_outputs(results, tmp_path / "out", paper="legal")
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_failure_midway_leaves_no_output_folder(results, tmp_path, monkeypatch):
@@ -106,4 +95,5 @@ def test_report_html_has_tables_and_escapes_text(results):
     results.summary["title"] = "Knees <script>alert(1)</script>"
     html = report.render_html(results, {"x.png": b"\x89PNG"})
     assert "<script>alert" not in html and "&lt;script&gt;" in html
-    assert "Each reader vs the AI" in html and "Agreement between readers" in html
+    assert "Table 3. Each reader against the AI" in html and "Agreement between readers" in html
+    assert "wilson_lo" not in html and "mcnemar_exact_p" not in html  # no raw column names

@@ -235,7 +235,7 @@ def test_analyze_command_writes_every_output(study3, tmp_path, capsys):
         == 0
     )
     printed = capsys.readouterr().out
-    assert "readers - AI (unaided" in printed and "PDF" in printed
+    assert "readers - AI (unaided" in printed and "PDF written: report.pdf (A4)" in printed
     names = {p.name for p in out.iterdir()}
     assert {
         "summary.json",
@@ -247,6 +247,7 @@ def test_analyze_command_writes_every_output(study3, tmp_path, capsys):
         "accuracy_per_stratum.png",
         "reading_times.png",
         "report.html",
+        "report.pdf",
     } <= names
     summary = json.loads((out / "summary.json").read_text())
     assert summary["study_id"] == tiny.manifest.study_id and summary["readers"] == [
@@ -268,11 +269,11 @@ def test_analyze_command_writes_every_output(study3, tmp_path, capsys):
     # the HTML is self-contained: figures inline, no external references
     html = (out / "report.html").read_text()
     assert (
-        html.count("data:image/png;base64,") == 3
+        html.count("data:image/png;base64,") == 4
         and "src='http" not in html
         and 'src="http' not in html
     )
-    for png in ("roc_ai_readers.png", "accuracy_per_stratum.png", "reading_times.png"):
+    for png in ("paper_comparison.png", "roc_ai_readers.png", "accuracy_per_stratum.png", "reading_times.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # a second run refuses the non-empty folder unless --force
     assert (
@@ -355,12 +356,15 @@ def test_end_to_end_with_simulated_readers(tmp_path, capsys):
                 "--bootstrap",
                 "1000",
                 "--no-pdf",
+                "--include-simulated",
             ]
         )
         == 0
     )
     summary = json.loads((out / "summary.json").read_text())
+    assert summary["simulated_readers"] == ["alice", "bob", "carol"]
     rows = {r["reader"]: r for r in summary["tables"]["readers"]}
+    assert all(r["simulated"] for r in rows.values())
     assert set(rows) == {"alice", "bob", "carol"} and all(r["n"] == 30 for r in rows.values())
     assert rows["alice"]["pc"] > rows["carol"]["pc"]
     mr = {r["model"]: r for r in summary["tables"]["mrmc_vs_ai"]}
