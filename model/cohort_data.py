@@ -75,7 +75,8 @@ def load_task_data(
             from studies.synth import materialize
 
             materialize(cohort.root, missing)
-    rows = _complete_series(cohort, rows, sequence, resolve)
+    counts = Path(cache_root) / "slice_counts.json" if cache_root is not None else None
+    rows = _complete_series(cohort, rows, sequence, lambda c, k: resolve(c, k, count_cache=counts))
     keys = [knee_key(r.participant_id, r.side, r.visit_month) for r in rows.itertuples()]
     todo = [i for i, k in enumerate(keys) if not store.has(k)]
     if progress:

@@ -32,7 +32,14 @@ from studies.cohort.projects import (
     project_counts,
     ranked,
 )
-from studies.cohort.series import PROTOCOL_SLICES, assess, choose, chosen_paths, summarize
+from studies.cohort.series import (
+    PROTOCOL_SLICES,
+    CountCache,
+    assess,
+    choose,
+    chosen_paths,
+    summarize,
+)
 from studies.cohort.sources import Tables, read_variables
 from studies.cohort.table import Cohort, finalize_knees
 from studies.cohort.variables import STYLES, variable_map
@@ -172,21 +179,26 @@ def load_oai_style(root: str | Path, options: IngestOptions | None = None) -> Co
                   jsw_readings=jsw_readings.reset_index(drop=True))
 
 
-def resolve(cohort: Cohort, keys: list[tuple[str, str, int]]) -> dict[tuple[str, str, int], list[str]]:
+def resolve(cohort: Cohort, keys: list[tuple[str, str, int]], *, count_cache: str | Path | None = None
+            ) -> dict[tuple[str, str, int], list[str]]:
     """Count every series of these knee-visits exactly and choose again; update the knee table.
 
     Call it for the knees a study or a model is about to read, once their files are on disk
     (a synthetic cohort's are written on demand): a single ``.tar.gz`` is counted only here.
     Returns, per knee-visit left without a complete series, the sequences it lacks; their
     paths in ``cohort.knees`` become None. A plain-CSV cohort has nothing to choose: ``{}``.
+    ``count_cache``: a JSON file keeping the archives' slice counts between commands.
     """
     if cohort.series is None or cohort.series.empty or not keys:
         return {}
     series = cohort.series
     wanted = pd.DataFrame(list(dict.fromkeys((str(p), s, int(m)) for p, s, m in keys)), columns=KEY)
     hit = series.reset_index().merge(wanted, on=KEY)["index"]
+    cache = CountCache(count_cache) if count_cache is not None else None
     again = choose(assess(series.loc[hit].drop(columns=["n_slices", "status", "series_number", "chosen"]),
-                          expected_slices(cohort.root), count_all=True))
+                          expected_slices(cohort.root), count_all=True, cache=cache))
+    if cache is not None:
+        cache.save()
     cohort.series.loc[again.index, again.columns] = again
     lacking: dict[tuple[str, str, int], list[str]] = {}
     knees = cohort.knees

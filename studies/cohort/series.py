@@ -22,6 +22,7 @@ when asked (:func:`resolve`, for the knees a study or a model actually reads).
 
 from __future__ import annotations
 
+import json
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from studies.atomic import write_text_atomic
 from studies.errors import InputFileError
 from studies.series_io import count_slices, is_tar_series
 
@@ -64,22 +66,55 @@ def series_number(path: str | Path) -> float:
         return float("nan")
 
 
-def _count(path: str, expected: int) -> tuple[str, float]:
+class CountCache:
+    """Slice counts of tar series kept in a JSON file, keyed by path, size and modification time,
+    so a command that reads the same archives again (``cv`` after ``features``) does not
+    stream them again. A changed or replaced archive misses; an unreadable file starts empty."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.counts: dict[str, int] = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            self.counts = {}
+        self._dirty = False
+
+    @staticmethod
+    def _key(p: Path) -> str:
+        st = p.stat()
+        return f"{p.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+
+    def count(self, p: Path) -> int:
+        key = self._key(p)
+        if key not in self.counts:
+            self.counts[key] = count_slices(p)
+            self._dirty = True
+        return self.counts[key]
+
+    def save(self) -> None:
+        if self._dirty:
+            write_text_atomic(self.path, json.dumps(self.counts))
+            self._dirty = False
+
+
+def _count(path: str, expected: int, cache: CountCache | None = None) -> tuple[str, float]:
     p = Path(path)
     if not p.exists():
         return "absent", np.nan
     try:
-        n = count_slices(p)
+        n = cache.count(p) if (cache is not None and is_tar_series(p)) else count_slices(p)
     except InputFileError:
         return "unreadable", np.nan
     return ("complete" if n >= expected else "truncated"), float(n)
 
 
-def assess(index: pd.DataFrame, expected: dict[str, int], *, count_all: bool = False) -> pd.DataFrame:
+def assess(index: pd.DataFrame, expected: dict[str, int], *, count_all: bool = False,
+           cache: CountCache | None = None) -> pd.DataFrame:
     """``index`` with ``n_slices``, ``status`` and ``series_number`` for each candidate.
 
     Folders are always counted (a directory listing); tars only in groups of several
-    candidates, or all with ``count_all``. Series numbers are read for groups of several.
+    candidates, or all with ``count_all`` (through ``cache`` when given).
+    Series numbers are read for groups of several.
     """
     df = index.copy()
     size = df.groupby(GROUP, dropna=False)["path"].transform("size") if len(df) else pd.Series(dtype=int)
@@ -87,7 +122,7 @@ def assess(index: pd.DataFrame, expected: dict[str, int], *, count_all: bool = F
     for path, seq, n in zip(df["path"], df["sequence"], size, strict=True):
         cheap = not is_tar_series(path)
         if cheap or count_all or n > 1:
-            s, c = _count(path, expected[seq])
+            s, c = _count(path, expected[seq], cache)
         else:
             s, c = ("unknown", np.nan) if Path(path).exists() else ("absent", np.nan)
         status.append(s)

@@ -367,3 +367,18 @@ def test_both_styles_in_one_folder_need_style(tmp_path):
         load_cohort(root)
     assert load_cohort(root, IngestOptions(style="oai")).source == "oai"
     assert load_cohort(root, IngestOptions(style="nda")).source == "nda"
+
+
+def test_slice_counts_of_archives_are_kept_between_commands(tmp_path, monkeypatch):
+    root = nda_cohort(tmp_path / "n")
+    counts = tmp_path / "cache" / "slice_counts.json"
+    assert resolve(load_cohort(root), [("9000002", "left", 0)], count_cache=counts) == {}
+    assert counts.is_file()
+
+    def no_streaming(path):
+        raise AssertionError(f"{path} streamed again")
+
+    monkeypatch.setattr("studies.cohort.series.count_slices", no_streaming)
+    c = load_cohort(root)
+    assert resolve(c, [("9000002", "left", 0)], count_cache=counts) == {}
+    assert c.series.set_index("path").loc[knee(c, "9000002", "left").cor_iw_tse, "n_slices"] == 35
