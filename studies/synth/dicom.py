@@ -9,6 +9,7 @@ the written volume (order slice, row, column).
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,7 @@ from studies.synth.layout import SeriesRecord
 #: Acquisition parameters per sequence (as in the OAI protocol).
 _PROTOCOL = {
     "cor_iw_tse": dict(ScanningSequence="SE", SequenceVariant="SK", MRAcquisitionType="2D",
-                       RepetitionTime=3300.0, EchoTime=29.0, FlipAngle=180.0, SequenceName="*tse2d1_7",
+                       RepetitionTime=3700.0, EchoTime=29.0, FlipAngle=180.0, SequenceName="*tse2d1_7",
                        ProtocolName="COR_IW_TSE"),
     "sag_3d_dess": dict(ScanningSequence="GR", SequenceVariant="SP", MRAcquisitionType="3D",
                         RepetitionTime=16.3, EchoTime=4.7, FlipAngle=25.0, SequenceName="*de3d1",
@@ -127,23 +128,25 @@ def _constant_segments(ds: Dataset) -> list[bytes]:
     return [_encode(p) for p in parts]
 
 
-def write_series(folder: Path, pixels: np.ndarray, grid: Grid, record: SeriesRecord, *, sex: str, age_years: float) -> int:
-    """Write ``pixels`` (uint16, shape ``grid.shape``) as files ``folder/001``...; returns the count.
+def series_slices(pixels: np.ndarray, grid: Grid, record: SeriesRecord, *, sex: str, age_years: float
+                  ) -> Iterator[tuple[str, bytes]]:
+    """The DICOM files of one series: (name ``001``..., bytes), the first ``record.n_slices`` slices.
 
-    ``sex`` is 'F' or 'M'. The folder is created if needed; existing files are overwritten.
-    The series-wide elements are encoded once with pydicom; per slice only the instance UID,
-    number, position, slice location and pixel data are encoded (explicit VR little endian).
+    ``pixels``: uint16, shape ``grid.shape`` (the whole volume: a truncated series keeps its
+    first slices, with the window of the whole). ``sex`` is 'F' or 'M'. The series-wide
+    elements are encoded once with pydicom; per slice only the instance UID, number, position,
+    slice location and pixel data are encoded (explicit VR little endian).
     """
     if pixels.shape != grid.shape or pixels.dtype != np.uint16:
         raise ValueError(f"pixels must be uint16 of shape {grid.shape}, got {pixels.dtype} {pixels.shape}")
-    folder.mkdir(parents=True, exist_ok=True)
     ds = _base_dataset(record, grid, sex, age_years)
     width = float(np.percentile(pixels[:, ::4, ::4], 99.5))
     ds.WindowCenter, ds.WindowWidth = _fmt(width / 2), _fmt(max(width, 1.0))
     segments = _constant_segments(ds)
     normal = np.cross(*ORIENTATIONS[record.sequence])
     little = pixels.astype("<u2", copy=False)
-    for k in range(grid.shape[0]):
+    n = grid.shape[0] if not record.n_slices else min(record.n_slices, grid.shape[0])
+    for k in range(n):
         uid = generate_uid(entropy_srcs=[record.series_uid, str(k)])
         pos = grid.position(k)
         values = (uid.encode(), str(k + 1).encode(), "\\".join(_fmt(v) for v in pos).encode(),
@@ -151,5 +154,17 @@ def write_series(folder: Path, pixels: np.ndarray, grid: Grid, record: SeriesRec
         chunks = [_file_meta(uid), segments[0]]
         for (g, e, vr), value, seg in zip(_PER_SLICE, values, segments[1:], strict=True):
             chunks += [_element(g, e, vr, value), seg]
-        (folder / f"{k + 1:03d}").write_bytes(b"".join(chunks))
-    return grid.shape[0]
+        yield f"{k + 1:03d}", b"".join(chunks)
+
+
+def write_series(folder: Path, pixels: np.ndarray, grid: Grid, record: SeriesRecord, *, sex: str, age_years: float) -> int:
+    """Write the series' files (:func:`series_slices`) as ``folder/001``...; returns the count.
+
+    The folder is created if needed; existing files are overwritten.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    n = 0
+    for name, data in series_slices(pixels, grid, record, sex=sex, age_years=age_years):
+        (folder / name).write_bytes(data)
+        n += 1
+    return n

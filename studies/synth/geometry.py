@@ -36,15 +36,20 @@ class SeriesShape:
         return tuple(n * s for n, s in zip(self.shape, self.spacing, strict=True))
 
 
-#: Series sizes per ``--size``; ``small`` keeps the full field of view at coarser spacing.
+#: In-plane pixel spacing of both OAI knee series (mm): a 140 mm field of view over 384 pixels.
+OAI_PIXEL_MM = 140.0 / 384
+
+#: Series sizes per ``--size``. ``full`` is the OAI protocol's: COR IW TSE 35 slices of 3 mm,
+#: SAG 3D DESS 160 slices of 0.7 mm, both 384 x 384 at 0.3646 mm. ``small`` keeps the same
+#: field of view (105 x 140 x 140 mm and 112 x 140 x 140 mm) at coarser spacing.
 SIZES: dict[str, dict[str, SeriesShape]] = {
     "full": {
-        "cor_iw_tse": SeriesShape((36, 384, 384), (3.0, 0.365, 0.365)),
-        "sag_3d_dess": SeriesShape((160, 384, 384), (0.7, 0.365, 0.456)),
+        "cor_iw_tse": SeriesShape((35, 384, 384), (3.0, OAI_PIXEL_MM, OAI_PIXEL_MM)),
+        "sag_3d_dess": SeriesShape((160, 384, 384), (0.7, OAI_PIXEL_MM, OAI_PIXEL_MM)),
     },
     "small": {
-        "cor_iw_tse": SeriesShape((12, 96, 96), (9.0, 0.365 * 4, 0.365 * 4)),
-        "sag_3d_dess": SeriesShape((24, 96, 96), (0.7 * 160 / 24, 0.365 * 4, 0.456 * 4)),
+        "cor_iw_tse": SeriesShape((12, 96, 96), (3.0 * 35 / 12, OAI_PIXEL_MM * 4, OAI_PIXEL_MM * 4)),
+        "sag_3d_dess": SeriesShape((24, 96, 96), (0.7 * 160 / 24, OAI_PIXEL_MM * 4, OAI_PIXEL_MM * 4)),
     },
 }
 
@@ -114,8 +119,9 @@ def knee_centre(side: str) -> tuple[float, float, float]:
 def series_grid(size: str, sequence: str, side: str) -> Grid:
     """The voxel grid of ``sequence`` for a ``side`` ('right'|'left') knee at ``size``.
 
-    The field of view is centred on the knee centre; for the coronal series the slice
-    centres fall at ±4.5 mm (and every 9 mm) from it at both sizes.
+    The field of view is centred on the knee centre; for the coronal series a slice centre
+    falls on it at ``full`` size (35 slices of 3 mm) and at ±4.375 mm from it at ``small``
+    size (12 slices of 8.75 mm), both inside the medial condyle's flat area (|a| <= 5 mm).
     """
     spec = SIZES[check_size(size)][sequence]
     row, col = ORIENTATIONS[sequence]

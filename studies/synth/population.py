@@ -176,7 +176,7 @@ def draw_population(patients: int, seed: int, progressor_rate: float | None = No
     bml_size = rng.uniform(7.0, 12.0, nk)[:, None] * rng.uniform(0.85, 1.15, (nk, nv))
 
     jsw_missing = rng.random((nk, nv)) < JSW_MISSING_P
-    jsw_missing_code = np.where(rng.random((nk, nv)) < 0.7, ".: Missing Form/Incomplete Workbook", ".D: Not Done")
+    jsw_missing_code = np.where(rng.random((nk, nv)) < 0.7, ".: Missing Form/Incomplete Workbook", ".A: Not Expected")
     missing_series = rng.random((nk, nv, 2)) < SERIES_MISSING_P
     womac_missing = rng.random((nk, nv)) < 0.02
     kl_missing = rng.random((nk, nv)) < 0.03

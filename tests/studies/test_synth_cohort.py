@@ -1,4 +1,5 @@
-"""The synthetic OAI-format cohort: layout, tables, DICOM geometry, planted JSW, determinism."""
+"""The synthetic cohort in the OAI style (default quirks on): layout, tables, DICOM geometry,
+planted JSW, determinism."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from studies.synth.measure import medial_jsw_on_labels
 
 SEED = 7
 PATIENTS = 4
-MISSING = re.compile(r"^\.[A-Z]?: ")
+MISSING = re.compile(r"^\.[A-Z]?(: .*)?$|^$")
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +35,17 @@ def _contents(cohort: Path) -> pd.DataFrame:
         df = pd.read_csv(cohort / visit / "contents.csv", dtype=str)
         frames.append(df.assign(visit=visit, visit_month=month))
     return pd.concat(frames, ignore_index=True)
+
+
+def _series(cohort: Path) -> pd.DataFrame:
+    return pd.read_csv(cohort / "synthetic" / "series.csv", dtype={"participant_id": str, "barcode": str})
+
+
+def read_table(cohort: Path, name: str) -> pd.DataFrame:
+    """An OAI-style table found by name whatever its case, headers upper-cased."""
+    path = next(p for p in cohort.glob("*.txt") if p.name.lower() == name.lower())
+    df = pd.read_csv(path, sep="|", dtype=str, keep_default_na=False)
+    return df.rename(columns=str.upper)
 
 
 def _read_series(folder: Path) -> tuple[sitk.Image, list[str]]:
@@ -52,25 +64,32 @@ def test_layout_and_contents(cohort):
         with open(cohort / visit / "contents.csv", newline="") as fh:
             header = next(csv.reader(fh))
         assert header == ["Folder", "ParticipantID", "StudyDate", "Barcode", "StudyDescription", "SeriesDescription"]
-    for name in ["Enrollees.txt", "kxr_sq_bu00.txt"] + [f"{t}{vv}.txt" for t in ("AllClinical", "kxr_qjsw_duryea")
-                                                        for vv in ("00", "01", "03", "05")]:
-        assert (cohort / name).is_file(), name
+    names = {p.name.lower() for p in cohort.glob("*.txt")}
+    for name in ["Enrollees.txt"] + [f"{t}{vv}.txt" for t in ("AllClinical", "kxr_qjsw_duryea", "kxr_sq_bu")
+                                     for vv in ("00", "01", "03", "05")]:
+        assert name.lower() in names, name
     c = _contents(cohort)
-    assert len(c) > 0
-    release = {"00m": "0.C.2", "12m": "1.C.2", "24m": "3.C.2", "36m": "5.C.1"}
+    series = _series(cohort).set_index("path")
+    assert len(c) == len(series) > 0
+    release = {"00m": ("0.C.2", "0.E.1"), "12m": ("1.C.2",), "24m": ("3.C.2",), "36m": ("5.C.1",)}
     visit_name = {0: "ENROLLMENT", 12: "12 MONTH", 24: "24 MONTH", 36: "36 MONTH"}
     for r in c.itertuples():
         parts = r.Folder.split("/")
-        assert len(parts) == 4 and parts[0] == release[r.visit] and parts[1] == r.ParticipantID and parts[2] == r.StudyDate
+        assert len(parts) == 4 and parts[0] in release[r.visit] and parts[1] == r.ParticipantID and parts[2] == r.StudyDate
         assert re.fullmatch(r"9\d{6}", r.ParticipantID)
-        assert re.fullmatch(r"\d{8}", r.StudyDate) and re.fullmatch(r"016610\d{6}", r.Barcode)
-        side = r.StudyDescription.split("^")[-1]
-        assert r.StudyDescription == f"OAI^MR^{visit_name[r.visit_month]}^{side}" and side in ("RIGHT", "LEFT")
+        # per-series barcodes written as integers (the leading zero dropped); the folder is their last 8 digits
+        assert re.fullmatch(r"\d{8}", r.StudyDate) and re.fullmatch(r"166\d{8}", r.Barcode)
+        assert parts[3] == r.Barcode[-8:]
+        side = r.StudyDescription.rstrip(" ").split("^")[-1]
+        assert r.StudyDescription.rstrip(" ") == f"OAI^MR^{visit_name[r.visit_month]}^{side}" and side in ("RIGHT", "LEFT")
         assert r.SeriesDescription in (f"COR_IW_TSE_{side}", f"SAG_3D_DESS_{side}")
         files = sorted(p.name for p in (cohort / r.visit / r.Folder).iterdir())
+        s = series.loc[f"{r.visit}/{r.Folder}"]
         seq = "cor_iw_tse" if r.SeriesDescription.startswith("COR") else "sag_3d_dess"
-        assert files == [f"{i:03d}" for i in range(1, SIZES["small"][seq].shape[0] + 1)]
-    # nearly every knee-visit has both series; no stray files outside the listed ones
+        assert s.expected_slices == SIZES["small"][seq].shape[0] and s.sequence == seq
+        assert files == [f"{i:03d}" for i in range(1, s.n_slices + 1)]
+        assert s.barcode == "0" + r.Barcode
+    # no stray files outside the listed ones
     listed = {str(Path(r.visit) / r.Folder) for r in c.itertuples()}
     on_disk = {str(p.parent.relative_to(cohort)) for p in cohort.glob("[0-9][0-9]m/*/*/*/*/001")}
     assert listed == on_disk
@@ -78,30 +97,35 @@ def test_layout_and_contents(cohort):
 
 def test_every_series_geometry(cohort):
     c = _contents(cohort)
-    _, truth = load_synthetic(cohort)
+    series = _series(cohort).set_index("path")
     for r in c.itertuples():
         seq = "cor_iw_tse" if r.SeriesDescription.startswith("COR") else "sag_3d_dess"
         spec = SIZES["small"][seq]
+        n = int(series.loc[f"{r.visit}/{r.Folder}"].n_slices)  # a truncated series has its first n slices
         img, files = _read_series(cohort / r.visit / r.Folder)
         # SimpleITK: size (columns, rows, slices), spacing likewise
-        assert img.GetSize() == (spec.shape[2], spec.shape[1], spec.shape[0])
-        np.testing.assert_allclose(img.GetSpacing(), (spec.spacing[2], spec.spacing[1], spec.spacing[0]), atol=1e-4)
+        assert img.GetSize() == (spec.shape[2], spec.shape[1], n)
+        if n > 1:
+            np.testing.assert_allclose(img.GetSpacing(), (spec.spacing[2], spec.spacing[1], spec.spacing[0]), atol=1e-4)
+        else:
+            np.testing.assert_allclose(img.GetSpacing()[:2], (spec.spacing[2], spec.spacing[1]), atol=1e-4)
         direction = np.array(img.GetDirection()).reshape(3, 3)
         expected = {"cor_iw_tse": [[1, 0, 0], [0, 0, 1], [0, -1, 0]], "sag_3d_dess": [[0, 0, -1], [1, 0, 0], [0, -1, 0]]}[seq]
         np.testing.assert_allclose(direction, expected, atol=1e-6)
-        side = r.StudyDescription.split("^")[-1].lower()
+        side = r.SeriesDescription.split("_")[-1].lower()
         # right knees sit at patient-right (x < 0 in LPS), left knees at patient-left
-        centre = img.TransformContinuousIndexToPhysicalPoint([(n - 1) / 2 for n in img.GetSize()])
+        centre = img.TransformContinuousIndexToPhysicalPoint([(k - 1) / 2 for k in img.GetSize()])
         assert (centre[0] < 0) == (side == "right")
         ds = pydicom.dcmread(files[0])
         assert ds.SOPClassUID == "1.2.840.10008.5.1.4.1.1.4"  # MR Image Storage
         assert ds.Laterality == ("R" if side == "right" else "L")
         assert ds.PatientID == r.ParticipantID and ds.StudyDate == r.StudyDate
-        assert ds.SeriesDescription == r.SeriesDescription and ds.StudyDescription == r.StudyDescription
+        assert ds.SeriesDescription == r.SeriesDescription and ds.StudyDescription == r.StudyDescription.rstrip(" ")
+        assert ds.AccessionNumber == "0" + r.Barcode
         assert float(ds.SliceThickness) == pytest.approx(spec.spacing[0], abs=1e-4)
         assert [float(v) for v in ds.PixelSpacing] == pytest.approx(list(spec.spacing[1:]), abs=1e-4)
         arr = sitk.GetArrayFromImage(img)
-        assert arr.shape == spec.shape and arr.max() > 500
+        assert arr.shape == (n, *spec.shape[1:]) and arr.max() > 500
 
 
 def test_medial_anatomy_is_mirrored_between_knees(cohort):
@@ -139,12 +163,12 @@ def test_imaged_medial_jsw_matches_table(cohort):
         assert jsw == pytest.approx(r.jsw_mm, abs=0.2), (r.participant_id, r.side, r.visit_month)
         measured += 1
     assert measured >= PATIENTS * 2 * 3
-    # and the table carries the same JSW where it is not missing
+    # and project 15's rows of the table carry the same JSW where it is not missing
     for month, vv in ((0, "00"), (12, "01"), (24, "03"), (36, "05")):
-        t = pd.read_csv(cohort / f"kxr_qjsw_duryea{vv}.txt", sep="|", dtype=str)
+        t = read_table(cohort, f"kxr_qjsw_duryea{vv}.txt")
         col = {0: "V00", 12: "V01", 24: "V03", 36: "V05"}[month] + "MCMJSW"
-        for r in t.itertuples():
-            side = {"1: Right": "right", "2: Left": "left"}[r.SIDE]
+        for r in t[t.READPRJ == "15"].itertuples():
+            side = {"1": "right", "2": "left"}[r.SIDE.split(":")[0]]
             cell = getattr(r, col)
             want = truth[(truth.participant_id == r.ID) & (truth.side == side) & (truth.visit_month == month)].jsw_mm.iloc[0]
             if not MISSING.match(cell):
@@ -152,37 +176,42 @@ def test_imaged_medial_jsw_matches_table(cohort):
 
 
 def test_tables_parse_with_oai_codes(cohort):
-    enr = pd.read_csv(cohort / "Enrollees.txt", sep="|", dtype=str)
+    enr = read_table(cohort, "Enrollees.txt")
     assert list(enr.columns[:4]) == ["ID", "VERSION", "P02SEX", "V00SITE"]
-    assert set(enr.P02SEX) <= {"1: Male", "2: Female"} and len(enr) == PATIENTS
+    assert set(enr.P02SEX) <= {"1: Male", "2: Female", "1", "2"} and len(enr) == PATIENTS
+    assert set(enr.V00SITE) <= set("ABCDE")
     assert enr.ID.str.fullmatch(r"9\d{6}").all()
     for vv, prefix in (("00", "V00"), ("01", "V01"), ("03", "V03"), ("05", "V05")):
-        clin = pd.read_csv(cohort / f"AllClinical{vv}.txt", sep="|", dtype=str)
+        clin = read_table(cohort, f"AllClinical{vv}.txt")
         bmi = "P01BMI" if vv == "00" else f"{prefix}BMI"
         for col in ("ID", "VERSION", f"{prefix}AGE", bmi, f"{prefix}WOMKPR", f"{prefix}WOMKPL"):
             assert col in clin.columns
+        heights = [c for c in clin.columns if c.endswith("HEIGHT")]
+        assert heights == {"00": ["P01HEIGHT"], "03": ["V03HEIGHT"]}.get(vv, [])
         for col in (bmi, f"{prefix}WOMKPR", f"{prefix}WOMKPL"):
             vals = clin[col]
             ok = vals.str.match(MISSING) | pd.to_numeric(vals, errors="coerce").notna()
             assert ok.all(), (vv, col, vals[~ok].tolist())
         pain = pd.to_numeric(clin[f"{prefix}WOMKPR"], errors="coerce").dropna()
         assert ((pain >= 0) & (pain <= 20)).all()
-        jsw = pd.read_csv(cohort / f"kxr_qjsw_duryea{vv}.txt", sep="|", dtype=str)
-        assert list(jsw.columns[:4]) == ["ID", "VERSION", "SIDE", f"{prefix}MCMJSW"]
-        assert set(jsw.SIDE) <= {"1: Right", "2: Left"}
+        jsw = read_table(cohort, f"kxr_qjsw_duryea{vv}.txt")
+        assert list(jsw.columns) == ["ID", "VERSION", "SIDE", "READPRJ", f"{prefix}MCMJSW"]
+        assert set(jsw.SIDE) <= {"1: Right", "2: Left", "1", "2"}
         cells = jsw[f"{prefix}MCMJSW"]
         assert (cells.str.match(MISSING) | pd.to_numeric(cells, errors="coerce").between(0, 10)).all()
-    kl = pd.read_csv(cohort / "kxr_sq_bu00.txt", sep="|", dtype=str)
-    assert (kl.V00XRKL.str.match(MISSING) | kl.V00XRKL.isin(list("01234"))).all()
+        kl = read_table(cohort, f"kxr_sq_bu{vv}.txt")
+        grades = kl[f"{prefix}XRKL"]
+        assert (grades.str.match(MISSING) | grades.str.fullmatch(r"([0-4])(: \1)?")).all()
+        assert set(kl.READPRJ) <= {"15", "37", "42"}
 
 
 def test_ground_truth_and_parameters(cohort):
     params, truth = load_synthetic(cohort)
     assert params["seed"] == SEED and params["size"] == "small" and params["patients"] == PATIENTS
-    assert "version" in params
+    assert "version" in params and params["style"] == "oai" and params["quirks"]["repeat_scans"] == 0.02
     assert len(truth) == PATIENTS * 2 * 4
     for col in ("participant_id", "side", "visit_month", "jsw_mm", "jsn_next_mm", "risk", "bml", "bml_size_mm",
-                "bml_bone", "effusion", "kl_grade", "womac_pain"):
+                "bml_bone", "effusion", "kl_grade", "womac_pain", "bone_on_bone", "blank_cells"):
         assert col in truth.columns
     nxt = truth.sort_values("visit_month").groupby(["participant_id", "side"]).jsw_mm.shift(-1)
     sel = truth.jsn_next_mm.notna()
@@ -191,7 +220,7 @@ def test_ground_truth_and_parameters(cohort):
 
 def test_sign_mask_marks_the_lesion(cohort):
     _, truth = load_synthetic(cohort)
-    c = _contents(cohort)
+    series = _series(cohort)
     with_sign = truth[(truth.bml == 1) & truth.has_cor_iw_tse & truth.has_sag_3d_dess]
     without = truth[(truth.bml == 0) & truth.has_cor_iw_tse]
     if len(without):
@@ -199,12 +228,15 @@ def test_sign_mask_marks_the_lesion(cohort):
         assert not sign_mask(cohort, r.participant_id, r.side, int(r.visit_month), "cor_iw_tse").any()
     if with_sign.empty:
         pytest.skip("no planted sign in this small cohort")
-    r = with_sign.iloc[0]
-    for seq, stem in (("cor_iw_tse", "COR_IW_TSE"), ("sag_3d_dess", "SAG_3D_DESS")):
+    for r in with_sign.itertuples():
+        picked = series[(series.participant_id == r.participant_id) & (series.side == r.side)
+                        & (series.visit_month == r.visit_month) & series.chosen]
+        if len(picked) == 2:
+            break
+    for seq in ("cor_iw_tse", "sag_3d_dess"):
         mask = sign_mask(cohort, r.participant_id, r.side, int(r.visit_month), seq)
-        row = c[(c.ParticipantID == r.participant_id) & (c.visit_month == r.visit_month)
-                & (c.SeriesDescription == f"{stem}_{r.side.upper()}")].iloc[0]
-        arr = sitk.GetArrayFromImage(_read_series(cohort / row.visit / row.Folder)[0]).astype(float)
+        path = picked[picked.sequence == seq].path.iloc[0]
+        arr = sitk.GetArrayFromImage(_read_series(cohort / path)[0]).astype(float)
         assert mask.shape == arr.shape and mask.sum() > 0
         labels, _ = label_map(cohort, r.participant_id, r.side, int(r.visit_month), seq)
         marrow = np.isin(labels, (Label.FEMUR, Label.TIBIA))
@@ -219,7 +251,7 @@ def test_same_seed_same_bytes(cohort, tmp_path):
     again = generate_cohort(tmp_path / "again", patients=PATIENTS, seed=SEED, size="small", workers=2)
     assert _tree_digest(again) == _tree_digest(cohort)
     other = generate_cohort(tmp_path / "other", patients=PATIENTS, seed=SEED + 1, size="small", images="none")
-    assert (other / "Enrollees.txt").read_text() != (cohort / "Enrollees.txt").read_text()
+    assert read_table(other, "Enrollees.txt").ID.tolist() != read_table(cohort, "Enrollees.txt").ID.tolist()
 
 
 def test_dcm2niix_converts_series(cohort, tmp_path):
@@ -234,9 +266,11 @@ def test_dcm2niix_converts_series(cohort, tmp_path):
     exe = shutil.which("dcm2niix") or shutil.which("dcm2niix", path=str(Path(sys.executable).parent))
     if exe is None:
         pytest.skip("dcm2niix not installed")
-    c = _contents(cohort)
-    for desc, shape in (("COR_IW_TSE_LEFT", (96, 96, 12)), ("SAG_3D_DESS_RIGHT", (24, 96, 96))):
-        folder = cohort / "00m" / c[(c.visit_month == 0) & (c.SeriesDescription == desc)].Folder.iloc[0]
+    series = _series(cohort)
+    for (side, seq), shape in ((("left", "cor_iw_tse"), (96, 96, 12)), (("right", "sag_3d_dess"), (24, 96, 96))):
+        desc = f"{seq}_{side}"
+        folder = cohort / series[(series.visit_month == 0) & (series.side == side) & (series.sequence == seq)
+                                 & series.chosen].path.iloc[0]
         out = tmp_path / desc
         out.mkdir()
         res = subprocess.run([exe, "-o", str(out), "-f", "vol", str(folder)], capture_output=True, text=True, timeout=60)

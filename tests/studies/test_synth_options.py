@@ -35,6 +35,8 @@ def _series_dirs(root: Path) -> set[str]:
         (dict(patients=2, progressor_rate=1.0), "progressor-rate"),
         (dict(patients=2, progressor_rate=-0.1), "progressor-rate"),
         (dict(patients=2, seed=-1), "seed"),
+        (dict(patients=2, style="bids"), "style"),
+        (dict(patients=2, style="nda", flat_contents=True), "flat-contents"),
     ],
 )
 def test_nonsensical_options_name_the_option(tmp_path, kwargs, name):
@@ -52,7 +54,7 @@ def test_non_empty_out_needs_force(tmp_path):
         generate_cohort(out, patients=1, images="none")
     assert (out / "keep.txt").read_text() == "mine"
     generate_cohort(out, patients=1, images="none", force=True)
-    assert not (out / "keep.txt").exists() and (out / "Enrollees.txt").is_file()
+    assert not (out / "keep.txt").exists() and (out / "synthetic" / "cohort.json").is_file()
 
 
 def test_cli_errors_exit_2_with_message(tmp_path, capsys):
@@ -79,12 +81,12 @@ def test_cli_writes_cohort_with_progress(tmp_path, capsys):
 
 
 def test_failed_run_leaves_nothing_looking_complete(tmp_path, monkeypatch):
-    import studies.synth.cohort as cohort_mod
+    import studies.synth.images as images_mod
 
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(cohort_mod, "write_series", boom)
+    monkeypatch.setattr(images_mod, "write_series", boom)
     with pytest.raises(RuntimeError):
         generate_cohort(tmp_path / "out", patients=1, workers=1)
     assert list(tmp_path.iterdir()) == []
@@ -104,9 +106,10 @@ def test_images_baseline_none_and_materialize(tmp_path):
     _, truth = load_synthetic(none)
     pid = truth.participant_id.iloc[0]
     written = materialize(none, [(pid, "left", 12), (pid, "right", 36)])
-    expected = truth[(truth.participant_id == pid) & (((truth.side == "left") & (truth.visit_month == 12))
-                                                      | ((truth.side == "right") & (truth.visit_month == 36)))]
-    n_expected = int(expected.has_cor_iw_tse.sum() + expected.has_sag_3d_dess.sum())
+    series = pd.read_csv(none / "synthetic" / "series.csv", dtype={"participant_id": str})
+    expected = series[(series.participant_id == pid) & (((series.side == "left") & (series.visit_month == 12))
+                                                        | ((series.side == "right") & (series.visit_month == 36)))]
+    n_expected = len(expected)
     assert written == n_expected
     made = _series_dirs(none)
     assert len(made) == n_expected
@@ -131,6 +134,7 @@ def test_materialize_bad_knees(tmp_path):
 def test_progress_reports_every_series(tmp_path):
     calls = []
     out = generate_cohort(tmp_path / "p", patients=1, images="baseline", progress=lambda d, t: calls.append((d, t)))
+    assert (out / "synthetic" / "series.csv").is_file()
     n = len(pd.read_csv(out / "00m" / "contents.csv"))
     assert calls[0] == (0, n) and calls[-1] == (n, n) and len(calls) == n + 1
 
