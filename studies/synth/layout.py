@@ -100,6 +100,24 @@ def _uid(seed: int, *parts: object) -> str:
     return generate_uid(entropy_srcs=[str(seed), *map(str, parts)])
 
 
+#: Series folder names (8 digits) are 10000000 + 4 * block + slot, the block an affine
+#: permutation (from the seed) of the knee-visit's number: unique in a cohort, no state needed.
+_BLOCKS = 22_500_000
+_MULTIPLIER = 7_654_321  # coprime with 22 500 000 (= 2^5 3^2 5^7): the map is a bijection
+
+
+def series_folder_name(seed: int, participant_id: str, side: str, visit_month: int, sequence: str,
+                       repeat: int = 0) -> str:
+    """The 8-digit series folder name (and last 8 digits of the barcode) of one series.
+
+    Unique within a cohort (participant ids are 9000000 + a unique number below 10**6), and a
+    rescan's is higher than its first scan's, as the OAI labels a later scan.
+    """
+    knee_visit = (int(participant_id) - 9_000_000) * 8 + ("right", "left").index(side) * 4 + visit_month // 12
+    block = (_MULTIPLIER * knee_visit + int(_digits(seed, "series-offset", n=7))) % _BLOCKS
+    return str(10_000_000 + 4 * block + SEQUENCES.index(sequence) + 2 * repeat)
+
+
 def release_of(seed: int, quirks: Quirks, participant_id: str, visit_month: int) -> str:
     """The image release holding a participant's series at a visit."""
     if visit_month == 0 and unit(seed, "release_0e1", participant_id) < quirks.release_0e1:
@@ -122,9 +140,7 @@ def series_record(seed: int, quirks: Quirks, size: str, participant_id: str, sid
     """The deterministic record of one series (``repeat`` 1: the knee-visit's second series)."""
     study_key = (participant_id, side, visit_month)
     extra = (repeat,) if repeat else ()
-    series_id = "1" + _digits(seed, *study_key, sequence, "series", n=7)
-    if repeat:  # a rescan is labelled later: its barcode is higher, as in the OAI
-        series_id = str(int(series_id) + 1 + int(_digits(seed, *study_key, sequence, "series", *extra, n=4)))
+    series_id = series_folder_name(seed, participant_id, side, visit_month, sequence, repeat)
     if quirks.per_series_barcodes:
         barcode = "0166" + series_id
     else:
