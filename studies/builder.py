@@ -163,7 +163,9 @@ def build_study(
     exclusions = (
         {"missing JSW at 0 or 12 months": n_baseline - n_windows} if n_baseline > n_windows else {}
     )
-    eligible, more = eligible_baseline(labels, None if cohort.is_synthetic else _has_images_on_disk)
+    eligible, more = eligible_baseline(
+        labels, None if cohort.is_synthetic else _has_images_on_disk, min_jsw_mm=-cfg.bounds[2]
+    )
     exclusions = {**exclusions, **more}
     selection, materialized = _select_complete(
         cohort, eligible, cfg, exclusions, options.workers, materialize_progress

@@ -157,13 +157,19 @@ def stratum_of(jsn: float, bounds: Sequence[float]) -> str | None:
 
 
 def eligible_baseline(
-    labels: pd.DataFrame, has_images: Callable[[dict[str, Any]], bool] | None = None
+    labels: pd.DataFrame,
+    has_images: Callable[[dict[str, Any]], bool] | None = None,
+    *,
+    min_jsw_mm: float = 0.5,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """Baseline knee-windows eligible for a pair, and the exclusion counts.
 
     ``labels`` is :func:`studies.labels.make_labels` output. A knee is excluded (counted by
     its first failing reason) when it lacks a sequence path, fails ``has_images`` (e.g. its
-    files are missing on disk), or lacks a clinical variable readers see.
+    files are missing on disk), lacks a clinical variable readers see, or has less joint
+    space than ``min_jsw_mm`` (the progression threshold's size): such a knee (bone on bone
+    at JSW 0) cannot lose that much, so as a non-progressor it would make its pair trivial
+    for a reader who sees its JSW.
     """
     base = labels[labels["visit_month"] == 0]
     keep = np.ones(len(base), dtype=bool)
@@ -180,6 +186,7 @@ def eligible_baseline(
         drop(f"no {seq} series", base[seq].isna().to_numpy())
     for col in CLINICAL_COLUMNS:
         drop(f"missing {col}", base[col].isna().to_numpy())
+    drop(f"JSW below {min_jsw_mm:g} mm (cannot progress)", (base["jsw_mm"] < min_jsw_mm).to_numpy())
     if has_images is not None:
         records = base.to_dict("records")
         drop(

@@ -106,10 +106,10 @@ def _clinical_problems(cid: str, clinical: dict[str, Any]) -> list[str]:
         if k == "sex":
             if v not in ("F", "M"):
                 out.append(f"case '{cid}': sex must be 'F' or 'M', got {v!r}")
-        elif not (isinstance(v, int | float) and math.isfinite(v) and v > 0):
-            out.append(
-                f"case '{cid}': clinical variable '{k}' must be a positive number, got {v!r}"
-            )
+        elif not (isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+                  and (v >= 0 if k == "min_medial_jsw_mm" else v > 0)):
+            what = "a number >= 0 (0: bone on bone)" if k == "min_medial_jsw_mm" else "a positive number"
+            out.append(f"case '{cid}': clinical variable '{k}' must be {what}, got {v!r}")
     return out
 
 

@@ -22,6 +22,7 @@ when asked (:func:`resolve`, for the knees a study or a model actually reads).
 
 from __future__ import annotations
 
+import io
 import json
 import tarfile
 from pathlib import Path
@@ -56,8 +57,8 @@ def series_number(path: str | Path) -> float:
             with tarfile.open(path, mode="r|*") as tf:
                 for m in tf:
                     if m.isfile() and not Path(m.name).name.startswith("."):
-                        ds = pydicom.dcmread(tf.extractfile(m), stop_before_pixels=True,
-                                             specific_tags=["SeriesNumber"])
+                        head = io.BytesIO(tf.extractfile(m).read())  # pydicom needs to seek
+                        ds = pydicom.dcmread(head, stop_before_pixels=True, specific_tags=["SeriesNumber"])
                         break
                 else:
                     return float("nan")

@@ -27,6 +27,8 @@ def cohort_needles(cohort: Path, key: dict) -> set[str]:
         needles |= set(c["ParticipantID"]) | set(c["StudyDate"]) | set(c["Barcode"])
     for p in key["pairs"] + key["practice_pairs"]:
         needles |= {json.dumps(p["jsn_mm"]), json.dumps(p["non_progressor_jsn_mm"])}
+    # a JSN of exactly 0 ('0.0') is a substring of every value ending in .0 (a BMI of 30.0)
+    needles.discard("0.0")
     return needles
 
 
@@ -82,9 +84,15 @@ def test_synthetic_build_validates_and_is_blind(small_build, capsys):
         root / "cohort",
         {"almost_certain": 1, "likely": 10, "doubtful": 1},
     )
-    # only the chosen knees' baseline images were written into the cohort
-    written = [p for p in (root / "cohort" / "00m").rglob("001")]
-    assert len(written) == 2 * 2 * (len(key["pairs"]) + len(key["practice_pairs"]))
+    # only the chosen knees' baseline series were written into the cohort (repeats included)
+    written = {p.parent for p in (root / "cohort" / "00m").rglob("001")}
+    chosen = {(e[f"{r}_source"]["participant_id"], e[f"{r}_source"]["side"])
+              for e in key["pairs"] + key["practice_pairs"] for r in ("progressor", "non_progressor")}
+    series = pd.read_csv(root / "cohort" / "synthetic" / "series.csv", dtype={"participant_id": str})
+    mine = np.array([(p, s) in chosen for p, s in zip(series.participant_id, series.side, strict=True)], dtype=bool)
+    series = series[(series.visit_month == 0).to_numpy() & mine]
+    assert written == {root / "cohort" / p for p in series.path}
+    assert len(written) >= 2 * 2 * len(chosen) / 2
     assert not list((root / "cohort" / "12m").rglob("001"))
 
 

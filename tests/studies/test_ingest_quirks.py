@@ -382,3 +382,10 @@ def test_slice_counts_of_archives_are_kept_between_commands(tmp_path, monkeypatc
     c = load_cohort(root)
     assert resolve(c, [("9000002", "left", 0)], count_cache=counts) == {}
     assert c.series.set_index("path").loc[knee(c, "9000002", "left").cor_iw_tse, "n_slices"] == 35
+
+
+def test_nda_repeat_both_complete_the_higher_series_number_is_chosen(tmp_path):
+    c = load_cohort(nda_cohort(tmp_path / "n", dess_slices=(160, 160)))
+    group = c.series[c.series.sequence == "sag_3d_dess"].sort_values("barcode")
+    assert list(group.series_number) == [5.0, 6.0]  # read from the first member of each archive
+    assert knee(c, "9000001", "right").sag_3d_dess.endswith("1661000101.tar.gz")
