@@ -16,7 +16,6 @@ goes to the terminal and the first pair is written to ``first-pair.png`` instead
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -136,16 +135,10 @@ def prepare_demo(paths: DemoPaths, progress: StageProgress | None = None) -> Non
 
 
 def has_display() -> bool:
-    """Can Qt open a real window here?"""
-    if os.environ.get("QT_QPA_PLATFORM", "") in ("offscreen", "minimal"):
-        return False
-    if sys.platform.startswith("linux"):
-        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    return True
+    """Can Qt open a real window here? (a display, and QT_QPA_PLATFORM not offscreen)"""
+    from studies.doctor.qt import display_kind
 
-
-#: The system libraries Qt's X11 platform plugin needs beyond a basic desktop (Debian names).
-X11_PACKAGES = ("libxcb-cursor0", "libxcb-icccm4", "libxcb-keysyms1", "libxkbcommon-x11-0")
+    return display_kind() in ("x11", "wayland", "native")
 
 
 def gui_problem() -> str | None:
@@ -153,7 +146,8 @@ def gui_problem() -> str | None:
 
     Qt aborts the whole process when its platform plugin cannot load (on Linux, for example,
     without the system library libxcb-cursor0), so this is tried in a child process first and
-    the demo falls back to rendering offscreen with Qt's own explanation.
+    the demo falls back to rendering offscreen with Qt's own explanation and, from
+    ``knee-study doctor``'s checks, the packages that provide what is missing.
     """
     if not has_display():
         return "no display"
@@ -164,11 +158,15 @@ def gui_problem() -> str | None:
         return f"Qt could not be started ({exc})"
     if res.returncode == 0:
         return None
+    from studies.doctor.qt import install_commands, missing_libraries
+
+    missing = missing_libraries()
     lines = [ln for ln in res.stderr.splitlines() if "qt.qpa" in ln or "plugin" in ln]
     return (
         "Qt cannot open a window here: "
         + (" ".join(lines[:2]) or res.stderr.strip()[-300:])
-        + f" On Debian or Ubuntu, `sudo apt install {' '.join(X11_PACKAGES)}` provides what Qt needs."
+        + (f" Install what Qt needs: {install_commands(missing)}." if missing
+           else " `knee-study doctor` lists what this machine lacks.")
     )
 
 

@@ -103,3 +103,16 @@ def test_a_run_folder_from_another_cohort_is_trained_again(tmp_path, monkeypatch
     (paths.run / "stale").write_text("")
     demo.prepare_demo(paths)
     assert paths.ai_ready() and not (paths.run / "stale").exists()
+
+
+def test_a_window_qt_cannot_open_names_the_missing_packages(monkeypatch):
+    from studies.doctor import qt
+
+    monkeypatch.setattr(demo, "has_display", lambda: True)
+    monkeypatch.setattr(demo.subprocess, "run", lambda *a, **k: types.SimpleNamespace(
+        returncode=134, stderr='qt.qpa.plugin: Could not load the Qt platform plugin "xcb"\nAborted\n'))
+    monkeypatch.setattr(qt.sys, "platform", "linux")
+    monkeypatch.setattr(qt, "loadable", lambda soname: soname != "libxcb-keysyms.so.1")
+    problem = demo.gui_problem()
+    assert 'plugin "xcb"' in problem and "sudo apt install libxcb-keysyms1" in problem
+    assert "sudo dnf install xcb-util-keysyms" in problem
