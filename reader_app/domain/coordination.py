@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from studies.decisions import read_decisions, verify_file
+from studies.decisions.simulate import is_simulated
 from studies.errors import StudyError
 from studies.package import Manifest, decisions_dir, load_manifest
 
@@ -28,6 +29,7 @@ class ReaderStatus:
     chain_ok: bool
     chain_reason: str
     last_answer: str  # ISO-8601 UTC of the latest answer, "" when none
+    simulated: bool = False  # every session was simulate-reader's (not a person's reading)
 
     @property
     def complete(self) -> bool:
@@ -54,7 +56,8 @@ def reader_status(path: Path, manifest: Manifest) -> ReaderStatus:
     last = str(pd.to_datetime(scored["decided_at"]).max().isoformat()) if len(scored) else ""
     reader = str(df["reader"].iloc[0]) if len(df) else path.stem
     return ReaderStatus(
-        reader, path, int(answered), len(manifest.pairs), flagged, modes, report.ok, report.reason, last
+        reader, path, int(answered), len(manifest.pairs), flagged, modes, report.ok, report.reason, last,
+        simulated=is_simulated(path),
     )
 
 

@@ -38,12 +38,13 @@ from PySide6.QtWidgets import (
 )
 
 from reader_app.domain.coordination import ReaderStatus, analyzable, reader_statuses
+from reader_app.domain.interpretation import ai_sentences, study_context
 from reader_app.ui.errors import error_display
 from studies.analysis import analyze_study
 from studies.analysis.exports import write_outputs
 from studies.analysis.results import StudyResults
 from studies.decisions.merge import MergeItem, merge_decisions
-from studies.package import load_manifest, verify_key
+from studies.package import load_key, load_manifest, verify_key
 
 REFRESH_MS = 15_000
 READER_COLUMNS = ("Reader", "Answered", "Flagged", "Modes", "Last answer", "Audit chain")
@@ -161,7 +162,7 @@ class CoordinatorView(QMainWindow):
     def show_statuses(self, statuses: list[ReaderStatus], total: int) -> None:
         rows = [
             [
-                s.reader_id,
+                f"{s.reader_id} (simulated)" if s.simulated else s.reader_id,
                 f"{s.answered} / {s.total}",
                 str(s.flagged),
                 ", ".join(s.modes),
@@ -313,14 +314,9 @@ class CoordinatorController:
         else:
             self.results = analyze_study(self.study, self.key, files, n_boot=self.n_boot)
             s = self.results.summary
-            ai = s.get("ai")
-            text = f"{len(s['readers'])} reader(s), {s['n_pairs']} pairs."
-            if ai:
-                text += (
-                    f" AI on the pairs: {ai['pairs']['pc']:.3f}; AI AUC over all progressor × "
-                    f"non-progressor combinations {ai['auc']['auc']:.3f} "
-                    f"(95 % CI {ai['auc']['ci'][0]:.3f}–{ai['auc']['ci'][1]:.3f})."
-                )
+            simulated = tuple(st.reader_id for st in self.statuses if st.simulated and st.path in files)
+            context = study_context(self.study, load_key(self.key), simulated)
+            text = " ".join([f"{len(s['readers'])} reader(s), {s['n_pairs']} pairs.", *ai_sentences(s, context)])
             if broken:
                 text += f" Left out (broken audit chain): {', '.join(broken)}."
             self.view.show_results(self.results, text)

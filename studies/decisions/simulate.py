@@ -113,3 +113,21 @@ def simulate_reader(
                     on_decision(row, position + 1, total)
         store.session_stop()
     return SimulationResult(store.path, committed, already, correct, total)
+
+
+def is_simulated(path: str | Path) -> bool:
+    """Whether a decisions file holds only simulated sessions (``simulate_reader``'s, marked
+    ``simulated`` in their session_start rows) and at least one; read-only."""
+    import json
+    import sqlite3
+
+    from studies.decisions.audit import open_readonly
+
+    conn = open_readonly(Path(path))
+    try:
+        rows = conn.execute("SELECT payload_json FROM audit WHERE kind = 'session_start'").fetchall()
+    except sqlite3.DatabaseError:
+        return False
+    finally:
+        conn.close()
+    return bool(rows) and all(json.loads(p).get("simulated") for (p,) in rows)
