@@ -10,7 +10,12 @@ import pytest
 from study_factory import make_study
 
 from reader_app.domain.coordination import reader_statuses
-from reader_app.domain.interpretation import StudyContext, ai_sentences, pc_half_width, study_context
+from reader_app.domain.interpretation import (
+    StudyContext,
+    ai_sentences,
+    pc_half_width,
+    study_context,
+)
 from studies.decisions.simulate import is_simulated, simulate_reader
 from studies.decisions.store import DecisionStore
 from studies.errors import InputFileError
