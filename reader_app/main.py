@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=READING_MODES, default=None, help="reading mode (default: the study's first)")
     p.add_argument("--screenshot", metavar="PNG", help="render the window offscreen to PNG and exit")
     p.add_argument("--key", help="the study key (coordinator view; reveals answers at the end of a teaching study)")
-    p.add_argument("--coordinator", action="store_true", help="open the coordinator's view (needs --key)")
+    p.add_argument("--coordinator", action="store_true", help="open the coordinator's view (needs --key; with --demo, the demo's)")
     p.add_argument("--demo", action="store_true", help="build the demo study if needed and read it")
     p.add_argument("--demo-dir", default=DEMO_DIR, help=f"where the demo's files go (default: {DEMO_DIR})")
     p.add_argument("--check", action="store_true",
