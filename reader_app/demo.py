@@ -37,8 +37,9 @@ DEMO_MODE = "sequential"
 #: The demo's simulated readers: (reader id, probability of choosing the progressor), unaided.
 SIMULATED_READERS = (("sim-1", 0.60), ("sim-2", 0.65), ("sim-3", 0.70))
 
-#: Share of the progress bar given to each stage (the model's training dominates).
-_STAGES = (("Building the synthetic cohort and the demo study", 0.3), ("Training the model and scoring the study", 0.7))
+#: Share of the progress bar given to each stage, in proportion to their measured time on 2
+#: cores (building the 50-pair study about 10 s, the model about 10 minutes).
+_STAGES = (("Building the synthetic cohort and the demo study", 0.02), ("Training the model and scoring the study", 0.98))
 
 
 @dataclass(frozen=True)
@@ -79,15 +80,17 @@ class DemoPaths:
 
 
 #: The model's stages: (start, share) of the model's part of the bar, in proportion to their
-#: measured time (the features take nearly all of it), and what to call them.
+#: measured time on 2 cores with the 50-pair demo study (features 160 + 150 s, scores and
+#: Grad-CAM of 102 cases with both runs 290 s, cross-validation and final models 15 s), and
+#: what to call them.
 _MODEL_STAGES = {
-    "features": (0.0, 0.43, "COR IW TSE: preprocessing and EfficientNet features"),
-    "cv": (0.43, 0.015, "COR IW TSE: 5-fold cross-validation"),
-    "train": (0.445, 0.005, "COR IW TSE: final model"),
-    "heatmaps:features": (0.45, 0.43, "SAG 3D DESS (for its heatmaps): features"),
-    "heatmaps:cv": (0.88, 0.015, "SAG 3D DESS: cross-validation"),
-    "heatmaps:train": (0.895, 0.005, "SAG 3D DESS: final model"),
-    "infer": (0.9, 0.1, "scores and Grad-CAM heatmaps"),
+    "features": (0.0, 0.26, "COR IW TSE: preprocessing and EfficientNet features"),
+    "cv": (0.26, 0.01, "COR IW TSE: 5-fold cross-validation"),
+    "train": (0.27, 0.005, "COR IW TSE: final model"),
+    "heatmaps:features": (0.275, 0.24, "SAG 3D DESS (for its heatmaps): features"),
+    "heatmaps:cv": (0.515, 0.01, "SAG 3D DESS: cross-validation"),
+    "heatmaps:train": (0.525, 0.005, "SAG 3D DESS: final model"),
+    "infer": (0.53, 0.47, "scores and Grad-CAM heatmaps of the study's cases"),
 }
 
 #: progress(stage_text, fraction_done in [0, 1])
@@ -279,7 +282,7 @@ def run_demo(args: argparse.Namespace) -> int:
     if problem not in (None, "no display"):
         print(f"{problem}\nGoing on without a window.", file=sys.stderr)
     if not paths.ready():
-        print(f"Preparing the demo in {paths.root} (the first time takes about eight minutes on two cores)…", file=sys.stderr)
+        print(f"Preparing the demo in {paths.root} (the first time takes about ten minutes on two cores, seconds afterwards)…", file=sys.stderr)
         if display:
             from reader_app.ui.app import create_app
 
