@@ -125,13 +125,14 @@ def check_qt(*, start: bool = False) -> list[Check]:
 
     folder = _pyside_dir()
     version = _version("PySide6-Essentials") or _version("PySide6")
-    if folder is None:
-        return [Check("PySide6 (Qt)", "missing", "not installed", fix=INSTALL_FIX,
-                      purpose="the reader and coordinator windows, and screenshots")]
-    checks = [Check("PySide6 (Qt)", "ok", f"{version or '?'} at {folder}")]
+    if folder is None:  # the system's part is checked all the same (before an install, say)
+        checks = [Check("PySide6 (Qt)", "missing", "not installed", fix=INSTALL_FIX,
+                        purpose="the reader and coordinator windows, and screenshots")]
+    else:
+        checks = [Check("PySide6 (Qt)", "ok", f"{version or '?'} at {folder}")]
     checks.append(check_qt_libraries(display_kind()))
     checks.append(check_display())
-    if start:
+    if start and folder is not None:
         checks.append(check_qt_start())
     return checks
 

@@ -319,3 +319,18 @@ def test_default_doctor_imports_neither_torch_nor_qt_and_is_quick(tmp_path):
     data = json.loads(res.stdout)
     assert int(rc) == (0 if data["ok"] else 1)
     assert {c["status"] for c in data["checks"]} <= set(doctor.STATUSES)
+
+
+def test_doctor_runs_before_the_install_and_lists_what_to_install(tmp_path):
+    """A Python without the project's packages (site-packages off: -S) still gets the report."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    args = ["--json", "--study", str(tmp_path / "s"), "--cache", str(tmp_path / "c")]
+    res = subprocess.run([sys.executable, "-S", "-m", "studies.doctor", *args], cwd=tmp_path,
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert res.returncode == 1, res.stderr
+    checks = {c["name"]: c for c in json.loads(res.stdout)["checks"]}
+    assert checks["Python packages"]["status"] == "missing" and "numpy" in checks["Python packages"]["detail"]
+    for name in ("SimpleITK", "PySide6 (Qt)", "torch"):
+        assert checks[name]["status"] == "missing" and "make install" in checks[name]["fix"]
+    assert checks["Project"]["status"] == "warning"
+    assert "Qt system libraries" in checks  # the system's part is checked before the install too
