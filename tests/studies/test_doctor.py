@@ -299,14 +299,15 @@ def test_the_library_table_covers_what_the_installed_xcb_plugin_needs():
     assert system - table == set(), f"add to QT_LINUX_LIBRARIES: {sorted(system - table)}"
 
 
-def test_default_doctor_imports_neither_torch_nor_qt_and_is_quick(tmp_path):
+@pytest.mark.parametrize(("module", "first"), [("studies.cli", "doctor"), ("reader_app.main", "--check")])
+def test_default_doctor_imports_neither_torch_nor_qt_and_is_quick(tmp_path, module, first):
     code = (
         "import sys, time\n"
         "t = time.perf_counter()\n"
-        "from studies.cli import main\n"
-        f"rc = main(['doctor', '--json', '--study', {str(tmp_path / 's')!r}, '--cache', {str(tmp_path / 'c')!r}])\n"
+        f"from {module} import main\n"
+        f"rc = main([{first!r}, '--json', '--study', {str(tmp_path / 's')!r}, '--cache', {str(tmp_path / 'c')!r}])\n"
         "elapsed = time.perf_counter() - t\n"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'PySide6', 'timm', 'pyqtgraph', 'model', 'reader_app'))\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'PySide6', 'timm', 'pyqtgraph', 'model'))\n"
         "print('RESULT', rc, round(elapsed, 3), ','.join(heavy), file=sys.stderr)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
