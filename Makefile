@@ -1,11 +1,12 @@
-# Two commands for users: `make demo` and `make test`. `make bench` runs the benchmarks.
+# Two commands for users: `make demo` and `make test`. `make bench` runs the benchmarks;
+# `make doctor` says what this machine lacks (before the install too).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_DIR ?= demo-output
 
-.PHONY: demo test bench lint install clean
+.PHONY: demo test bench lint install clean doctor
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +30,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m pytest -q -s tests/benchmarks
+
+doctor:
+	@if [ -x $(BIN)/knee-study ]; then $(BIN)/knee-study doctor; else PYTHONPATH=. $(PYTHON) -m studies.doctor; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check studies model reader_app tests

@@ -9,15 +9,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from studies.cli import run_command
 from studies.errors import OptionError
+from studies.locations import default_model_cache
 
-DEFAULT_CACHE = Path(os.environ.get("KNEE_MODEL_CACHE", Path.home() / ".cache" / "knee-model"))
+DEFAULT_CACHE = default_model_cache()
 
 
 def _csv_list(kind):

@@ -10,7 +10,10 @@ whole ``ai/`` folder is built aside and renamed into place):
   ``images/<case>_<sequence>.nii.gz`` (same shape and affine), float32 in [0, 1], for the
   run's sequence and for the sequence of each ``heatmap_runs`` run (a model sees one
   sequence; a sequence without a run gets no file);
-- ``ai/run.json``: the run id, task, sequence, weights provenance and how models were chosen.
+- ``ai/run.json``: the run id, task, sequence, weights provenance, how models were chosen,
+  and the run's cross-validated ROC AUC with DeLong's 95 % interval (``cross_validation``,
+  from ``folds.csv``'s out-of-fold probabilities; absent for a run without cross-validation),
+  so that a study's AUC over its few pairs can be read beside the AUC over the whole cohort.
 
 No leakage: with the study's key, a case whose source participant was in the run's
 cross-validation is scored by the fold model that never saw that participant; other cases by
@@ -211,10 +214,35 @@ def infer_study(
         "model_selection": main.how,
         "models_used": {m: sum(1 for v in main.chosen.values() if v == m) for m in sorted(set(main.chosen.values()))},
         "backbone": main.provenance.to_json(),
+        "cross_validation": cv_summary(run),
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     _write_ai(study, config.run_id, scores, maps, info)
     return info
+
+
+def cv_summary(run: str | Path) -> dict | None:
+    """The run's cross-validated ROC AUC over its out-of-fold probabilities (``folds.csv``),
+    with DeLong's 95 % interval; None without cross-validation or with one class only."""
+    from studies.stats.roc import auc_ci
+
+    folds = load_folds(run)
+    if folds is None or not {"y", "probability", "fold"} <= set(folds.columns):
+        return None
+    y = folds["y"].to_numpy() == folds["y"].max()  # the positive (highest) class
+    if y.all() or not y.any():
+        return None
+    est = auc_ci(y, folds["probability"].to_numpy(dtype=float))
+    return {
+        "auc": est.auc,
+        "ci": list(est.ci),
+        "n": int(len(folds)),
+        "n_positive": est.n_positive,
+        "n_negative": est.n_negative,
+        "folds": int(folds["fold"].nunique()),
+        "participants": int(folds["participant_id"].nunique()),
+        "method": "out-of-fold probabilities pooled over the folds; DeLong 95 % CI",
+    }
 
 
 def _write_ai(study: Path, run_id: str, scores, maps, info: dict) -> None:
@@ -233,4 +261,4 @@ def _write_ai(study: Path, run_id: str, scores, maps, info: dict) -> None:
         (tmp / AI_RUN_NAME).write_text(json.dumps(info, indent=2) + "\n")
 
 
-__all__ = ["infer_study", "case_sources", "choose_models"]
+__all__ = ["infer_study", "case_sources", "choose_models", "cv_summary"]

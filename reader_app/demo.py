@@ -4,8 +4,12 @@
 2. the paper's model trained on the cohort, its scores and Grad-CAM heatmaps written into the
    study (``model``, imported lazily here, inside the worker: the app itself starts without
    torch);
-3. the reader opens on the demo study in sequential mode (the unaided answer is locked, then
-   the AI is revealed).
+3. three simulated readers answer the study (``studies.decisions.simulate``; their files are
+   marked simulated), so that the coordinator's view (``knee-reader --demo --coordinator``)
+   opens with every table and figure filled in;
+4. the reader opens on the demo study in sequential mode (the unaided answer is locked, then
+   the AI is revealed). The terminal gets a summary of the demo's figures and what they can
+   and cannot show (:mod:`reader_app.domain.interpretation`).
 
 Everything lands in ``--demo-dir`` (default ``demo-output/``): ``cohort/``, ``study/``,
 ``key.json`` and ``run/`` (the trained model). Later runs find it there and open the reader at
@@ -16,7 +20,6 @@ goes to the terminal and the first pair is written to ``first-pair.png`` instead
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -27,13 +30,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from studies.errors import OptionError
-from studies.package import AI_DIR, AI_SCORES_NAME, MANIFEST_NAME
+from studies.package import AI_DIR, AI_SCORES_NAME, MANIFEST_NAME, decisions_path
 
 DEMO_READER = "demo"
 DEMO_MODE = "sequential"
+#: The demo's simulated readers: (reader id, probability of choosing the progressor), unaided.
+SIMULATED_READERS = (("sim-1", 0.60), ("sim-2", 0.65), ("sim-3", 0.70))
 
-#: Share of the progress bar given to each stage (the model's training dominates).
-_STAGES = (("Building the synthetic cohort and the demo study", 0.3), ("Training the model and scoring the study", 0.7))
+#: Share of the progress bar given to each stage, in proportion to their measured time on 2
+#: cores (building the 50-pair study about 10 s, the model about 10 minutes).
+_STAGES = (("Building the synthetic cohort and the demo study", 0.02), ("Training the model and scoring the study", 0.98))
 
 
 @dataclass(frozen=True)
@@ -66,20 +72,25 @@ class DemoPaths:
     def ai_ready(self) -> bool:
         return (self.study / AI_DIR / AI_SCORES_NAME).is_file()
 
+    def readers_ready(self) -> bool:
+        return all(decisions_path(self.study, reader).is_file() for reader, _ in SIMULATED_READERS)
+
     def ready(self) -> bool:
-        return self.study_ready() and self.ai_ready()
+        return self.study_ready() and self.ai_ready() and self.readers_ready()
 
 
 #: The model's stages: (start, share) of the model's part of the bar, in proportion to their
-#: measured time (the features take nearly all of it), and what to call them.
+#: measured time on 2 cores with the 50-pair demo study (features 160 + 150 s, scores and
+#: Grad-CAM of 102 cases with both runs 290 s, cross-validation and final models 15 s), and
+#: what to call them.
 _MODEL_STAGES = {
-    "features": (0.0, 0.43, "COR IW TSE: preprocessing and EfficientNet features"),
-    "cv": (0.43, 0.015, "COR IW TSE: 5-fold cross-validation"),
-    "train": (0.445, 0.005, "COR IW TSE: final model"),
-    "heatmaps:features": (0.45, 0.43, "SAG 3D DESS (for its heatmaps): features"),
-    "heatmaps:cv": (0.88, 0.015, "SAG 3D DESS: cross-validation"),
-    "heatmaps:train": (0.895, 0.005, "SAG 3D DESS: final model"),
-    "infer": (0.9, 0.1, "scores and Grad-CAM heatmaps"),
+    "features": (0.0, 0.26, "COR IW TSE: preprocessing and EfficientNet features"),
+    "cv": (0.26, 0.01, "COR IW TSE: 5-fold cross-validation"),
+    "train": (0.27, 0.005, "COR IW TSE: final model"),
+    "heatmaps:features": (0.275, 0.24, "SAG 3D DESS (for its heatmaps): features"),
+    "heatmaps:cv": (0.515, 0.01, "SAG 3D DESS: cross-validation"),
+    "heatmaps:train": (0.525, 0.005, "SAG 3D DESS: final model"),
+    "infer": (0.53, 0.47, "scores and Grad-CAM heatmaps of the study's cases"),
 }
 
 #: progress(stage_text, fraction_done in [0, 1])
@@ -132,20 +143,48 @@ def prepare_demo(paths: DemoPaths, progress: StageProgress | None = None) -> Non
             for run in paths.runs():
                 shutil.rmtree(run, ignore_errors=True)
             train_and_infer(paths.cohort, paths.study, paths.key, paths.run, progress=model_progress)
+    if not paths.readers_ready():
+        add_simulated_readers(paths)
     report("Ready", 1.0)
 
 
+def add_simulated_readers(paths: DemoPaths) -> None:
+    """Let :data:`SIMULATED_READERS` answer the demo study (a resumed file is completed)."""
+    from studies.decisions.simulate import simulate_reader
+
+    for reader, accuracy in SIMULATED_READERS:
+        simulate_reader(paths.study, paths.key, reader, accuracy, mode="unaided")
+
+
+def demo_summary(paths: DemoPaths, n_boot: int = 2000) -> list[str]:
+    """The demo study's figures, and what they can and cannot show, as printed lines."""
+    from reader_app.domain.coordination import analyzable, reader_statuses
+    from reader_app.domain.interpretation import ai_sentences, study_context
+    from studies.analysis import analyze_study
+    from studies.package import load_key
+
+    statuses = reader_statuses(paths.study)
+    files = analyzable(statuses)
+    if not files:
+        return []
+    results = analyze_study(paths.study, paths.key, files, n_boot=n_boot)
+    summary = results.summary
+    readers = results.tables.get("readers")
+    lines = [f"Demo study: {summary['n_pairs']} pairs."]
+    if readers is not None and not readers.empty:
+        for r in readers.itertuples(index=False):
+            lines.append(f"  {r.reader} ({r.condition}): proportion correct {r.pc:.3f} "
+                         f"(95 % CI {r.wilson_lo:.3f}–{r.wilson_hi:.3f})")
+    simulated = tuple(st.reader_id for st in statuses if st.simulated and st.path in files)
+    lines += ai_sentences(summary, study_context(paths.study, load_key(paths.key), simulated))
+    return lines
+
+
 def has_display() -> bool:
-    """Can Qt open a real window here?"""
-    if os.environ.get("QT_QPA_PLATFORM", "") in ("offscreen", "minimal"):
-        return False
-    if sys.platform.startswith("linux"):
-        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    return True
+    """Can Qt open a real window here? (a display, and QT_QPA_PLATFORM not offscreen)"""
+    from studies.doctor.qt import display_kind
 
-
-#: The system libraries Qt's X11 platform plugin needs beyond a basic desktop (Debian names).
-X11_PACKAGES = ("libxcb-cursor0", "libxcb-icccm4", "libxcb-keysyms1", "libxkbcommon-x11-0")
+    return display_kind() in ("x11", "wayland", "native")
 
 
 def gui_problem() -> str | None:
@@ -153,7 +192,8 @@ def gui_problem() -> str | None:
 
     Qt aborts the whole process when its platform plugin cannot load (on Linux, for example,
     without the system library libxcb-cursor0), so this is tried in a child process first and
-    the demo falls back to rendering offscreen with Qt's own explanation.
+    the demo falls back to rendering offscreen with Qt's own explanation and, from
+    ``knee-study doctor``'s checks, the packages that provide what is missing.
     """
     if not has_display():
         return "no display"
@@ -164,11 +204,15 @@ def gui_problem() -> str | None:
         return f"Qt could not be started ({exc})"
     if res.returncode == 0:
         return None
+    from studies.doctor.qt import install_commands, missing_libraries
+
+    missing = missing_libraries()
     lines = [ln for ln in res.stderr.splitlines() if "qt.qpa" in ln or "plugin" in ln]
     return (
         "Qt cannot open a window here: "
         + (" ".join(lines[:2]) or res.stderr.strip()[-300:])
-        + f" On Debian or Ubuntu, `sudo apt install {' '.join(X11_PACKAGES)}` provides what Qt needs."
+        + (f" Install what Qt needs: {install_commands(missing)}." if missing
+           else " `knee-study doctor` lists what this machine lacks.")
     )
 
 
@@ -238,7 +282,7 @@ def run_demo(args: argparse.Namespace) -> int:
     if problem not in (None, "no display"):
         print(f"{problem}\nGoing on without a window.", file=sys.stderr)
     if not paths.ready():
-        print(f"Preparing the demo in {paths.root} (the first time takes about eight minutes on two cores)…", file=sys.stderr)
+        print(f"Preparing the demo in {paths.root} (the first time takes about ten minutes on two cores, seconds afterwards)…", file=sys.stderr)
         if display:
             from reader_app.ui.app import create_app
 
@@ -246,10 +290,18 @@ def run_demo(args: argparse.Namespace) -> int:
             _prepare_with_dialog(paths)
         else:
             prepare_demo(paths, _terminal_progress())
+    if not paths.readers_ready():  # a demo prepared by an earlier version
+        add_simulated_readers(paths)
     print(
         f"Demo study: {paths.study}\nKey (coordinator only): {paths.key}\nModel run: {paths.run}",
         file=sys.stderr,
     )
+    print("\n".join(demo_summary(paths)), file=sys.stderr)
+    coordinator_cmd = f"knee-reader --coordinator {paths.study} --key {paths.key}"
+    if getattr(args, "coordinator", False):
+        return _open_coordinator(paths, display)
+    print(f"The coordinator's view of these results: `{coordinator_cmd}` (or `knee-reader --demo --coordinator`).",
+          file=sys.stderr)
     if not display:
         from reader_app.main import run_screenshot
 
@@ -268,3 +320,15 @@ def run_demo(args: argparse.Namespace) -> int:
         [str(paths.study), "--reader", DEMO_READER, "--mode", DEMO_MODE]
     )
     return run_gui(gui_args)
+
+
+def _open_coordinator(paths: DemoPaths, display: bool) -> int:
+    """The coordinator's view of the demo study: a window, or offscreen to coordinator.png."""
+    from reader_app.ui import coordinator
+
+    png = None if display else str(paths.root / "coordinator.png")
+    rc = coordinator.main(argparse.Namespace(study=str(paths.study), key=str(paths.key), screenshot=png))
+    if png:
+        print("No display here, so the coordinator's view was rendered offscreen to the PNG above.",
+              file=sys.stderr)
+    return rc

@@ -3,10 +3,13 @@
     knee-reader [STUDY] [--reader ID] [--mode unaided|aided|sequential] [--screenshot PNG]
     knee-reader --coordinator STUDY --key KEY
     knee-reader --demo [--demo-dir DIR]
+    knee-reader --check [--json] [--torch | --full] [--study DIR] [--cache DIR]
 
 Without STUDY or --reader, a start dialog asks for them. ``--screenshot`` renders the window
 on the first unanswered pair offscreen, writes the PNG and exits; it records nothing (the
-session runs on a temporary copy of the reader's decisions file). Importing this module, or starting the app, never imports torch.
+session runs on a temporary copy of the reader's decisions file). ``--check`` is ``knee-study
+doctor``: what this machine lacks to open the reader, and how to fix it (no window, no Qt
+import). Importing this module, or starting the app, never imports torch.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from studies.errors import StudyError
+from studies.locations import DEMO_DIR
 from studies.package import READING_MODES
 
 
@@ -30,10 +34,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=READING_MODES, default=None, help="reading mode (default: the study's first)")
     p.add_argument("--screenshot", metavar="PNG", help="render the window offscreen to PNG and exit")
     p.add_argument("--key", help="the study key (coordinator view; reveals answers at the end of a teaching study)")
-    p.add_argument("--coordinator", action="store_true", help="open the coordinator's view (needs --key)")
+    p.add_argument("--coordinator", action="store_true", help="open the coordinator's view (needs --key; with --demo, the demo's)")
     p.add_argument("--demo", action="store_true", help="build the demo study if needed and read it")
-    p.add_argument("--demo-dir", default="demo-output", help="where the demo's files go (default: demo-output)")
+    p.add_argument("--demo-dir", default=DEMO_DIR, help=f"where the demo's files go (default: {DEMO_DIR})")
+    p.add_argument("--check", action="store_true",
+                   help="check this machine (knee-study doctor; --check --help for its options) and exit")
     return p
+
+
+def run_check(argv: Sequence[str]) -> int:
+    """``knee-reader --check [doctor options]``: the checks of ``knee-study doctor``."""
+    from studies.cli.doctor import add_doctor_arguments
+    from studies.cli.doctor import run as run_doctor
+
+    p = argparse.ArgumentParser(prog="knee-reader --check", description="Check this machine (knee-study doctor).")
+    add_doctor_arguments(p)
+    return run_doctor(p.parse_args([a for a in argv if a != "--check"]))
 
 
 def _fail(message: str) -> int:
@@ -141,6 +157,9 @@ def run_gui(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--check" in argv:
+        return run_check(argv)
     args = build_parser().parse_args(argv)
     try:
         if args.demo:

@@ -26,6 +26,7 @@ from studies.cohort import Cohort, IngestOptions, load_cohort, resolve
 from studies.errors import OptionError
 from studies.images import ConversionJob, convert_many
 from studies.labels import make_labels
+from studies.locations import DEMO_PAIRS, DEMO_PATIENTS
 from studies.package import (
     DECISIONS_DIR,
     IMAGES_DIR,
@@ -328,9 +329,7 @@ def _build_params(options: BuildOptions, cohort: Cohort) -> dict[str, Any]:
     }
 
 
-#: Demo defaults: a small enriched synthetic cohort and a handful of pairs (< 2 min on 2 cores).
-DEMO_PATIENTS = 150
-DEMO_PAIRS = 10
+#: The demo's cohort and study sizes are defined in studies.locations (DEMO_PATIENTS, DEMO_PAIRS).
 DEMO_PRACTICE = 1
 #: Shares of the demo's progress bar: generating the tables, writing the chosen knees'
 #: synthetic images, converting them into the package.

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from reader_app.domain.coordination import ReaderStatus, analyzable, reader_statuses
+from reader_app.domain.interpretation import ai_sentences, study_context
 from reader_app.ui.errors import error_display
 from reader_app.ui.paper_table_view import fill_paper_table
 from studies.analysis import analyze_study
@@ -50,7 +51,7 @@ from studies.analysis.paper_tables import PaperTable
 from studies.analysis.report_content import paper_tables_of
 from studies.analysis.results import StudyResults
 from studies.decisions.merge import MergeItem, merge_decisions
-from studies.package import load_manifest, verify_key
+from studies.package import load_key, load_manifest, verify_key
 
 REFRESH_MS = 15_000
 READER_COLUMNS = ("Reader", "Answered", "Flagged", "Modes", "Last answer", "Audit chain")
@@ -319,14 +320,9 @@ class CoordinatorController:
         else:
             self.results = analyze_study(self.study, self.key, files, n_boot=self.n_boot)
             s = self.results.summary
-            ai = s.get("ai")
-            text = f"{len(s['readers'])} reader(s), {s['n_pairs']} pairs."
-            if ai:
-                text += (
-                    f" AI on the pairs: {ai['pairs']['pc']:.3f}; AI AUC over all progressor × "
-                    f"non-progressor combinations {ai['auc']['auc']:.3f} "
-                    f"(95 % CI {ai['auc']['ci'][0]:.3f}–{ai['auc']['ci'][1]:.3f})."
-                )
+            simulated = tuple(st.reader_id for st in self.statuses if st.simulated and st.path in files)
+            context = study_context(self.study, load_key(self.key), simulated)
+            text = " ".join([f"{len(s['readers'])} reader(s), {s['n_pairs']} pairs.", *ai_sentences(s, context)])
             if broken:
                 text += f" Left out (broken audit chain): {', '.join(broken)}."
             text = " ".join([text, *mrmc_sentences(self.results), *(f"Note: {n}." for n in s.get("notes", []))])

@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "studies.cli.build",
     "studies.cli.decisions",
     "studies.cli.stats",
+    "studies.cli.doctor",
 )
 
 

@@ -6,6 +6,8 @@ import argparse
 import os
 from pathlib import Path
 
+from studies.locations import DEMO_PAIRS, DEMO_PATIENTS
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     from studies.cohort.arguments import add_ingest_arguments
@@ -92,8 +94,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Write DIR/cohort (synthetic, enriched), DIR/study and DIR/key.json.",
     )
     p.add_argument("--out", required=True, type=Path, metavar="DIR")
-    p.add_argument("--patients", type=int, default=150, help="synthetic participants (default 150)")
-    p.add_argument("--pairs", type=int, default=10, help="scored pairs (default 10)")
+    p.add_argument("--patients", type=int, default=DEMO_PATIENTS, help=f"synthetic participants (default {DEMO_PATIENTS})")
+    p.add_argument("--pairs", type=int, default=DEMO_PAIRS, help=f"scored pairs (default {DEMO_PAIRS})")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--force", action="store_true", help="replace a previous demo in DIR")
     p.set_defaults(func=_demo)

@@ -143,3 +143,25 @@ def test_run_config_keeps_the_input_size_and_reads_older_runs():
     older = RunConfig(cohort="/c", provenance={"input_size": 224}).to_json()
     del older["input_size"]  # written before the option existed: fed at 224 px, as the provenance says
     assert RunConfig.from_json(older).input_size == 224
+
+
+def test_cv_summary_is_the_out_of_fold_auc_with_delong_interval(tmp_path):
+    from sklearn.metrics import roc_auc_score
+
+    from model.infer import cv_summary
+
+    run = tmp_path / "run"
+    run.mkdir()
+    assert cv_summary(run) is None  # no cross-validation: nothing to say
+    rng = np.random.default_rng(1)
+    y = np.arange(200) % 2
+    p = np.clip(0.5 + 0.15 * (y - 0.5) + rng.normal(0, 0.2, 200), 0, 1)
+    pd.DataFrame({"participant_id": [f"9{i // 2:06d}" for i in range(200)], "side": "left", "visit_month": 0,
+                  "fold": np.arange(200) % 5 + 1, "y": y, "probability": p}).to_csv(run / FOLDS, index=False)
+    s = cv_summary(run)
+    assert s["auc"] == pytest.approx(roc_auc_score(y, p)) and s["ci"][0] < s["auc"] < s["ci"][1]
+    assert (s["n"], s["n_positive"], s["n_negative"], s["folds"], s["participants"]) == (200, 100, 100, 5, 100)
+    assert 0.1 < s["ci"][1] - s["ci"][0] < 0.3  # DeLong on 200 knees
+    pd.DataFrame({"participant_id": ["1"], "side": "left", "visit_month": 0, "fold": 1, "y": 0,
+                  "probability": 0.5}).to_csv(run / FOLDS, index=False)
+    assert cv_summary(run) is None  # one class: no AUC

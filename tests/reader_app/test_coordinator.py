@@ -141,3 +141,24 @@ def test_results_tab_shows_the_reports_formatted_tables_and_marks_simulated_read
     assert "report.pdf" in info["files"] and "PDF written: report.pdf (A4)" in view.export_status.text()
     text = "".join(p.extract_text() for p in PdfReader(tmp_path / "export" / "report.pdf").pages)
     assert "r1 (simulated)" in text.replace("\xa0", " ")
+
+
+def test_results_show_the_cross_validated_auc_and_mark_simulated_readers(qtbot, tmp_path):
+    from reader_app.ui.coordinator import CoordinatorController, CoordinatorView
+
+    tiny = make_study(tmp_path, n_pairs=8, with_images=False, with_ai=True)
+    cv = {"auc": 0.643, "ci": [0.575, 0.711], "n": 265, "folds": 5, "n_positive": 115, "n_negative": 150}
+    (tiny.study / "ai" / "run.json").write_text(json.dumps({"run_id": "run-test", "cross_validation": cv,
+                                                            "models_used": {"fold_2": 16}}))
+    simulate_reader(tiny.study, tiny.key, "sim-1", 0.7)
+    view = CoordinatorView("test")
+    qtbot.addWidget(view)
+    controller = CoordinatorController(tiny.study, tiny.key, view, n_boot=200)
+    controller.refresh(force=True)
+    assert view.readers_table.item(0, 0).text() == "sim-1 (simulated)"
+    text = view.results_summary.text()
+    ai = controller.results.summary["ai"]
+    assert f"AI on the study's 8 pairs: picks the progressor in {ai['pairs']['pc']:.3f}" in text
+    assert f"combinations {ai['auc']['auc']:.3f} (95 % CI {ai['auc']['ci'][0]:.3f}–" in text
+    assert "(265 knees, 5 folds): AUC 0.643 (95 % CI 0.575–0.711)" in text
+    assert "±0.35" in text and "Simulated readers (sim-1)" in text and "never saw it" in text

@@ -103,3 +103,42 @@ def test_a_run_folder_from_another_cohort_is_trained_again(tmp_path, monkeypatch
     (paths.run / "stale").write_text("")
     demo.prepare_demo(paths)
     assert paths.ai_ready() and not (paths.run / "stale").exists()
+
+
+def test_a_window_qt_cannot_open_names_the_missing_packages(monkeypatch):
+    from studies.doctor import qt
+
+    monkeypatch.setattr(demo, "has_display", lambda: True)
+    monkeypatch.setattr(demo.subprocess, "run", lambda *a, **k: types.SimpleNamespace(
+        returncode=134, stderr='qt.qpa.plugin: Could not load the Qt platform plugin "xcb"\nAborted\n'))
+    monkeypatch.setattr(qt.sys, "platform", "linux")
+    monkeypatch.setattr(qt, "loadable", lambda soname: soname != "libxcb-keysyms.so.1")
+    problem = demo.gui_problem()
+    assert 'plugin "xcb"' in problem and "sudo apt install libxcb-keysyms1" in problem
+    assert "sudo dnf install xcb-util-keysyms" in problem
+
+
+def test_prepare_adds_simulated_readers_marked_as_such(tmp_path, monkeypatch):
+    from reader_app.domain.coordination import reader_statuses
+
+    _fake_pipeline(monkeypatch, [])
+    paths = demo.DemoPaths(tmp_path / "demo")
+    demo.prepare_demo(paths)
+    statuses = {s.reader_id: s for s in reader_statuses(paths.study)}
+    assert set(statuses) == {r for r, _ in demo.SIMULATED_READERS}
+    assert all(s.simulated and s.complete and s.chain_ok and s.modes == ("unaided",) for s in statuses.values())
+    mtimes = {p: p.stat().st_mtime_ns for p in (paths.study / "decisions").glob("*.sqlite")}
+    demo.prepare_demo(paths)  # ready: nothing is answered twice
+    assert {p: p.stat().st_mtime_ns for p in (paths.study / "decisions").glob("*.sqlite")} == mtimes
+
+
+def test_the_printed_summary_and_the_coordinators_view_of_the_demo(tmp_path, monkeypatch, qapp, capsys):
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    make_study(tmp_path, n_pairs=6, n_practice=1, with_ai=True)
+    args = argparse.Namespace(demo_dir=str(tmp_path), coordinator=True)
+    assert demo.run_demo(args) == 0
+    err = capsys.readouterr().err
+    assert "Demo study: 6 pairs." in err and "sim-2 (unaided): proportion correct" in err
+    assert "AI on the study's 6 pairs" in err and "±0.40" in err and "Simulated readers (sim-1, sim-2, sim-3)" in err
+    assert (tmp_path / "coordinator.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not (tmp_path / "first-pair.png").exists()
