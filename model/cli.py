@@ -61,7 +61,7 @@ def _input_size(args) -> int:
 
 
 def _add_data(p: argparse.ArgumentParser, *, out: bool = True) -> None:
-    from studies.cohort.arguments import add_ingest_arguments
+    from studies.cli.ingest_args import add_ingest_arguments
 
     p.add_argument("--cohort", required=True, help="cohort folder (an OAI download, either style) or plain CSV")
     p.add_argument("--task", default="jsn-abs", help="jsn-abs | jsn-rel | pain | pain3")
@@ -107,7 +107,7 @@ def _config(args):
 
 def _ingest(args) -> dict:
     """The cohort-reading options as recorded in a run (only those that differ from the defaults)."""
-    from studies.cohort.arguments import ingest_options
+    from studies.cli.ingest_args import ingest_options
 
     opts = ingest_options(args)
     out = {"style": opts.style, "variables": str(Path(opts.variables).resolve()) if opts.variables else None,

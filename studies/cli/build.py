@@ -10,7 +10,7 @@ from studies.locations import DEMO_PAIRS, DEMO_PATIENTS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from studies.cohort.arguments import add_ingest_arguments
+    from studies.cli.ingest_args import add_ingest_arguments
 
     p = sub.add_parser(
         "build",
@@ -140,7 +140,7 @@ def _lazy_bar(desc: str):
 
 def _build(args: argparse.Namespace) -> int:
     from studies.builder import BuildOptions, build_study
-    from studies.cohort.arguments import ingest_options
+    from studies.cli.ingest_args import ingest_options
     from studies.cohort.inspect import format_ingest
     from studies.pairs import SamplingConfig, format_report
     from studies.progress import ProgressBar

@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from studies.cohort.arguments import add_ingest_arguments
+    from studies.cli.ingest_args import add_ingest_arguments
 
     p = sub.add_parser(
         "inspect-cohort",
@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    from studies.cohort.arguments import ingest_options
+    from studies.cli.ingest_args import ingest_options
     from studies.cohort.inspect import format_inspection, inspect_cohort
 
     found = inspect_cohort(args.cohort, ingest_options(args))

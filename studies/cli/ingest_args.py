@@ -1,11 +1,16 @@
-"""Command-line options of the cohort ingest, shared by ``knee-study`` and ``knee-model``."""
+"""Command-line options of the cohort ingest, shared by ``knee-study`` and ``knee-model``.
+
+Light on purpose: registering the options imports nothing heavy (``--help`` stays fast).
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from studies.cohort.ingest import IngestOptions
+if TYPE_CHECKING:
+    from studies.cohort.ingest import IngestOptions
 
 
 def add_ingest_arguments(p: argparse.ArgumentParser) -> None:
@@ -25,6 +30,8 @@ def add_ingest_arguments(p: argparse.ArgumentParser) -> None:
 
 def ingest_options(args: argparse.Namespace) -> IngestOptions:
     """The parsed options as :class:`IngestOptions` (checked)."""
+    from studies.cohort.ingest import IngestOptions
+
     return IngestOptions(
         style=args.style, variables=args.variables, jsw_project=args.jsw_project,
         kl_project=args.kl_project,
