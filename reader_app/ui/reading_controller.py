@@ -52,6 +52,7 @@ class DecisionDisplay:
     can_confirm: bool
     hint: str  # what to do next (also the Confirm button's tooltip when disabled)
     note: str = ""  # e.g. the locked first answer in sequential mode
+    saved: str = ""  # "Saving the previous answer…" until it is durable, then "Previous answer saved"
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,8 @@ class ReadingController:
         (the session refuses to unless the study is educational and the key matches).
     defer : runs a callable later (the window passes a short Qt timer, so the next pair's
         prefetch starts once the current pair is painted); by default, at once.
+    poll : runs a callable a few milliseconds later, to watch an answer being written behind
+        (the session's write-behind); None waits for the write right after drawing the next pair.
     """
 
     def __init__(
@@ -129,6 +132,7 @@ class ReadingController:
         key_path: str | None = None,
         on_finished: Callable[[], None] | None = None,
         defer: Callable[[Callable[[], None]], None] | None = None,
+        poll: Callable[[Callable[[], None]], None] | None = None,
     ) -> None:
         self.session = session
         self.view = view
@@ -143,6 +147,7 @@ class ReadingController:
         self.key_path = key_path
         self.on_finished = on_finished
         self.defer = defer or (lambda fn: fn())
+        self.poll = poll
         self._shown_pair: str | None = None
         self._shown_ai: bool | None = None
         self._paused_shown: bool | None = None
@@ -221,7 +226,14 @@ class ReadingController:
             can_confirm=bool(self.session.can_confirm),
             hint=hint,
             note=note,
+            saved=self._saved_text(),
         )
+
+    def _saved_text(self) -> str:
+        """Said only once the session knows the answer is durable (write-behind)."""
+        if getattr(self.session, "saving", False) is True:
+            return "Saving the previous answer…"
+        return "Previous answer saved" if getattr(self.session, "last_saved", None) is not None else ""
 
     def _progress(self, st: Any) -> ProgressDisplay:
         if st.practice:
@@ -266,7 +278,25 @@ class ReadingController:
         """Commit the current answer (the session writes it to the store before advancing)."""
         if self.session.is_paused or self.session.finished or not self.session.can_confirm:
             return
-        self._act(self.session.confirm)
+        self._act(self.session.confirm)  # waits for the previous answer's write, if any
+        self._watch_save()
+
+    def _watch_save(self) -> None:
+        """Until the answer written behind is durable: poll, then show it saved (or, if the
+        write failed, the error and the pair again)."""
+        if getattr(self.session, "saving", False) is not True:
+            return
+        if self.poll is None:
+            self._act(self.session.settle)
+            return
+        try:
+            still = self.session.poll_saved()
+        except Exception as exc:  # the pair is back on screen with the reader's choice
+            self.view.show_error(describe(exc))
+            self.refresh()
+            return
+        if still:
+            self.poll(self._watch_save)
 
     def toggle_pause(self) -> None:
         if self.session.finished:

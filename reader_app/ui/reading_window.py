@@ -129,11 +129,16 @@ class ReadingWindow(QMainWindow):
         self.practice_badge.hide()
         self.progress = QLabel("")
         self.progress.setObjectName("progress")
+        self.saved = QLabel("")
+        self.saved.setObjectName("hint")
+        self.saved.setToolTip("Shown once your answer is on disk")
         self.pause_button = _button("Pause  (P)", checkable=True, tip="Hide the images and stop the clock")
         self.flag_button = _button("Flag this pair…", tip="Report unreadable images, a wrong side… (Ctrl+F)")
         lay.addWidget(t)
         lay.addStretch(1)
         lay.addWidget(self.practice_badge)
+        lay.addWidget(self.saved)
+        lay.addSpacing(12)
         lay.addWidget(self.progress)
         lay.addSpacing(16)
         lay.addWidget(self.flag_button)
@@ -337,6 +342,8 @@ class ReadingWindow(QMainWindow):
         self.note.setText(d.note)
         self.note.setVisible(bool(d.note))
         self.hint.setText(d.hint)
+        if self.saved.text() != d.saved:
+            self.saved.setText(d.saved)
         for side, b in self.choice_buttons.items():
             b.setChecked(d.choice == side)
         if d.confidence_scale is not None:
