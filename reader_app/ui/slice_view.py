@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from reader_app.domain.linking import Rect
 from reader_app.domain.volumes import orientation_letters
 from reader_app.ui.app import VIEW_BACKGROUND
+from reader_app.ui.windowed_image import WindowedImage
 
 #: Heatmap values below this fraction of the maximum are fully transparent.
 HEAT_THRESHOLD = 0.2
@@ -95,7 +96,7 @@ class SliceView(QWidget):
         self.graphics = pg.GraphicsView(background=VIEW_BACKGROUND)
         self.viewbox = _SliceViewBox(self)
         self.graphics.setCentralItem(self.viewbox)
-        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image = WindowedImage()  # windows int16 slices straight into RGB32 (fast to draw)
         self.overlay = pg.ImageItem(axisOrder="row-major")
         self.overlay.setZValue(10)
         self.viewbox.addItem(self.image)
