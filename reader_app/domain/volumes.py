@@ -27,13 +27,16 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import nibabel as nib
 import numpy as np
 
 from reader_app.domain.ai import heatmap_sequences
+from reader_app.domain.quiet_import import import_without
 from reader_app.domain.windowing import DEFAULT_PRESET, PRESETS, Window, percentile_window
 from studies.errors import InputFileError
 from studies.package import AI_DIR, AI_HEATMAPS_DIR, SEQUENCES, Case
+
+# without pydicom (DICOM extensions of NIfTI headers: never in a study package), for a quick start
+nib = import_without("nibabel", ("pydicom",))
 
 #: For each sequence: the RAS voxel axis that is sliced, then the axes shown as rows and columns.
 SLICE_AXES: dict[str, tuple[int, int, int]] = {
@@ -95,10 +98,34 @@ def to_display(ras: np.ndarray, zooms: tuple[float, float, float], sequence: str
         raise ValueError(f"expected a 3D volume (x, y, z), got shape {ras.shape}")
     s, r, c = SLICE_AXES[sequence]
     arr = np.transpose(ras, (s, r, c))[:, ::-1, ::-1]
-    data = np.ascontiguousarray(arr)
+    data = blocked_copy(arr)
     return DisplayVolume(
         data=data, pixel_mm=(float(zooms[r]), float(zooms[c])), slice_mm=float(zooms[s])
     )
+
+
+#: Planes of the source copied at a time by :func:`blocked_copy` (a few MB: they stay in cache).
+COPY_BLOCK = 8
+
+
+def blocked_copy(view: np.ndarray, block: int = COPY_BLOCK) -> np.ndarray:
+    """A C-contiguous copy of ``view`` (any strides), made ``block`` planes of its most
+    widely strided axis at a time.
+
+    Reordering a NIfTI volume (x fastest in memory) into sagittal slices touches memory
+    with a large stride; copying a few source planes at a time keeps them in cache, about
+    4x faster than one ``np.ascontiguousarray`` on a 384 x 384 x 160 volume (issue 15).
+    """
+    out = np.empty(view.shape, view.dtype)
+    if view.size == 0 or view.ndim == 0:
+        out[...] = view
+        return out
+    axis = int(np.argmax(np.abs(view.strides)))
+    index = [slice(None)] * view.ndim
+    for i in range(0, view.shape[axis], block):
+        index[axis] = slice(i, i + block)
+        out[tuple(index)] = view[tuple(index)]
+    return out
 
 
 def _read_ras(path: Path, what: str) -> tuple[np.ndarray, tuple[float, float, float]]:

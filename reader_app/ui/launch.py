@@ -110,11 +110,14 @@ def open_reading(
     *,
     key: str | Path | None = None,
     prepared: PreparedReading | None = None,
+    prefetch: bool = True,
 ) -> ReadingScreen:
     """Build the (not yet shown) reading window on the first unanswered pair.
 
     ``prepared`` is the result of :func:`prepare_reading` for the same arguments (made here
     when omitted). ``key`` is an educational study's key (answers revealed at the end).
+    ``prefetch=False`` decodes no pair ahead (a screenshot exits after the first pair: closing
+    would wait for a decode nobody needs).
     """
     prepared = prepared or prepare_reading(study, reader_id, mode)
     session, cache = prepared.session, prepared.cache
@@ -135,7 +138,7 @@ def open_reading(
             question=manifest.question,
             confidence_scale=manifest.confidence_scale,
             key_path=str(key) if key else None,
-            defer=lambda fn: QTimer.singleShot(PREFETCH_DELAY_MS, fn),
+            defer=(lambda fn: QTimer.singleShot(PREFETCH_DELAY_MS, fn)) if prefetch else (lambda fn: None),
             poll=lambda fn: QTimer.singleShot(SAVE_POLL_MS, fn),
         )
         window.bind(reading, hanging)
