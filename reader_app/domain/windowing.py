@@ -159,7 +159,7 @@ def window_rgb32(image: np.ndarray, levels: tuple[float, float], *, inverted: bo
     image = np.asarray(image)
     if image.dtype.kind in "iu" and image.dtype.itemsize <= 2:
         unsigned = image.view(np.dtype(f"u{image.dtype.itemsize}"))
-        return grey_table(levels, image.dtype, inverted=inverted)[unsigned]
+        return np.take(grey_table(levels, image.dtype, inverted=inverted), unsigned)  # take: ~2x faster than []
     grey = apply_window(image, Window.from_levels(*levels))
     if inverted:
         grey = 255 - grey
