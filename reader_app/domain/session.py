@@ -357,12 +357,15 @@ class ReadingSession:
             raise ValueError(f"confidence must be an int from {rng[0]} to {rng[1]}, got {value!r}")
         self._replace(confidence=value)
 
-    def confirm(self) -> DecisionRow | None:
+    def confirm(self, measurements: list[dict] | None = None) -> DecisionRow | None:
         """Commit the current answer to the decisions file, then move on.
 
         In sequential mode the first confirm stores the locked unaided answer and reveals the
         AI on the same pair; the second stores the final answer and shows the next pair. If
         the store fails (:class:`studies.decisions.StorageError`) nothing moves on.
+
+        ``measurements``: the reader's caliper measurements on the pair (audit entries from
+        :meth:`reader_app.domain.measure.MeasurementBook.records`), recorded with the answer.
 
         Returns the stored row; with write-behind None (the write is in flight: see
         :meth:`settle` and :attr:`last_saved`), and a previous write that failed is raised here.
@@ -377,7 +380,7 @@ class ReadingSession:
         active = self._clock.elapsed
         answer = dict(phase=state.phase, confidence=state.confidence, mode=self.mode, ai_shown=state.ai_visible,
                       started_at=self._phase_wall_start, decided_at=max(self._wall(), self._phase_wall_start),
-                      active_seconds=active)
+                      active_seconds=active, measurements=list(measurements or ()))
         stored = None
         if self._writer is None:
             stored = self.last_saved = self.store.commit_decision(op.pair_id, op.case_on(state.choice), **answer)

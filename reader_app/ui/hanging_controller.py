@@ -22,6 +22,7 @@ from typing import Protocol
 import numpy as np
 
 from reader_app.domain.linking import Rect, linked_rect, linked_slice, relative_offset
+from reader_app.domain.measure import Measurement, measure
 from reader_app.domain.volumes import KneeImages
 from reader_app.domain.windowing import Window, drag, from_relative, preset_window, to_relative
 from studies.package import SEQUENCES
@@ -44,6 +45,8 @@ class ImageViewLike(Protocol):
     def reset_view(self) -> None: ...
     def zoom(self, factor: float) -> None: ...
     def set_active(self, active: bool) -> None: ...
+    def set_inverted(self, inverted: bool) -> None: ...
+    def show_measurements(self, lines: list[tuple[tuple[float, float], tuple[float, float], str]]) -> None: ...
     @property
     def extent(self) -> Rect: ...
 
@@ -73,6 +76,12 @@ class HangingController:
         self.heatmaps_shown = False
         #: sequence -> relative offset of knee right's slice from knee left's (see set_links).
         self.slice_offsets: dict[str, float] = {}
+        self.inverted = False
+        #: The pair's caliper measurements (the reading controller's list for the pair, so they
+        #: are kept when the reader comes back to it).
+        self.measurements: list[Measurement] = []
+        #: Called after measurements change (the window lists them per knee).
+        self.on_measurements_changed = None
 
     @property
     def active(self) -> ViewKey:
@@ -86,9 +95,11 @@ class HangingController:
             view.set_active(k == key)
 
     # -- a new pair -------------------------------------------------------------------
-    def load(self, knees: dict[str, KneeImages], *, heatmaps: bool) -> None:
-        """Show a pair: every view at its middle slice, automatic window, whole image."""
+    def load(self, knees: dict[str, KneeImages], *, heatmaps: bool, measurements: list[Measurement] | None = None) -> None:
+        """Show a pair: every view at its middle slice, automatic window, whole image, with
+        the pair's ``measurements`` (a list this controller adds to and removes from)."""
         self.knees = knees
+        self.measurements = measurements if measurements is not None else []
         self.slices.clear()
         self.windows.clear()
         self.slice_offsets.clear()
@@ -103,6 +114,7 @@ class HangingController:
             self.windows[(knee, seq)] = images.auto_windows[seq]
         self.show_heatmaps(heatmaps)
         self.active = self._active  # frame it
+        self._measurements_changed()
 
     def show_heatmaps(self, shown: bool) -> None:
         """Give the views their heatmaps (AI visible) or take them away, and redraw."""
@@ -136,6 +148,65 @@ class HangingController:
 
     def _draw(self, key: ViewKey) -> None:
         self.views[key].show_slice(self.slices[key], self.windows[key].levels)
+        self._draw_measurements(key)
+
+    # -- caliper ------------------------------------------------------------------------
+    def _draw_measurements(self, key: ViewKey) -> None:
+        k = self.slices.get(key)
+        self.views[key].show_measurements([
+            (m.p0_mm, m.p1_mm, m.label) for m in self.measurements
+            if (m.side, m.sequence) == key and m.slice_index == k
+        ])
+
+    def _measurements_changed(self) -> None:
+        if self.on_measurements_changed is not None:
+            self.on_measurements_changed(self.measurement_lists())
+
+    def measurement_lists(self) -> dict[str, list[str]]:
+        """Per knee: one line per measurement ("4.2 mm · COR IW TSE, slice 18")."""
+        from studies.package import SEQUENCE_LABELS
+
+        return {knee: [f"{m.label} · {SEQUENCE_LABELS.get(m.sequence, m.sequence)}, slice {m.slice_index + 1}"
+                       for m in self.measurements if m.side == knee] for knee in KNEES}
+
+    def measure(self, key: ViewKey, p0_mm: tuple[float, float], p1_mm: tuple[float, float]) -> Measurement | None:
+        """A caliper line dragged on ``key``'s view from ``p0_mm`` to ``p1_mm`` (x, y in the
+        view's mm). Raises :class:`reader_app.domain.measure.MeasurementError` (a message for
+        the reader) when the image has no valid spacing or a point is off the image."""
+        if key not in self.slices:
+            return None
+        self.active = key
+        vol = self.knees[key[0]].volumes[key[1]]
+        m = measure(key[0], key[1], self.slices[key], p0_mm, p1_mm, vol.pixel_mm, vol.data.shape)
+        self.measurements.append(m)
+        self._draw_measurements(key)
+        self._measurements_changed()
+        return m
+
+    def remove_measurement(self, key: ViewKey | None = None) -> Measurement | None:
+        """Remove the latest measurement of ``key``'s view (the active one by default)."""
+        key = key or self.active
+        mine = [m for m in self.measurements if (m.side, m.sequence) == key]
+        if not mine:
+            return None
+        self.measurements.remove(mine[-1])
+        if key in self.slices:
+            self._draw_measurements(key)
+        self._measurements_changed()
+        return mine[-1]
+
+    def clear_measurements(self) -> None:
+        """Remove every measurement of the pair."""
+        self.measurements.clear()
+        for key in self.slices:
+            self._draw_measurements(key)
+        self._measurements_changed()
+
+    def set_inverted(self, inverted: bool) -> None:
+        """Draw every view inverted (white on black swapped), or not."""
+        self.inverted = bool(inverted)
+        for view in self.views.values():
+            view.set_inverted(self.inverted)
 
     def scroll(self, key: ViewKey | None = None, steps: int = 1) -> None:
         """Move ``key``'s view (the active one by default) by ``steps`` slices, and its partner if linked."""

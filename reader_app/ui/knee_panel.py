@@ -53,6 +53,12 @@ class KneePanel(QWidget):
             self.views[seq] = view
             layout.addWidget(view, 1)
 
+        self.measure_list = QLabel("")
+        self.measure_list.setObjectName("hint")
+        self.measure_list.setWordWrap(True)
+        self.measure_list.hide()
+        layout.addWidget(self.measure_list)
+
         self.clinical = QFrame()
         grid = QGridLayout(self.clinical)
         grid.setContentsMargins(6, 4, 6, 4)
@@ -73,6 +79,11 @@ class KneePanel(QWidget):
         """Fill the clinical variables (keys of :data:`studies.package.CLINICAL_VARIABLES`)."""
         for key, _name, unit in CLINICAL_VARIABLES:
             self.clinical_values[key].setText(format_clinical(key, clinical.get(key), unit))
+
+    def set_measurements(self, lines: list[str]) -> None:
+        """List this knee's caliper measurements (hidden when there are none)."""
+        self.measure_list.setText("Measurements: " + "   ·   ".join(f"{i}. {t}" for i, t in enumerate(lines, 1)))
+        self.measure_list.setVisible(bool(lines))
 
     def set_ai(self, probability: float | None, preferred: bool) -> None:
         """Show the AI's probability that this knee progresses, or hide it (None)."""

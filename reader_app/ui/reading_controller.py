@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from reader_app.domain.measure import MeasurementBook
 from reader_app.domain.volume_cache import VolumeCache
 from reader_app.domain.volumes import KneeImages
 from reader_app.ui.errors import ErrorMessage, describe
@@ -151,6 +152,8 @@ class ReadingController:
         self._shown_pair: str | None = None
         self._shown_ai: bool | None = None
         self._paused_shown: bool | None = None
+        #: Caliper measurements per pair (kept while the reader moves back and forth).
+        self.measurements = MeasurementBook()
         session.subscribe(self.refresh)
 
     # -- session -> view --------------------------------------------------------------------
@@ -176,7 +179,8 @@ class ReadingController:
     def _show_pair(self, st: Any) -> None:
         self.cache.prefetch(st.right.case_id)  # decodes in the background while left loads here
         knees = {"left": self.cache.get(st.left.case_id), "right": self.cache.get(st.right.case_id)}
-        self.hanging.load(knees, heatmaps=bool(st.ai_visible))
+        self.hanging.load(knees, heatmaps=bool(st.ai_visible),
+                          measurements=self.measurements.by_pair.setdefault(st.pair_id, []))
         self.view.show_knees(KneeInfo("A", dict(st.left.clinical)), KneeInfo("B", dict(st.right.clinical)))
         self._shown_pair = st.pair_id
         self._show_ai(st, views_ready=True)
@@ -278,7 +282,9 @@ class ReadingController:
         """Commit the current answer (the session writes it to the store before advancing)."""
         if self.session.is_paused or self.session.finished or not self.session.can_confirm:
             return
-        self._act(self.session.confirm)  # waits for the previous answer's write, if any
+        st = self.session.current
+        records = self.measurements.records(st.pair_id, {"left": st.left.case_id, "right": st.right.case_id})
+        self._act(lambda: self.session.confirm(records))  # waits for the previous answer's write, if any
         self._watch_save()
 
     def _watch_save(self) -> None:

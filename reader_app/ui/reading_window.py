@@ -5,7 +5,9 @@ controllers, which decide everything; the controllers call the ``show_*`` method
 
 Keys: F or 1 = knee A, J or 2 = knee B, Ctrl+1..9 = confidence, Enter = confirm;
 Up/Down (or wheel) = slices of the active view, PageUp/PageDown = 5 slices; + / - = zoom;
-R = reset windows and zoom; P = pause; Ctrl+F = flag the pair.
+R = reset windows and zoom; P = pause; Ctrl+F = flag the pair; right-drag = window/level;
+I = invert; M = measure mode (left-drag draws a caliper in mm); Delete = remove the active
+view's latest measurement, Shift+Delete = all of the pair's.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from reader_app.domain.ai import format_probability
+from reader_app.domain.measure import MeasurementError
 from reader_app.domain.session import FLAG_REASONS
 from reader_app.domain.windowing import DEFAULT_PRESET, PRESETS
 from reader_app.ui.errors import ErrorMessage, error_display, show_error
@@ -172,9 +175,16 @@ class ReadingWindow(QMainWindow):
         self.preset.setToolTip("Window presets from each image's intensity percentiles")
         self.auto_button = _button("Auto", tip="Automatic contrast (1st–99th percentile)")
         self.reset_button = _button("Reset  (R)", tip="Automatic contrast and whole images")
+        self.invert_button = _button("Invert  (I)", checkable=True, tip="Swap black and white in every view")
+        self.measure_button = _button(
+            "Measure  (M)", checkable=True,
+            tip="Left-drag on a view measures a distance in mm (Delete removes the latest, Shift+Delete all)")
         lay.addWidget(self.preset)
         lay.addWidget(self.auto_button)
         lay.addWidget(self.reset_button)
+        lay.addSpacing(14)
+        lay.addWidget(self.invert_button)
+        lay.addWidget(self.measure_button)
         lay.addStretch(1)
         return frame
 
@@ -269,6 +279,15 @@ class ReadingWindow(QMainWindow):
         self.auto_button.clicked.connect(hanging.auto_contrast)
         self.reset_button.clicked.connect(hanging.reset)
         self.layout_buttons.idClicked.connect(self.set_layout)
+        self.invert_button.toggled.connect(hanging.set_inverted)
+        self.measure_button.toggled.connect(self.set_measuring)
+        hanging.on_measurements_changed = self.show_measurements
+
+        def measure(key, x0, y0, x1, y1):
+            try:
+                hanging.measure(key, (x0, y0), (x1, y1))
+            except MeasurementError as exc:
+                self.show_error(ErrorMessage("Measurement not taken", str(exc)))
 
         def overlay(*_):
             self.legend.set_cmap(self.cmap.currentText())
@@ -282,6 +301,7 @@ class ReadingWindow(QMainWindow):
             view.rectChanged.connect(lambda k=key: hanging.view_moved(k))
             view.activated.connect(lambda k=key: setattr(hanging, "active", k))
             view.resetRequested.connect(hanging.reset)
+            view.measured.connect(lambda x0, y0, x1, y1, k=key: measure(k, x0, y0, x1, y1))
         keys = {
             "F": lambda: reading.choose("left"), "1": lambda: reading.choose("left"),
             "J": lambda: reading.choose("right"), "2": lambda: reading.choose("right"),
@@ -291,6 +311,9 @@ class ReadingWindow(QMainWindow):
             "PgUp": lambda: hanging.scroll(None, -5), "PgDown": lambda: hanging.scroll(None, 5),
             "+": lambda: hanging.zoom(1.25), "=": lambda: hanging.zoom(1.25), "-": lambda: hanging.zoom(0.8),
             "R": hanging.reset, "P": reading.toggle_pause, "Ctrl+F": reading.flag,
+            "I": self.invert_button.toggle, "M": self.measure_button.toggle,
+            "Delete": lambda: hanging.remove_measurement(None), "Backspace": lambda: hanging.remove_measurement(None),
+            "Shift+Delete": hanging.clear_measurements,
         }
         keys.update({f"Ctrl+{v}": (lambda v=v: reading.set_confidence(v)) for v in range(1, 10)})
         self._shortcuts = []
@@ -299,6 +322,16 @@ class ReadingWindow(QMainWindow):
             sc.setContext(Qt.ShortcutContext.WindowShortcut)
             sc.activated.connect(fn)
             self._shortcuts.append(sc)
+
+    def set_measuring(self, on: bool) -> None:
+        """Measure mode: left-drag on a view draws a caliper instead of panning."""
+        for view in self.views.values():
+            view.measuring = bool(on)
+        self.measure_button.setChecked(bool(on))
+
+    def show_measurements(self, lists: dict[str, list[str]]) -> None:
+        for side, panel in self.panels.items():
+            panel.set_measurements(lists.get(side, []))
 
     def set_layout(self, index: int) -> None:
         """0 = both sequences; i >= 1 = only sequence i (enlarged)."""

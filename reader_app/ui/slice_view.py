@@ -3,8 +3,8 @@
 A thin view: it draws what it is given and reports what the reader does (wheel, right-drag,
 pan/zoom, click) through signals; the hanging controller decides what happens.
 
-Mouse: wheel scrolls slices; Ctrl+wheel zooms; left-drag pans; right-drag changes
-window/level; double-click resets the view. The image is placed in millimetres so
+Mouse: wheel scrolls slices; Ctrl+wheel zooms; left-drag pans (measures, in measure mode);
+right-drag changes window/level; double-click resets the view. The image is placed in millimetres so
 non-square pixels keep their true aspect.
 """
 
@@ -22,6 +22,8 @@ from reader_app.domain.volumes import orientation_letters
 from reader_app.ui.app import VIEW_BACKGROUND
 from reader_app.ui.windowed_image import WindowedImage
 
+#: Colour of caliper lines and their lengths.
+MEASURE_COLOR = "#4fd1c5"
 #: Heatmap values below this fraction of the maximum are fully transparent.
 HEAT_THRESHOLD = 0.2
 
@@ -62,6 +64,17 @@ class _SliceViewBox(pg.ViewBox):
             d = ev.screenPos() - ev.lastScreenPos()
             self._owner.windowDragged.emit(float(d.x()), float(d.y()))
             return
+        if ev.button() == Qt.MouseButton.LeftButton and self._owner.measuring:
+            ev.accept()
+            p0 = self.mapSceneToView(ev.buttonDownScenePos())
+            p1 = self.mapSceneToView(ev.scenePos())
+            if ev.isFinish():
+                self._owner.preview.hide()
+                self._owner.measured.emit(float(p0.x()), float(p0.y()), float(p1.x()), float(p1.y()))
+            else:
+                self._owner.preview.setData([p0.x(), p1.x()], [p0.y(), p1.y()])
+                self._owner.preview.show()
+            return
         super().mouseDragEvent(ev, axis)
 
     def mouseClickEvent(self, ev):  # noqa: N802
@@ -77,7 +90,8 @@ class SliceView(QWidget):
 
     Signals: ``scrolled(int steps)``, ``windowDragged(dx, dy)`` in screen pixels,
     ``rectChanged()`` after the reader pans or zooms, ``activated()`` on click or zoom,
-    ``resetRequested()`` on double-click.
+    ``resetRequested()`` on double-click, ``measured(x0, y0, x1, y1)`` in mm after a left-drag
+    in measure mode (:attr:`measuring`).
     """
 
     scrolled = Signal(int)
@@ -85,6 +99,7 @@ class SliceView(QWidget):
     rectChanged = Signal()
     activated = Signal()
     resetRequested = Signal()
+    measured = Signal(float, float, float, float)
 
     def __init__(self, sequence: str, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -101,6 +116,14 @@ class SliceView(QWidget):
         self.overlay.setZValue(10)
         self.viewbox.addItem(self.image)
         self.viewbox.addItem(self.overlay)
+        #: Left-drag measures instead of panning.
+        self.measuring = False
+        self.preview = pg.PlotDataItem(pen=pg.mkPen(MEASURE_COLOR, width=2, style=Qt.PenStyle.DashLine))
+        self.preview.setZValue(30)
+        self.preview.hide()
+        self.viewbox.addItem(self.preview, ignoreBounds=True)
+        self._lines: list = []
+        self._shown_lines: list = []
         self.viewbox.sigRangeChangedManually.connect(lambda *_: self.rectChanged.emit())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -206,6 +229,29 @@ class SliceView(QWidget):
         self.slice_label.setText(f"Slice {index + 1} / {n}")
         self.slice_label.adjustSize()
         self._place_overlays()
+
+    def set_inverted(self, inverted: bool) -> None:
+        """Draw the image inverted (black and white swapped)."""
+        self.image.set_inverted(inverted)
+
+    def show_measurements(self, lines: list[tuple[tuple[float, float], tuple[float, float], str]]) -> None:
+        """Caliper lines on this slice: ((x0, y0), (x1, y1)) in mm and the text drawn by each."""
+        if lines == self._shown_lines:
+            return
+        self._shown_lines = list(lines)
+        for item in self._lines:
+            self.viewbox.removeItem(item)
+        self._lines = []
+        pen = pg.mkPen(MEASURE_COLOR, width=2)
+        for (x0, y0), (x1, y1), text in lines:
+            line = pg.PlotDataItem([x0, x1], [y0, y1], pen=pen, symbol="o", symbolSize=5,
+                                   symbolBrush=MEASURE_COLOR, symbolPen=None)
+            label = pg.TextItem(text, color=MEASURE_COLOR, fill=pg.mkBrush(0, 0, 0, 160), anchor=(0, 1))
+            label.setPos(max(x0, x1), min(y0, y1))
+            for item in (line, label):
+                item.setZValue(30)
+                self.viewbox.addItem(item, ignoreBounds=True)
+                self._lines.append(item)
 
     def set_levels(self, levels: tuple[float, float]) -> None:
         """Change window levels without changing the slice."""

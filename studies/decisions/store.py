@@ -277,7 +277,7 @@ class DecisionStore:
 
     def _row(self, pair_id: str, chosen_case: str, phase: str, confidence: int | None, mode: str,
              ai_shown: bool, started_at: float, decided_at: float, active_seconds: float,
-             kind: str, replaces: int | None) -> DecisionRow:
+             kind: str, replaces: int | None, measurements: Any = ()) -> DecisionRow:
         p = self.pair(pair_id)
         if chosen_case not in (p.left_case, p.right_case):
             raise ValueError(f"case {chosen_case!r} is not in pair {pair_id!r}")
@@ -300,9 +300,13 @@ class DecisionStore:
             raise ValueError(f"active_seconds must be a finite number >= 0, got {active_seconds!r}")
         if decided_at < started_at:
             raise ValueError("decided_at is before started_at")
+        measurements = tuple(dict(m) for m in (measurements or ()))
+        for m in measurements:
+            if m.get("case") not in (p.left_case, p.right_case):
+                raise ValueError(f"a measurement on pair {pair_id!r} names case {m.get('case')!r}, not one of its knees")
         return DecisionRow(0, self.reader_id, pair_id, phase, p.left_case, p.right_case, chosen_case,
                            confidence, mode, bool(ai_shown), float(started_at), float(decided_at),
-                           float(active_seconds), p.practice, kind, replaces)
+                           float(active_seconds), p.practice, kind, replaces, measurements)
 
     def _commit(self, row: DecisionRow, what: str) -> DecisionRow:
         return self.record(row, self.write(row, what))
@@ -323,7 +327,8 @@ class DecisionStore:
 
     def commit_decision(self, pair_id: str, chosen_case: str, *, phase: str = "final",
                         confidence: int | None = None, mode: str | None = None, ai_shown: bool = False,
-                        started_at: float, decided_at: float, active_seconds: float) -> DecisionRow:
+                        started_at: float, decided_at: float, active_seconds: float,
+                        measurements: Any = ()) -> DecisionRow:
         """Record a first answer to ``pair_id`` in ``phase``; committed before it returns.
 
         Raises :class:`AnswerLockedError` when that pair and phase is already answered in this
@@ -333,17 +338,19 @@ class DecisionStore:
         """
         row = self.prepare_decision(pair_id, chosen_case, phase=phase, confidence=confidence, mode=mode,
                                     ai_shown=ai_shown, started_at=started_at, decided_at=decided_at,
-                                    active_seconds=active_seconds)
+                                    active_seconds=active_seconds, measurements=measurements)
         return self._commit(row, f"The answer to pair {pair_id}")
 
     def prepare_decision(self, pair_id: str, chosen_case: str, *, phase: str = "final",
                          confidence: int | None = None, mode: str | None = None, ai_shown: bool = False,
-                         started_at: float, decided_at: float, active_seconds: float) -> DecisionRow:
+                         started_at: float, decided_at: float, active_seconds: float,
+                         measurements: Any = ()) -> DecisionRow:
         """Check a first answer as :meth:`commit_decision` does and return its row, unwritten
-        (:meth:`write` then :meth:`record` store it)."""
+        (:meth:`write` then :meth:`record` store it). ``measurements``: the reader's caliper
+        measurements on the pair (dicts naming one of its cases), recorded with the answer."""
         mode = mode or self.mode
         row = self._row(pair_id, chosen_case, phase, confidence, mode, ai_shown, started_at,
-                        decided_at, active_seconds, "decision", None)
+                        decided_at, active_seconds, "decision", None, measurements)
         if self._ledger.answer(pair_id, mode, phase):
             raise AnswerLockedError(f"pair {pair_id} already has a {phase} answer in {mode} mode")
         if mode == "sequential" and phase == "final" and not self._ledger.answer(pair_id, mode, "first"):
