@@ -208,9 +208,9 @@ def test_caliper_line_and_inversion_in_the_view_pixels(qapp, qtbot):
 
 def test_window_keys_invert_measure_and_a_measurement_goes_with_the_answer(tmp_path, qapp, qtbot):
     from PySide6.QtCore import Qt
+    from uihelpers import show
 
     from reader_app.ui.launch import open_reading
-    from uihelpers import show
 
     t = make_study(tmp_path, n_pairs=2)
     screen = open_reading(t.study, "r1", "unaided")
