@@ -63,6 +63,9 @@ class DisplayVolume:
     data: np.ndarray
     pixel_mm: tuple[float, float]
     slice_mm: float
+    #: RAS voxel (i, j, k) -> world mm of the (canonical) volume, 4 x 4; None: unknown (the
+    #: voxel sizes on the axes, from the origin, are assumed by :func:`reader_app.domain.crossref`).
+    affine: np.ndarray | None = None
 
     @property
     def n_slices(self) -> int:
@@ -88,7 +91,8 @@ def orientation_letters(sequence: str) -> dict[str, str]:
     return dict(ORIENTATION_LETTERS[sequence])
 
 
-def to_display(ras: np.ndarray, zooms: tuple[float, float, float], sequence: str) -> DisplayVolume:
+def to_display(ras: np.ndarray, zooms: tuple[float, float, float], sequence: str,
+               affine: np.ndarray | None = None) -> DisplayVolume:
     """Reorder a RAS+ volume (x, y, z) into a :class:`DisplayVolume` for ``sequence``.
 
     Rows run superior to inferior (z descending); columns run +x to -x on coronal views and
@@ -100,7 +104,8 @@ def to_display(ras: np.ndarray, zooms: tuple[float, float, float], sequence: str
     arr = np.transpose(ras, (s, r, c))[:, ::-1, ::-1]
     data = blocked_copy(arr)
     return DisplayVolume(
-        data=data, pixel_mm=(float(zooms[r]), float(zooms[c])), slice_mm=float(zooms[s])
+        data=data, pixel_mm=(float(zooms[r]), float(zooms[c])), slice_mm=float(zooms[s]),
+        affine=None if affine is None else np.asarray(affine, dtype=float),
     )
 
 
@@ -128,7 +133,7 @@ def blocked_copy(view: np.ndarray, block: int = COPY_BLOCK) -> np.ndarray:
     return out
 
 
-def _read_ras(path: Path, what: str) -> tuple[np.ndarray, tuple[float, float, float]]:
+def _read_ras(path: Path, what: str) -> tuple[np.ndarray, tuple[float, float, float], np.ndarray]:
     if not path.is_file():
         raise InputFileError(path, f"{what} is missing", hint="Flag this pair so the coordinator can fix the package")
     try:
@@ -143,7 +148,7 @@ def _read_ras(path: Path, what: str) -> tuple[np.ndarray, tuple[float, float, fl
             path, f"{what} cannot be read ({exc})", hint="Flag this pair so the coordinator can fix the package"
         ) from exc
     zooms = tuple(float(z) for z in img.header.get_zooms()[:3])
-    return data, zooms  # type: ignore[return-value]
+    return data, zooms, np.asarray(img.affine, dtype=float)  # type: ignore[return-value]
 
 
 def load_sequence(study: str | Path, case: Case, sequence: str) -> DisplayVolume:
@@ -157,10 +162,10 @@ def load_sequence(study: str | Path, case: Case, sequence: str) -> DisplayVolume
     rel = case.images.get(sequence)
     if rel is None:
         raise InputFileError(Path(study) / "manifest.json", f"this knee has no {sequence} image")
-    data, zooms = _read_ras(Path(study) / rel, "image")
+    data, zooms, affine = _read_ras(Path(study) / rel, "image")
     if not np.issubdtype(data.dtype, np.integer):
         data = data.astype(np.float32, copy=False)
-    return to_display(data, zooms, sequence)
+    return to_display(data, zooms, sequence, affine)
 
 
 def heatmap_path(study: str | Path, case_id: str, sequence: str) -> Path:
@@ -176,7 +181,7 @@ def load_heatmap(study: str | Path, case_id: str, sequence: str, like: DisplayVo
     match that image's display shape, else :class:`InputFileError` says both shapes.
     """
     path = heatmap_path(study, case_id, sequence)
-    data, zooms = _read_ras(path, "AI heatmap")
+    data, zooms, _ = _read_ras(path, "AI heatmap")
     vol = to_display(np.asarray(data, dtype=np.float32), zooms, sequence)
     heat = np.nan_to_num(vol.data, nan=0.0, posinf=0.0, neginf=0.0)
     top = float(heat.max()) if heat.size else 0.0

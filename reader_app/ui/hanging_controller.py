@@ -21,6 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
+from reader_app.domain.crossref import cross_line, display_to_world, slice_through
 from reader_app.domain.linking import Rect, linked_rect, linked_slice, relative_offset
 from reader_app.domain.measure import Measurement, measure
 from reader_app.domain.volumes import KneeImages
@@ -46,6 +47,7 @@ class ImageViewLike(Protocol):
     def zoom(self, factor: float) -> None: ...
     def set_active(self, active: bool) -> None: ...
     def set_inverted(self, inverted: bool) -> None: ...
+    def show_reference_line(self, line: tuple[tuple[float, float], tuple[float, float]] | None) -> None: ...
     def show_measurements(self, lines: list[tuple[tuple[float, float], tuple[float, float], str]]) -> None: ...
     @property
     def extent(self) -> Rect: ...
@@ -77,6 +79,8 @@ class HangingController:
         #: sequence -> relative offset of knee right's slice from knee left's (see set_links).
         self.slice_offsets: dict[str, float] = {}
         self.inverted = False
+        #: Cross-reference lines: each view shows where the same knee's other sequence's slice cuts it.
+        self.cross_reference = True
         #: The pair's caliper measurements (the reading controller's list for the pair, so they
         #: are kept when the reader comes back to it).
         self.measurements: list[Measurement] = []
@@ -149,6 +153,45 @@ class HangingController:
     def _draw(self, key: ViewKey) -> None:
         self.views[key].show_slice(self.slices[key], self.windows[key].levels)
         self._draw_measurements(key)
+        other = self._sibling(key)
+        if other is not None:  # the line on each view depends on the other's slice
+            self._draw_reference(key, other)
+            self._draw_reference(other, key)
+
+    # -- cross-reference ------------------------------------------------------------------
+    def _sibling(self, key: ViewKey) -> ViewKey | None:
+        """The same knee's view of another sequence, when it shows an image."""
+        return next((k for k in self.slices if k[0] == key[0] and k[1] != key[1]), None)
+
+    def _volume(self, key: ViewKey):
+        return self.knees[key[0]].volumes[key[1]]
+
+    def _draw_reference(self, key: ViewKey, other: ViewKey) -> None:
+        line = None
+        if self.cross_reference and other in self.slices:
+            line = cross_line(self._volume(key), key[1], self.slices[key],
+                              self._volume(other), other[1], self.slices[other])
+        self.views[key].show_reference_line(line)
+
+    def set_cross_reference(self, on: bool) -> None:
+        """Show or hide the cross-reference lines."""
+        self.cross_reference = bool(on)
+        for key in self.slices:
+            other = self._sibling(key)
+            if other is not None:
+                self._draw_reference(key, other)
+            else:
+                self.views[key].show_reference_line(None)
+
+    def locate(self, key: ViewKey, x_mm: float, y_mm: float) -> None:
+        """Shift+click at (x, y) mm on ``key``'s view: the same knee's other sequence moves to
+        the slice through that point (and, when slices are linked, the other knee's with it)."""
+        other = self._sibling(key)
+        if key not in self.slices or other is None:
+            return
+        vol = self._volume(key)
+        world = display_to_world(vol, key[1], self.slices[key], y_mm / vol.pixel_mm[0], x_mm / vol.pixel_mm[1])
+        self.set_slice(other, slice_through(self._volume(other), other[1], world))
 
     # -- caliper ------------------------------------------------------------------------
     def _draw_measurements(self, key: ViewKey) -> None:

@@ -6,7 +6,7 @@ controllers, which decide everything; the controllers call the ``show_*`` method
 Keys: F or 1 = knee A, J or 2 = knee B, Ctrl+1..9 = confidence, Enter = confirm;
 Up/Down (or wheel) = slices of the active view, PageUp/PageDown = 5 slices; + / - = zoom;
 R = reset windows and zoom; P = pause; Ctrl+F = flag the pair; right-drag = window/level;
-I = invert; M = measure mode (left-drag draws a caliper in mm); Delete = remove the active
+I = invert; X = cross-reference lines (Shift+click moves the other sequence there); M = measure mode (left-drag draws a caliper in mm); Delete = remove the active
 view's latest measurement, Shift+Delete = all of the pair's.
 """
 
@@ -176,6 +176,9 @@ class ReadingWindow(QMainWindow):
         self.auto_button = _button("Auto", tip="Automatic contrast (1st–99th percentile)")
         self.reset_button = _button("Reset  (R)", tip="Automatic contrast and whole images")
         self.invert_button = _button("Invert  (I)", checkable=True, tip="Swap black and white in every view")
+        self.crossref_button = _button(
+            "Cross-ref  (X)", checkable=True, checked=True,
+            tip="Lines where the other sequence's slice cuts each view; Shift+click moves the other sequence there")
         self.measure_button = _button(
             "Measure  (M)", checkable=True,
             tip="Left-drag on a view measures a distance in mm (Delete removes the latest, Shift+Delete all)")
@@ -183,6 +186,7 @@ class ReadingWindow(QMainWindow):
         lay.addWidget(self.auto_button)
         lay.addWidget(self.reset_button)
         lay.addSpacing(14)
+        lay.addWidget(self.crossref_button)
         lay.addWidget(self.invert_button)
         lay.addWidget(self.measure_button)
         lay.addStretch(1)
@@ -280,6 +284,7 @@ class ReadingWindow(QMainWindow):
         self.reset_button.clicked.connect(hanging.reset)
         self.layout_buttons.idClicked.connect(self.set_layout)
         self.invert_button.toggled.connect(hanging.set_inverted)
+        self.crossref_button.toggled.connect(hanging.set_cross_reference)
         self.measure_button.toggled.connect(self.set_measuring)
         hanging.on_measurements_changed = self.show_measurements
 
@@ -301,6 +306,7 @@ class ReadingWindow(QMainWindow):
             view.rectChanged.connect(lambda k=key: hanging.view_moved(k))
             view.activated.connect(lambda k=key: setattr(hanging, "active", k))
             view.resetRequested.connect(hanging.reset)
+            view.located.connect(lambda x, y, k=key: hanging.locate(k, x, y))
             view.measured.connect(lambda x0, y0, x1, y1, k=key: measure(k, x0, y0, x1, y1))
         keys = {
             "F": lambda: reading.choose("left"), "1": lambda: reading.choose("left"),
@@ -311,7 +317,7 @@ class ReadingWindow(QMainWindow):
             "PgUp": lambda: hanging.scroll(None, -5), "PgDown": lambda: hanging.scroll(None, 5),
             "+": lambda: hanging.zoom(1.25), "=": lambda: hanging.zoom(1.25), "-": lambda: hanging.zoom(0.8),
             "R": hanging.reset, "P": reading.toggle_pause, "Ctrl+F": reading.flag,
-            "I": self.invert_button.toggle, "M": self.measure_button.toggle,
+            "I": self.invert_button.toggle, "M": self.measure_button.toggle, "X": self.crossref_button.toggle,
             "Delete": lambda: hanging.remove_measurement(None), "Backspace": lambda: hanging.remove_measurement(None),
             "Shift+Delete": hanging.clear_measurements,
         }

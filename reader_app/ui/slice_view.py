@@ -22,6 +22,8 @@ from reader_app.domain.volumes import orientation_letters
 from reader_app.ui.app import VIEW_BACKGROUND
 from reader_app.ui.windowed_image import WindowedImage
 
+#: Colour of cross-reference lines (where the other sequence's slice cuts this one).
+REFERENCE_COLOR = "#e8c547"
 #: Colour of caliper lines and their lengths.
 MEASURE_COLOR = "#4fd1c5"
 #: Heatmap values below this fraction of the maximum are fully transparent.
@@ -78,6 +80,9 @@ class _SliceViewBox(pg.ViewBox):
         super().mouseDragEvent(ev, axis)
 
     def mouseClickEvent(self, ev):  # noqa: N802
+        if ev.button() == Qt.MouseButton.LeftButton and ev.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            p = self.mapSceneToView(ev.scenePos())
+            self._owner.located.emit(float(p.x()), float(p.y()))
         self._owner.activated.emit()
         if ev.double():
             self._owner.resetRequested.emit()
@@ -91,7 +96,7 @@ class SliceView(QWidget):
     Signals: ``scrolled(int steps)``, ``windowDragged(dx, dy)`` in screen pixels,
     ``rectChanged()`` after the reader pans or zooms, ``activated()`` on click or zoom,
     ``resetRequested()`` on double-click, ``measured(x0, y0, x1, y1)`` in mm after a left-drag
-    in measure mode (:attr:`measuring`).
+    in measure mode (:attr:`measuring`), ``located(x, y)`` in mm on Shift+click.
     """
 
     scrolled = Signal(int)
@@ -100,6 +105,7 @@ class SliceView(QWidget):
     activated = Signal()
     resetRequested = Signal()
     measured = Signal(float, float, float, float)
+    located = Signal(float, float)
 
     def __init__(self, sequence: str, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -124,6 +130,11 @@ class SliceView(QWidget):
         self.viewbox.addItem(self.preview, ignoreBounds=True)
         self._lines: list = []
         self._shown_lines: list = []
+        self.reference = pg.PlotDataItem(pen=pg.mkPen(REFERENCE_COLOR, width=1, style=Qt.PenStyle.DashLine))
+        self.reference.setZValue(20)
+        self.reference.hide()
+        self.viewbox.addItem(self.reference, ignoreBounds=True)
+        self._reference_line = None
         self.viewbox.sigRangeChangedManually.connect(lambda *_: self.rectChanged.emit())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -233,6 +244,18 @@ class SliceView(QWidget):
     def set_inverted(self, inverted: bool) -> None:
         """Draw the image inverted (black and white swapped)."""
         self.image.set_inverted(inverted)
+
+    def show_reference_line(self, line: tuple[tuple[float, float], tuple[float, float]] | None) -> None:
+        """Where the other sequence's slice cuts this one: ((x0, y0), (x1, y1)) in mm, or None."""
+        if line == self._reference_line:
+            return
+        self._reference_line = line
+        if line is None:
+            self.reference.hide()
+            return
+        (x0, y0), (x1, y1) = line
+        self.reference.setData([x0, x1], [y0, y1])
+        self.reference.show()
 
     def show_measurements(self, lines: list[tuple[tuple[float, float], tuple[float, float], str]]) -> None:
         """Caliper lines on this slice: ((x0, y0), (x1, y1)) in mm and the text drawn by each."""

@@ -19,10 +19,16 @@ def pixels(widget) -> np.ndarray:
     return qimage_rgb(widget.grab().toImage())
 
 
+#: The cross-reference lines' colour (drawn unblended, without antialiasing): not a heatmap.
+REFERENCE_RGB = (0xE8, 0xC5, 0x47)
+
+
 def coloured(rgb: np.ndarray, spread: int = 60) -> int:
-    """How many pixels are clearly coloured (not grey): max - min channel > ``spread``."""
-    c = rgb.astype(np.int16)
-    return int(((c.max(axis=2) - c.min(axis=2)) > spread).sum())
+    """How many pixels are clearly coloured (not grey): max - min channel > ``spread``;
+    the cross-reference lines' own colour does not count."""
+    c = rgb[..., :3].astype(np.int16)
+    line = (np.abs(c - np.array(REFERENCE_RGB, np.int16)) <= 8).all(axis=2)
+    return int((((c.max(axis=2) - c.min(axis=2)) > spread) & ~line).sum())
 
 
 def show(qtbot, screen, size=(1400, 900)):
