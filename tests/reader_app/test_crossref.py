@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from reader_app.domain.crossref import cross_line, display_to_world, slice_through
-from reader_app.domain.volumes import DisplayVolume, KneeImages, to_display
+from reader_app.domain.volumes import KneeImages, to_display
 from reader_app.domain.windowing import Window
 from reader_app.ui.hanging_controller import HangingController
 from reader_app.ui.slice_view import REFERENCE_COLOR, SliceView
