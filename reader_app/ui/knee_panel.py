@@ -53,10 +53,9 @@ class KneePanel(QWidget):
             self.views[seq] = view
             layout.addWidget(view, 1)
 
-        self.measure_list = QLabel("")
+        # one line, always there (empty without measurements): knees A and B keep the same layout
+        self.measure_list = QLabel(" ")
         self.measure_list.setObjectName("hint")
-        self.measure_list.setWordWrap(True)
-        self.measure_list.hide()
         layout.addWidget(self.measure_list)
 
         self.clinical = QFrame()
@@ -81,9 +80,11 @@ class KneePanel(QWidget):
             self.clinical_values[key].setText(format_clinical(key, clinical.get(key), unit))
 
     def set_measurements(self, lines: list[str]) -> None:
-        """List this knee's caliper measurements (hidden when there are none)."""
-        self.measure_list.setText("Measurements: " + "   ·   ".join(f"{i}. {t}" for i, t in enumerate(lines, 1)))
-        self.measure_list.setVisible(bool(lines))
+        """List this knee's caliper measurements (an empty line when there are none)."""
+        text = "Measurements: " + "   ·   ".join(f"{i}. {t}" for i, t in enumerate(lines, 1)) if lines else " "
+        if self.measure_list.text() != text:
+            self.measure_list.setText(text)
+            self.measure_list.setToolTip(text.strip())
 
     def set_ai(self, probability: float | None, preferred: bool) -> None:
         """Show the AI's probability that this knee progresses, or hide it (None)."""
