@@ -33,7 +33,7 @@ from reader_app.domain.ai import heatmap_sequences
 from reader_app.domain.quiet_import import import_without
 from reader_app.domain.windowing import DEFAULT_PRESET, PRESETS, Window, percentile_window
 from studies.errors import InputFileError
-from studies.package import AI_DIR, AI_HEATMAPS_DIR, SEQUENCES, Case
+from studies.package import AI_DIR, AI_HEATMAPS_DIR, SEQUENCE_LABELS, SEQUENCES, Case
 
 # without pydicom (DICOM extensions of NIfTI headers: never in a study package), for a quick start
 nib = import_without("nibabel", ("pydicom",))
@@ -42,13 +42,18 @@ nib = import_without("nibabel", ("pydicom",))
 SLICE_AXES: dict[str, tuple[int, int, int]] = {
     "cor_iw_tse": (1, 2, 0),  # slice y; rows z; columns x
     "sag_3d_dess": (0, 2, 1),  # slice x; rows z; columns y
+    "dess_cor": (1, 2, 0),  # the DESS reformatted to the coronal plane (domain/reformat.py)
 }
 
 #: Orientation letters at the edges of each sequence's view (left, right, top, bottom).
 ORIENTATION_LETTERS: dict[str, dict[str, str]] = {
     "cor_iw_tse": {"left": "M", "right": "L", "top": "S", "bottom": "I"},
     "sag_3d_dess": {"left": "A", "right": "P", "top": "S", "bottom": "I"},
+    "dess_cor": {"left": "M", "right": "L", "top": "S", "bottom": "I"},
 }
+
+#: Titles of the views: the manifest's sequences and the optional DESS coronal reformat.
+VIEW_LABELS: dict[str, str] = {**SEQUENCE_LABELS, "dess_cor": "DESS COR reformat"}
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,15 @@ import numpy as np
 from reader_app.domain.crossref import cross_line, display_to_world, slice_through
 from reader_app.domain.linking import Rect, linked_rect, linked_slice, relative_offset
 from reader_app.domain.measure import Measurement, measure
+from reader_app.domain.reformat import DESS_COR, DESS_SOURCE, coronal_reformat
 from reader_app.domain.volumes import KneeImages
 from reader_app.domain.windowing import Window, drag, from_relative, preset_window, to_relative
 from studies.package import SEQUENCES
 
 KNEES: tuple[str, str] = ("left", "right")
 KNEE_LABELS = {"left": "A", "right": "B"}
+#: The view whose slice each view's cross-reference line shows (a plane that crosses it).
+CROSS = {"cor_iw_tse": "sag_3d_dess", "sag_3d_dess": "cor_iw_tse", DESS_COR: "sag_3d_dess"}
 ViewKey = tuple[str, str]  # (knee, sequence)
 
 
@@ -81,6 +84,8 @@ class HangingController:
         self.inverted = False
         #: Cross-reference lines: each view shows where the same knee's other sequence's slice cuts it.
         self.cross_reference = True
+        #: Whether the DESS coronal reformat is made (only while its view is shown: memory).
+        self.reformat = False
         #: The pair's caliper measurements (the reading controller's list for the pair, so they
         #: are kept when the reader comes back to it).
         self.measurements: list[Measurement] = []
@@ -107,6 +112,8 @@ class HangingController:
         self.slices.clear()
         self.windows.clear()
         self.slice_offsets.clear()
+        if self.reformat:
+            self._make_reformats()
         for (knee, seq), view in self.views.items():
             images = knees[knee]
             vol = images.volumes.get(seq)
@@ -156,12 +163,42 @@ class HangingController:
         other = self._sibling(key)
         if other is not None:  # the line on each view depends on the other's slice
             self._draw_reference(key, other)
-            self._draw_reference(other, key)
+        for k in self.slices:
+            if k != key and self._sibling(k) == key:
+                self._draw_reference(k, key)
+
+    # -- DESS coronal reformat --------------------------------------------------------------
+    def _make_reformats(self) -> None:
+        for images in self.knees.values():
+            sag = images.volumes.get(DESS_SOURCE)
+            if sag is not None and DESS_COR not in images.volumes:
+                images.volumes[DESS_COR] = coronal_reformat(sag)
+                images.auto_windows[DESS_COR] = images.auto_windows[DESS_SOURCE]  # same intensities
+
+    def set_reformat(self, on: bool) -> None:
+        """Make (or stop making) the DESS coronal reformat of each knee; shown at its middle
+        slice with the DESS's automatic window."""
+        self.reformat = bool(on)
+        if not on or not self.knees:
+            return
+        self._make_reformats()
+        for key, view in self.views.items():
+            if key[1] != DESS_COR or key in self.slices:
+                continue
+            vol = self.knees[key[0]].volumes.get(DESS_COR)
+            if vol is None:
+                continue
+            view.set_volume(vol.data, vol.pixel_mm)
+            view.set_inverted(self.inverted)
+            self.slices[key] = vol.middle
+            self.windows[key] = self.knees[key[0]].auto_windows[DESS_COR]
+            self._draw(key)
 
     # -- cross-reference ------------------------------------------------------------------
     def _sibling(self, key: ViewKey) -> ViewKey | None:
-        """The same knee's view of another sequence, when it shows an image."""
-        return next((k for k in self.slices if k[0] == key[0] and k[1] != key[1]), None)
+        """The same knee's view whose slice ``key``'s reference line shows, when it has an image."""
+        other = (key[0], CROSS.get(key[1], ""))
+        return other if other in self.slices and other != key else None
 
     def _volume(self, key: ViewKey):
         return self.knees[key[0]].volumes[key[1]]
@@ -207,9 +244,9 @@ class HangingController:
 
     def measurement_lists(self) -> dict[str, list[str]]:
         """Per knee: one line per measurement ("4.2 mm · COR IW TSE, slice 18")."""
-        from studies.package import SEQUENCE_LABELS
+        from reader_app.domain.volumes import VIEW_LABELS
 
-        return {knee: [f"{m.label} · {SEQUENCE_LABELS.get(m.sequence, m.sequence)}, slice {m.slice_index + 1}"
+        return {knee: [f"{m.label} · {VIEW_LABELS.get(m.sequence, m.sequence)}, slice {m.slice_index + 1}"
                        for m in self.measurements if m.side == knee] for knee in KNEES}
 
     def measure(self, key: ViewKey, p0_mm: tuple[float, float], p1_mm: tuple[float, float]) -> Measurement | None:

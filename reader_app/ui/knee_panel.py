@@ -11,8 +11,9 @@ from typing import Any
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from reader_app.domain.ai import format_probability
+from reader_app.domain.volumes import VIEW_LABELS
 from reader_app.ui.slice_view import SliceView
-from studies.package import CLINICAL_VARIABLES, SEQUENCE_LABELS, SEQUENCES
+from studies.package import CLINICAL_VARIABLES, SEQUENCES
 
 
 def format_clinical(key: str, value: Any, unit: str) -> str:
@@ -49,7 +50,7 @@ class KneePanel(QWidget):
 
         self.views: dict[str, SliceView] = {}
         for seq in sequences:
-            view = SliceView(seq, f"{label} · {SEQUENCE_LABELS.get(seq, seq)}")
+            view = SliceView(seq, f"{label} · {VIEW_LABELS.get(seq, seq)}")
             self.views[seq] = view
             layout.addWidget(view, 1)
 

@@ -32,13 +32,15 @@ from PySide6.QtWidgets import (
 
 from reader_app.domain.ai import format_probability
 from reader_app.domain.measure import MeasurementError
+from reader_app.domain.reformat import DESS_COR, DESS_SOURCE
 from reader_app.domain.session import FLAG_REASONS
+from reader_app.domain.volumes import VIEW_LABELS
 from reader_app.domain.windowing import DEFAULT_PRESET, PRESETS
 from reader_app.ui.errors import ErrorMessage, error_display, show_error
 from reader_app.ui.knee_panel import KneePanel
 from reader_app.ui.legend import ColorLegend
 from reader_app.ui.reading_controller import AiInfo, DecisionDisplay, KneeInfo, ProgressDisplay
-from studies.package import SEQUENCE_LABELS, SEQUENCES
+from studies.package import SEQUENCES
 
 HEAT_CMAPS = ("inferno", "turbo", "viridis", "plasma")
 PAGE_IMAGES, PAGE_PAUSED, PAGE_FINISHED = 0, 1, 2
@@ -90,6 +92,10 @@ class ReadingWindow(QMainWindow):
         self.setWindowTitle(title)
         self.resize(1600, 1000)
         self.sequences = list(sequences)
+        #: The views of each knee: the manifest's sequences, then the optional DESS coronal
+        #: reformat (hidden until its layout button is chosen).
+        self.view_keys = self.sequences + ([DESS_COR] if DESS_SOURCE in self.sequences else [])
+        self._on_reformat = None
         central = QWidget()
         outer = QVBoxLayout(central)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -102,14 +108,16 @@ class ReadingWindow(QMainWindow):
         row = QHBoxLayout(images)
         row.setContentsMargins(4, 4, 4, 4)
         row.setSpacing(6)
-        self.panels = {"left": KneePanel("A", self.sequences), "right": KneePanel("B", self.sequences)}
+        self.panels = {"left": KneePanel("A", self.view_keys), "right": KneePanel("B", self.view_keys)}
+        for panel in self.panels.values():
+            panel.show_sequences(set(self.sequences))
         sep = QFrame()
         sep.setFrameShape(QFrame.Shape.VLine)
         sep.setStyleSheet("color: #2a3039;")
         row.addWidget(self.panels["left"], 1)
         row.addWidget(sep)
         row.addWidget(self.panels["right"], 1)
-        self.views = {(knee, seq): panel.views[seq] for knee, panel in self.panels.items() for seq in self.sequences}
+        self.views = {(knee, seq): panel.views[seq] for knee, panel in self.panels.items() for seq in self.view_keys}
         paused, _, self.paused_text = _screen("Paused")
         self.paused_text.setText("The images are hidden and the clock is stopped.\nPress P or Resume to continue.")
         finished, self.finished_title, self.finished_text = _screen("Reading complete")
@@ -152,7 +160,7 @@ class ReadingWindow(QMainWindow):
         frame, lay = _frame("toolBar")
         self.layout_buttons = QButtonGroup(self)
         for i, (text, tip) in enumerate(
-            [("Both", "Coronal and sagittal"), *[(SEQUENCE_LABELS[s], f"Enlarge {SEQUENCE_LABELS[s]}") for s in self.sequences]]
+            [("Both", "Coronal and sagittal"), *[(VIEW_LABELS[s], f"Enlarge {VIEW_LABELS[s]}") for s in self.view_keys]]
         ):
             b = _button(text, checkable=True, checked=(i == 0), tip=tip)
             self.layout_buttons.addButton(b, i)
@@ -284,6 +292,7 @@ class ReadingWindow(QMainWindow):
         self.reset_button.clicked.connect(hanging.reset)
         self.layout_buttons.idClicked.connect(self.set_layout)
         self.invert_button.toggled.connect(hanging.set_inverted)
+        self._on_reformat = hanging.set_reformat
         self.crossref_button.toggled.connect(hanging.set_cross_reference)
         self.measure_button.toggled.connect(self.set_measuring)
         hanging.on_measurements_changed = self.show_measurements
@@ -340,8 +349,11 @@ class ReadingWindow(QMainWindow):
             panel.set_measurements(lists.get(side, []))
 
     def set_layout(self, index: int) -> None:
-        """0 = both sequences; i >= 1 = only sequence i (enlarged)."""
-        visible = set(self.sequences) if index == 0 else {self.sequences[index - 1]}
+        """0 = both sequences; i >= 1 = only view i (enlarged): a sequence, or the DESS
+        coronal reformat (made when first shown)."""
+        visible = set(self.sequences) if index == 0 else {self.view_keys[index - 1]}
+        if self._on_reformat is not None:
+            self._on_reformat(DESS_COR in visible)
         for panel in self.panels.values():
             panel.show_sequences(visible)
         self.layout_buttons.button(index).setChecked(True)

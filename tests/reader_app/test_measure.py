@@ -208,15 +208,11 @@ def test_caliper_line_and_inversion_in_the_view_pixels(qapp, qtbot):
 
 def test_window_keys_invert_measure_and_a_measurement_goes_with_the_answer(tmp_path, qapp, qtbot):
     from PySide6.QtCore import Qt
-    from uihelpers import show
-
-    from reader_app.ui.launch import open_reading
+    from uihelpers import reading_window
 
     t = make_study(tmp_path, n_pairs=2)
-    screen = open_reading(t.study, "r1", "unaided")
-    w = screen.window
-    try:
-        show(qtbot, screen)
+    with reading_window(qtbot, t.study) as screen:
+        w = screen.window
         qtbot.keyClick(w, Qt.Key.Key_I)
         assert w.invert_button.isChecked() and all(v.image.inverted for v in w.views.values())
         qtbot.keyClick(w, Qt.Key.Key_M)
@@ -236,5 +232,3 @@ def test_window_keys_invert_measure_and_a_measurement_goes_with_the_answer(tmp_p
         rec = screen.store.answer(pid).measurements
         assert len(rec) == 1 and rec[0]["length_mm"] == pytest.approx(ext.width * 0.6, abs=1e-3)
         assert w.panels["left"].measure_list.text() == " "  # the next pair has none yet
-    finally:
-        w.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 from PySide6.QtGui import QImage
 
@@ -40,3 +42,16 @@ def show(qtbot, screen, size=(1400, 900)):
     w.activateWindow()
     qtbot.wait(20)
     return w
+
+
+@contextmanager
+def reading_window(qtbot, study, reader="r1", mode="unaided"):
+    """A reading screen on ``study``, shown (see :func:`show`); its window closed afterwards."""
+    from reader_app.ui.launch import open_reading
+
+    screen = open_reading(study, reader, mode)
+    try:
+        show(qtbot, screen)
+        yield screen
+    finally:
+        screen.window.close()
