@@ -104,7 +104,7 @@ def _screenshot(study: str, reader: str, mode: str | None, out: str, key: str | 
     except BaseException:
         prepared.close()
         raise
-    screen = open_reading(study, reader, mode, key=key, prepared=prepared)
+    screen = open_reading(study, reader, mode, key=key, prepared=prepared, prefetch=False)
     try:
         save_screenshot(screen.window, out)
     finally:

@@ -11,6 +11,14 @@ decisions file *before* the next pair is shown. Reading modes:
   answer (which may differ). Resuming after a crash between the two shows the pair again with
   the AI revealed and the locked first answer.
 
+Write-behind (``write_behind=True``, what the reading app uses): :meth:`ReadingSession.confirm`
+checks the answer, hands its durable write (SQLite, synchronous FULL) to one writer thread and
+shows the next pair at once, so the reader never waits for the disk. The promise is kept:
+:attr:`ReadingSession.last_saved` (what the app shows as "saved") changes only once the write
+is durable; the next confirm, flag, change or stop waits for the write in flight; a crash
+before it is durable leaves the pair unanswered, so resuming shows it again; and a failed
+write brings the pair back on screen with the reader's choice and raises the storage error.
+
 Active time per phase is measured by :class:`~reader_app.domain.timing.ActiveClock` with
 pauses excluded. Views subscribe with :meth:`ReadingSession.subscribe` and redraw from
 :attr:`ReadingSession.current` on every change.
@@ -20,6 +28,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -95,6 +104,16 @@ class EndSummary:
     proportion_correct: float | None = None
 
 
+@dataclass
+class _PendingWrite:
+    """An answer handed to the writer thread, not yet known to be durable."""
+
+    future: Future[int]
+    row: DecisionRow
+    state: PairState  # the pair as it was when confirmed (shown again if the write fails)
+    active_seconds: float
+
+
 class ReadingSession:
     """See the module docstring. ``store`` must be open for the same study; the caller closes it.
 
@@ -106,7 +125,7 @@ class ReadingSession:
 
     def __init__(self, manifest: Manifest, store: DecisionStore, mode: str = "unaided", *,
                  clock: Callable[[], float] = time.monotonic, ai: AiOutputs | None = None,
-                 wall_clock: Callable[[], float] = time.time) -> None:
+                 wall_clock: Callable[[], float] = time.time, write_behind: bool = False) -> None:
         check_mode_allowed(manifest, mode)
         if mode in AI_MODES and ai is None:
             raise no_ai_error(Path(store.path).parent.parent, mode)
@@ -121,6 +140,10 @@ class ReadingSession:
         self._stopped = False
         self._current: PairState | None = None
         self._phase_wall_start = 0.0
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="decision-writer") if write_behind else None
+        self._pending: _PendingWrite | None = None
+        #: The latest answer known to be durable (the app's "saved"), or None.
+        self.last_saved: DecisionRow | None = None
         store.session_start(mode)
         self._total.start()
         self._load(store.next_unanswered_index(mode))
@@ -128,29 +151,36 @@ class ReadingSession:
     @classmethod
     def open(cls, study: str | Path, reader_id: str, mode: str = "unaided", *,
              manifest: Manifest | None = None, clock: Callable[[], float] = time.monotonic,
-             wall_clock: Callable[[], float] = time.time, decisions: str | Path | None = None) -> ReadingSession:
+             wall_clock: Callable[[], float] = time.time, decisions: str | Path | None = None,
+             write_behind: bool = False) -> ReadingSession:
         """Load the manifest (unless given) and AI outputs, open the reader's decisions file and
         start a session: everything the reading screen needs, checked in an order that writes
         nothing when the study cannot be read (mode not allowed, no AI outputs, file locked,
         read-only folder, full disk). ``decisions``: another decisions file than the study's
-        own for the reader (a screenshot's copy). Close with :meth:`close`."""
+        own for the reader (a screenshot's copy); ``write_behind``: see the module docstring.
+        Close with :meth:`close`."""
         manifest = manifest or load_manifest(study)
         check_reading_mode(study, manifest, mode)
         ai = require_ai(study, mode, manifest)
         path = decisions_path(study, reader_id) if decisions is None else decisions
         store = DecisionStore.open(path, reader_id, manifest, mode)
         try:
-            return cls(manifest, store, mode, clock=clock, ai=ai, wall_clock=wall_clock)
+            return cls(manifest, store, mode, clock=clock, ai=ai, wall_clock=wall_clock, write_behind=write_behind)
         except BaseException:
             store.close()
             raise
 
     def close(self) -> None:
-        """Record the session's end and close the decisions file (releasing its lock)."""
+        """Wait for an answer being written, record the session's end and close the decisions
+        file (releasing its lock)."""
         try:
             self.stop()
         finally:
-            self.store.close()
+            try:
+                if self._writer is not None:
+                    self._writer.shutdown(wait=True)
+            finally:
+                self.store.close()
 
     # -- state ---------------------------------------------------------------------------
     @property
@@ -169,7 +199,7 @@ class ReadingSession:
     @property
     def progress(self) -> tuple[int, int]:
         """(scored pairs answered, scored pairs in the study): practice pairs do not count."""
-        done = self.store.answered_pair_ids(self.mode)
+        done = self._answered()
         scored = [p.pair_id for p in self.store.order if not p.practice]
         return sum(pid in done for pid in scored), len(scored)
 
@@ -204,6 +234,54 @@ class ReadingSession:
     @property
     def can_confirm(self) -> bool:
         return self.why_not_confirm is None
+
+    def _answered(self) -> set[str]:
+        """Pairs with a final answer: stored, or being written."""
+        done = self.store.answered_pair_ids(self.mode)
+        if self._pending is not None and self._pending.row.phase == "final":
+            done = done | {self._pending.row.pair_id}
+        return done
+
+    def _next_index(self) -> int:
+        done = self._answered()
+        order = self.store.order
+        return next((i for i, p in enumerate(order) if p.pair_id not in done), len(order))
+
+    # -- write-behind -----------------------------------------------------------------------
+    @property
+    def saving(self) -> bool:
+        """Whether a confirmed answer is still being written (not yet durable)."""
+        return self._pending is not None
+
+    def poll_saved(self) -> bool:
+        """Settle the write in flight if it has finished (see :meth:`settle`) without waiting;
+        True while it is still being written."""
+        if self._pending is not None and self._pending.future.done():
+            self.settle()
+        return self._pending is not None
+
+    def settle(self) -> None:
+        """Wait until the answer in flight (if any) is durable and take it into the store's
+        answers (listeners are told: it may now be shown as saved).
+
+        If the write failed, the pair comes back on screen with the reader's choice (whatever
+        was chosen on the pair shown meanwhile is dropped), listeners are told, and the
+        storage error is raised: nothing was saved and nothing is lost silently.
+        """
+        pending = self._pending
+        if pending is None:
+            return
+        try:
+            audit_id = pending.future.result()
+        except BaseException:
+            self._pending = None
+            self._start_phase(pending.state)
+            self._clock.add(pending.active_seconds)
+            self._changed()
+            raise
+        self._pending = None
+        self.last_saved = self.store.record(pending.row, audit_id)
+        self._changed()
 
     def subscribe(self, callback: Callable[[ReadingSession], None]) -> Callable[[], None]:
         """Call ``callback(session)`` on every state change; returns an unsubscribe function."""
@@ -279,39 +357,54 @@ class ReadingSession:
             raise ValueError(f"confidence must be an int from {rng[0]} to {rng[1]}, got {value!r}")
         self._replace(confidence=value)
 
-    def confirm(self) -> DecisionRow:
+    def confirm(self, measurements: list[dict] | None = None) -> DecisionRow | None:
         """Commit the current answer to the decisions file, then move on.
 
         In sequential mode the first confirm stores the locked unaided answer and reveals the
         AI on the same pair; the second stores the final answer and shows the next pair. If
         the store fails (:class:`studies.decisions.StorageError`) nothing moves on.
+
+        ``measurements``: the reader's caliper measurements on the pair (audit entries from
+        :meth:`reader_app.domain.measure.MeasurementBook.records`), recorded with the answer.
+
+        Returns the stored row; with write-behind None (the write is in flight: see
+        :meth:`settle` and :attr:`last_saved`), and a previous write that failed is raised here.
         """
         reason = self.why_not_confirm
         if reason is not None:
             raise SessionError(f"cannot confirm: {reason}")
+        self.settle()  # the previous answer durable first (raises, and shows it again, if not)
         state = self._current
         assert state is not None and state.choice is not None
         op = self.store.order[state.index]
-        row = self.store.commit_decision(
-            op.pair_id, op.case_on(state.choice), phase=state.phase, confidence=state.confidence,
-            mode=self.mode, ai_shown=state.ai_visible, started_at=self._phase_wall_start,
-            decided_at=max(self._wall(), self._phase_wall_start), active_seconds=self._clock.elapsed,
-        )
+        active = self._clock.elapsed
+        answer = dict(phase=state.phase, confidence=state.confidence, mode=self.mode, ai_shown=state.ai_visible,
+                      started_at=self._phase_wall_start, decided_at=max(self._wall(), self._phase_wall_start),
+                      active_seconds=active, measurements=list(measurements or ()))
+        stored = None
+        if self._writer is None:
+            stored = self.last_saved = self.store.commit_decision(op.pair_id, op.case_on(state.choice), **answer)
+        else:
+            row = self.store.prepare_decision(op.pair_id, op.case_on(state.choice), **answer)
+            self._pending = _PendingWrite(self._writer.submit(self.store.write, row), row, state, active)
         if state.phase == "first":
             self._start_phase(self._state(state.index, "final", state.choice))
         else:
-            self._load(self.store.next_unanswered_index(self.mode))
+            self._load(self._next_index())
         self._changed()
-        return row
+        return stored
 
     def flag(self, reason: str) -> None:
         """Flag the current pair (recorded at once); the reader still answers it."""
+        state = self._require_active()
+        self.settle()
         state = self._require_active()
         self.store.flag(state.pair_id, reason)
         self._replace(flags=tuple(self.store.flags(state.pair_id)))
 
     def can_change_answer(self, pair_id: str) -> bool:
         """Whether a committed final answer to ``pair_id`` may be changed now."""
+        self.settle()
         return (self.manifest.allow_answer_change and not self._paused
                 and self.store.answer(pair_id, "final", self.mode) is not None)
 
@@ -348,11 +441,15 @@ class ReadingSession:
         """Record the end of the session (once). An unconfirmed choice is not saved."""
         if not self._stopped:
             self._stopped = True
-            self.store.session_stop()
+            try:
+                self.settle()
+            finally:
+                self.store.session_stop()
 
     def end_summary(self, key_path: str | Path | None = None) -> EndSummary:
         """What the end screen may show. Answers are revealed only when the study is
         educational *and* its key (checked against the manifest's hash) is given."""
+        self.settle()
         answered, total = self.progress
         flagged = sum(bool(self.store.flags(p.pair_id)) for p in self.store.order if not p.practice)
         summary = EndSummary(answered, total, flagged, self.total_active_seconds)

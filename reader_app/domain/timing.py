@@ -42,6 +42,10 @@ class ActiveClock:
         if self._started and self._since is None:
             self._since = self._clock()
 
+    def add(self, seconds: float) -> None:
+        """Count ``seconds`` more (time spent before a restart that still belongs here)."""
+        self._accumulated += max(0.0, float(seconds))
+
     @property
     def is_running(self) -> bool:
         return self._since is not None

@@ -120,3 +120,47 @@ def apply_window(image: np.ndarray, window: Window) -> np.ndarray:
     lo, hi = window.levels
     out = (np.asarray(image, dtype=np.float32) - lo) * (255.0 / (hi - lo))
     return np.clip(out, 0, 255).astype(np.uint8)
+
+
+#: Opaque grey in a 32-bit RGB pixel (0xffRRGGBB), per 8-bit grey level.
+_GREY_RGB32 = (np.uint32(0xFF000000) | (np.arange(256, dtype=np.uint32) * np.uint32(0x010101))).astype(np.uint32)
+_TABLES: dict[tuple, np.ndarray] = {}
+_TABLES_KEPT = 16
+
+
+def grey_table(levels: tuple[float, float], dtype: np.dtype, *, inverted: bool = False) -> np.ndarray:
+    """Lookup table from every value of a 16- or 8-bit integer ``dtype`` to an opaque grey
+    32-bit RGB pixel for ``levels`` (black, white): index it with the image viewed as unsigned
+    (:func:`window_rgb32`). ``inverted`` swaps black and white. A few tables are cached (a
+    scroll keeps the same window; a right-drag changes it per frame: 65,536 entries, < 1 ms)."""
+    dtype = np.dtype(dtype)
+    key = (float(levels[0]), float(levels[1]), dtype.str, bool(inverted))
+    table = _TABLES.get(key)
+    if table is None:
+        n = 1 << (8 * dtype.itemsize)
+        values = np.arange(n, dtype=np.int64)
+        if dtype.kind == "i":
+            values[n // 2:] -= n  # two's complement: the unsigned view's order
+        grey = apply_window(values, Window.from_levels(*levels))
+        if inverted:
+            grey = 255 - grey
+        table = _GREY_RGB32[grey]
+        table.flags.writeable = False
+        if len(_TABLES) >= _TABLES_KEPT:
+            _TABLES.pop(next(iter(_TABLES)))
+        _TABLES[key] = table
+    return table
+
+
+def window_rgb32(image: np.ndarray, levels: tuple[float, float], *, inverted: bool = False) -> np.ndarray:
+    """A 2D ``image`` windowed to opaque grey 32-bit RGB pixels (uint32 0xffRRGGBB, same shape):
+    one table look-up per pixel for 8- and 16-bit integers, arithmetic for other types.
+    Drawn by Qt as ``Format_RGB32``, the format its raster engine scales fastest."""
+    image = np.asarray(image)
+    if image.dtype.kind in "iu" and image.dtype.itemsize <= 2:
+        unsigned = image.view(np.dtype(f"u{image.dtype.itemsize}"))
+        return np.take(grey_table(levels, image.dtype, inverted=inverted), unsigned)  # take: ~2x faster than []
+    grey = apply_window(image, Window.from_levels(*levels))
+    if inverted:
+        grey = 255 - grey
+    return _GREY_RGB32[grey]

@@ -6,12 +6,19 @@ import os
 import sys
 from pathlib import Path
 
+from reader_app.domain.quiet_import import import_without
+
 #: The repository's ``assets/`` folder (style sheet); optional at run time.
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 STYLE_SHEET = ASSETS / "style.qss"
 
 #: Background of image views (near-black, as on diagnostic workstations).
 VIEW_BACKGROUND = "#0b0d10"
+
+
+def import_pyqtgraph():
+    """``import pyqtgraph`` without its CUDA probe (see :mod:`reader_app.domain.quiet_import`)."""
+    return import_without("pyqtgraph", ("cuda.bindings.runtime",))
 
 
 def create_app(argv: list[str] | None = None, *, offscreen: bool = False):
@@ -23,7 +30,7 @@ def create_app(argv: list[str] | None = None, *, offscreen: bool = False):
     """
     if offscreen:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    import pyqtgraph as pg
+    pg = import_pyqtgraph()
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance()

@@ -118,7 +118,10 @@ class CoordinatorView(QMainWindow):
         self.strata_plot = pg.PlotWidget(title="Accuracy per stratum (95 % Wilson CI)")
         self.strata_plot.setYRange(0, 1)
         self.strata_plot.setLabel("left", "proportion correct")
-        self.strata_legend = self.strata_plot.addLegend(offset=(10, 10))
+        # the legend right of the plot area, not over the bars (issue 15)
+        self.strata_legend = pg.LegendItem(offset=None)
+        self.strata_plot.plotItem.layout.addItem(self.strata_legend, 2, 3)
+        self.strata_plot.plotItem.legend = self.strata_legend
         plots.addWidget(self.roc_plot, 1)
         plots.addWidget(self.strata_plot, 1)
         pick = QHBoxLayout()

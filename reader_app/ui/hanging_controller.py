@@ -21,13 +21,18 @@ from typing import Protocol
 
 import numpy as np
 
+from reader_app.domain.crossref import cross_line, display_to_world, slice_through
 from reader_app.domain.linking import Rect, linked_rect, linked_slice, relative_offset
+from reader_app.domain.measure import Measurement, measure
+from reader_app.domain.reformat import DESS_COR, DESS_SOURCE, coronal_reformat
 from reader_app.domain.volumes import KneeImages
 from reader_app.domain.windowing import Window, drag, from_relative, preset_window, to_relative
 from studies.package import SEQUENCES
 
 KNEES: tuple[str, str] = ("left", "right")
 KNEE_LABELS = {"left": "A", "right": "B"}
+#: The view whose slice each view's cross-reference line shows (a plane that crosses it).
+CROSS = {"cor_iw_tse": "sag_3d_dess", "sag_3d_dess": "cor_iw_tse", DESS_COR: "sag_3d_dess"}
 ViewKey = tuple[str, str]  # (knee, sequence)
 
 
@@ -44,6 +49,9 @@ class ImageViewLike(Protocol):
     def reset_view(self) -> None: ...
     def zoom(self, factor: float) -> None: ...
     def set_active(self, active: bool) -> None: ...
+    def set_inverted(self, inverted: bool) -> None: ...
+    def show_reference_line(self, line: tuple[tuple[float, float], tuple[float, float]] | None) -> None: ...
+    def show_measurements(self, lines: list[tuple[tuple[float, float], tuple[float, float], str]]) -> None: ...
     @property
     def extent(self) -> Rect: ...
 
@@ -73,6 +81,16 @@ class HangingController:
         self.heatmaps_shown = False
         #: sequence -> relative offset of knee right's slice from knee left's (see set_links).
         self.slice_offsets: dict[str, float] = {}
+        self.inverted = False
+        #: Cross-reference lines: each view shows where the same knee's other sequence's slice cuts it.
+        self.cross_reference = True
+        #: Whether the DESS coronal reformat is made (only while its view is shown: memory).
+        self.reformat = False
+        #: The pair's caliper measurements (the reading controller's list for the pair, so they
+        #: are kept when the reader comes back to it).
+        self.measurements: list[Measurement] = []
+        #: Called after measurements change (the window lists them per knee).
+        self.on_measurements_changed = None
 
     @property
     def active(self) -> ViewKey:
@@ -86,12 +104,16 @@ class HangingController:
             view.set_active(k == key)
 
     # -- a new pair -------------------------------------------------------------------
-    def load(self, knees: dict[str, KneeImages], *, heatmaps: bool) -> None:
-        """Show a pair: every view at its middle slice, automatic window, whole image."""
+    def load(self, knees: dict[str, KneeImages], *, heatmaps: bool, measurements: list[Measurement] | None = None) -> None:
+        """Show a pair: every view at its middle slice, automatic window, whole image, with
+        the pair's ``measurements`` (a list this controller adds to and removes from)."""
         self.knees = knees
+        self.measurements = measurements if measurements is not None else []
         self.slices.clear()
         self.windows.clear()
         self.slice_offsets.clear()
+        if self.reformat:
+            self._make_reformats()
         for (knee, seq), view in self.views.items():
             images = knees[knee]
             vol = images.volumes.get(seq)
@@ -103,6 +125,7 @@ class HangingController:
             self.windows[(knee, seq)] = images.auto_windows[seq]
         self.show_heatmaps(heatmaps)
         self.active = self._active  # frame it
+        self._measurements_changed()
 
     def show_heatmaps(self, shown: bool) -> None:
         """Give the views their heatmaps (AI visible) or take them away, and redraw."""
@@ -136,6 +159,134 @@ class HangingController:
 
     def _draw(self, key: ViewKey) -> None:
         self.views[key].show_slice(self.slices[key], self.windows[key].levels)
+        self._draw_measurements(key)
+        other = self._sibling(key)
+        if other is not None:  # the line on each view depends on the other's slice
+            self._draw_reference(key, other)
+        for k in self.slices:
+            if k != key and self._sibling(k) == key:
+                self._draw_reference(k, key)
+
+    # -- DESS coronal reformat --------------------------------------------------------------
+    def _make_reformats(self) -> None:
+        for images in self.knees.values():
+            sag = images.volumes.get(DESS_SOURCE)
+            if sag is not None and DESS_COR not in images.volumes:
+                images.volumes[DESS_COR] = coronal_reformat(sag)
+                images.auto_windows[DESS_COR] = images.auto_windows[DESS_SOURCE]  # same intensities
+
+    def set_reformat(self, on: bool) -> None:
+        """Make (or stop making) the DESS coronal reformat of each knee; shown at its middle
+        slice with the DESS's automatic window."""
+        self.reformat = bool(on)
+        if not on or not self.knees:
+            return
+        self._make_reformats()
+        for key, view in self.views.items():
+            if key[1] != DESS_COR or key in self.slices:
+                continue
+            vol = self.knees[key[0]].volumes.get(DESS_COR)
+            if vol is None:
+                continue
+            view.set_volume(vol.data, vol.pixel_mm)
+            view.set_inverted(self.inverted)
+            self.slices[key] = vol.middle
+            self.windows[key] = self.knees[key[0]].auto_windows[DESS_COR]
+            self._draw(key)
+
+    # -- cross-reference ------------------------------------------------------------------
+    def _sibling(self, key: ViewKey) -> ViewKey | None:
+        """The same knee's view whose slice ``key``'s reference line shows, when it has an image."""
+        other = (key[0], CROSS.get(key[1], ""))
+        return other if other in self.slices and other != key else None
+
+    def _volume(self, key: ViewKey):
+        return self.knees[key[0]].volumes[key[1]]
+
+    def _draw_reference(self, key: ViewKey, other: ViewKey) -> None:
+        line = None
+        if self.cross_reference and other in self.slices:
+            line = cross_line(self._volume(key), key[1], self.slices[key],
+                              self._volume(other), other[1], self.slices[other])
+        self.views[key].show_reference_line(line)
+
+    def set_cross_reference(self, on: bool) -> None:
+        """Show or hide the cross-reference lines."""
+        self.cross_reference = bool(on)
+        for key in self.slices:
+            other = self._sibling(key)
+            if other is not None:
+                self._draw_reference(key, other)
+            else:
+                self.views[key].show_reference_line(None)
+
+    def locate(self, key: ViewKey, x_mm: float, y_mm: float) -> None:
+        """Shift+click at (x, y) mm on ``key``'s view: the same knee's other sequence moves to
+        the slice through that point (and, when slices are linked, the other knee's with it)."""
+        other = self._sibling(key)
+        if key not in self.slices or other is None:
+            return
+        vol = self._volume(key)
+        world = display_to_world(vol, key[1], self.slices[key], y_mm / vol.pixel_mm[0], x_mm / vol.pixel_mm[1])
+        self.set_slice(other, slice_through(self._volume(other), other[1], world))
+
+    # -- caliper ------------------------------------------------------------------------
+    def _draw_measurements(self, key: ViewKey) -> None:
+        k = self.slices.get(key)
+        self.views[key].show_measurements([
+            (m.p0_mm, m.p1_mm, m.label) for m in self.measurements
+            if (m.side, m.sequence) == key and m.slice_index == k
+        ])
+
+    def _measurements_changed(self) -> None:
+        if self.on_measurements_changed is not None:
+            self.on_measurements_changed(self.measurement_lists())
+
+    def measurement_lists(self) -> dict[str, list[str]]:
+        """Per knee: one line per measurement ("4.2 mm · COR IW TSE, slice 18")."""
+        from reader_app.domain.volumes import VIEW_LABELS
+
+        return {knee: [f"{m.label} · {VIEW_LABELS.get(m.sequence, m.sequence)}, slice {m.slice_index + 1}"
+                       for m in self.measurements if m.side == knee] for knee in KNEES}
+
+    def measure(self, key: ViewKey, p0_mm: tuple[float, float], p1_mm: tuple[float, float]) -> Measurement | None:
+        """A caliper line dragged on ``key``'s view from ``p0_mm`` to ``p1_mm`` (x, y in the
+        view's mm). Raises :class:`reader_app.domain.measure.MeasurementError` (a message for
+        the reader) when the image has no valid spacing or a point is off the image."""
+        if key not in self.slices:
+            return None
+        self.active = key
+        vol = self.knees[key[0]].volumes[key[1]]
+        m = measure(key[0], key[1], self.slices[key], p0_mm, p1_mm, vol.pixel_mm, vol.data.shape)
+        self.measurements.append(m)
+        self._draw_measurements(key)
+        self._measurements_changed()
+        return m
+
+    def remove_measurement(self, key: ViewKey | None = None) -> Measurement | None:
+        """Remove the latest measurement of ``key``'s view (the active one by default)."""
+        key = key or self.active
+        mine = [m for m in self.measurements if (m.side, m.sequence) == key]
+        if not mine:
+            return None
+        self.measurements.remove(mine[-1])
+        if key in self.slices:
+            self._draw_measurements(key)
+        self._measurements_changed()
+        return mine[-1]
+
+    def clear_measurements(self) -> None:
+        """Remove every measurement of the pair."""
+        self.measurements.clear()
+        for key in self.slices:
+            self._draw_measurements(key)
+        self._measurements_changed()
+
+    def set_inverted(self, inverted: bool) -> None:
+        """Draw every view inverted (white on black swapped), or not."""
+        self.inverted = bool(inverted)
+        for view in self.views.values():
+            view.set_inverted(self.inverted)
 
     def scroll(self, key: ViewKey | None = None, steps: int = 1) -> None:
         """Move ``key``'s view (the active one by default) by ``steps`` slices, and its partner if linked."""

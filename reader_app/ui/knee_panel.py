@@ -11,8 +11,9 @@ from typing import Any
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from reader_app.domain.ai import format_probability
+from reader_app.domain.volumes import VIEW_LABELS
 from reader_app.ui.slice_view import SliceView
-from studies.package import CLINICAL_VARIABLES, SEQUENCE_LABELS, SEQUENCES
+from studies.package import CLINICAL_VARIABLES, SEQUENCES
 
 
 def format_clinical(key: str, value: Any, unit: str) -> str:
@@ -49,9 +50,14 @@ class KneePanel(QWidget):
 
         self.views: dict[str, SliceView] = {}
         for seq in sequences:
-            view = SliceView(seq, f"{label} · {SEQUENCE_LABELS.get(seq, seq)}")
+            view = SliceView(seq, f"{label} · {VIEW_LABELS.get(seq, seq)}")
             self.views[seq] = view
             layout.addWidget(view, 1)
+
+        # one line, always there (empty without measurements): knees A and B keep the same layout
+        self.measure_list = QLabel(" ")
+        self.measure_list.setObjectName("hint")
+        layout.addWidget(self.measure_list)
 
         self.clinical = QFrame()
         grid = QGridLayout(self.clinical)
@@ -73,6 +79,13 @@ class KneePanel(QWidget):
         """Fill the clinical variables (keys of :data:`studies.package.CLINICAL_VARIABLES`)."""
         for key, _name, unit in CLINICAL_VARIABLES:
             self.clinical_values[key].setText(format_clinical(key, clinical.get(key), unit))
+
+    def set_measurements(self, lines: list[str]) -> None:
+        """List this knee's caliper measurements (an empty line when there are none)."""
+        text = "Measurements: " + "   ·   ".join(f"{i}. {t}" for i, t in enumerate(lines, 1)) if lines else " "
+        if self.measure_list.text() != text:
+            self.measure_list.setText(text)
+            self.measure_list.setToolTip(text.strip())
 
     def set_ai(self, probability: float | None, preferred: bool) -> None:
         """Show the AI's probability that this knee progresses, or hide it (None)."""

@@ -35,6 +35,8 @@ CACHE_KNEES = 4
 DECODE_THREADS = 2
 #: The next pair's prefetch starts this long after a pair is shown (after its first paint).
 PREFETCH_DELAY_MS = 30
+#: How often the window checks whether the answer written behind is durable.
+SAVE_POLL_MS = 4
 
 
 @dataclass
@@ -85,7 +87,8 @@ def prepare_reading(study: str | Path, reader_id: str, mode: str = "unaided", *,
     """
     study = Path(study)
     # every check, before anything is written
-    session = ReadingSession.open(study, reader_id, mode, decisions=decisions)
+    # answers are written behind, on a writer thread, while the next pair is drawn
+    session = ReadingSession.open(study, reader_id, mode, decisions=decisions, write_behind=True)
     manifest = session.manifest
     heatmaps = mode in AI_MODES
     cache: VolumeCache[str, KneeImages] = VolumeCache(
@@ -107,11 +110,14 @@ def open_reading(
     *,
     key: str | Path | None = None,
     prepared: PreparedReading | None = None,
+    prefetch: bool = True,
 ) -> ReadingScreen:
     """Build the (not yet shown) reading window on the first unanswered pair.
 
     ``prepared`` is the result of :func:`prepare_reading` for the same arguments (made here
     when omitted). ``key`` is an educational study's key (answers revealed at the end).
+    ``prefetch=False`` decodes no pair ahead (a screenshot exits after the first pair: closing
+    would wait for a decode nobody needs).
     """
     prepared = prepared or prepare_reading(study, reader_id, mode)
     session, cache = prepared.session, prepared.cache
@@ -132,7 +138,8 @@ def open_reading(
             question=manifest.question,
             confidence_scale=manifest.confidence_scale,
             key_path=str(key) if key else None,
-            defer=lambda fn: QTimer.singleShot(PREFETCH_DELAY_MS, fn),
+            defer=(lambda fn: QTimer.singleShot(PREFETCH_DELAY_MS, fn)) if prefetch else (lambda fn: None),
+            poll=lambda fn: QTimer.singleShot(SAVE_POLL_MS, fn),
         )
         window.bind(reading, hanging)
         reading.refresh()

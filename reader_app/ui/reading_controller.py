@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from reader_app.domain.measure import MeasurementBook
 from reader_app.domain.volume_cache import VolumeCache
 from reader_app.domain.volumes import KneeImages
 from reader_app.ui.errors import ErrorMessage, describe
@@ -52,6 +53,7 @@ class DecisionDisplay:
     can_confirm: bool
     hint: str  # what to do next (also the Confirm button's tooltip when disabled)
     note: str = ""  # e.g. the locked first answer in sequential mode
+    saved: str = ""  # "Saving the previous answer…" until it is durable, then "Previous answer saved"
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,8 @@ class ReadingController:
         (the session refuses to unless the study is educational and the key matches).
     defer : runs a callable later (the window passes a short Qt timer, so the next pair's
         prefetch starts once the current pair is painted); by default, at once.
+    poll : runs a callable a few milliseconds later, to watch an answer being written behind
+        (the session's write-behind); None waits for the write right after drawing the next pair.
     """
 
     def __init__(
@@ -129,6 +133,7 @@ class ReadingController:
         key_path: str | None = None,
         on_finished: Callable[[], None] | None = None,
         defer: Callable[[Callable[[], None]], None] | None = None,
+        poll: Callable[[Callable[[], None]], None] | None = None,
     ) -> None:
         self.session = session
         self.view = view
@@ -143,9 +148,12 @@ class ReadingController:
         self.key_path = key_path
         self.on_finished = on_finished
         self.defer = defer or (lambda fn: fn())
+        self.poll = poll
         self._shown_pair: str | None = None
         self._shown_ai: bool | None = None
         self._paused_shown: bool | None = None
+        #: Caliper measurements per pair (kept while the reader moves back and forth).
+        self.measurements = MeasurementBook()
         session.subscribe(self.refresh)
 
     # -- session -> view --------------------------------------------------------------------
@@ -171,7 +179,8 @@ class ReadingController:
     def _show_pair(self, st: Any) -> None:
         self.cache.prefetch(st.right.case_id)  # decodes in the background while left loads here
         knees = {"left": self.cache.get(st.left.case_id), "right": self.cache.get(st.right.case_id)}
-        self.hanging.load(knees, heatmaps=bool(st.ai_visible))
+        self.hanging.load(knees, heatmaps=bool(st.ai_visible),
+                          measurements=self.measurements.by_pair.setdefault(st.pair_id, []))
         self.view.show_knees(KneeInfo("A", dict(st.left.clinical)), KneeInfo("B", dict(st.right.clinical)))
         self._shown_pair = st.pair_id
         self._show_ai(st, views_ready=True)
@@ -221,7 +230,14 @@ class ReadingController:
             can_confirm=bool(self.session.can_confirm),
             hint=hint,
             note=note,
+            saved=self._saved_text(),
         )
+
+    def _saved_text(self) -> str:
+        """Said only once the session knows the answer is durable (write-behind)."""
+        if getattr(self.session, "saving", False) is True:
+            return "Saving the previous answer…"
+        return "Previous answer saved" if getattr(self.session, "last_saved", None) is not None else ""
 
     def _progress(self, st: Any) -> ProgressDisplay:
         if st.practice:
@@ -266,7 +282,27 @@ class ReadingController:
         """Commit the current answer (the session writes it to the store before advancing)."""
         if self.session.is_paused or self.session.finished or not self.session.can_confirm:
             return
-        self._act(self.session.confirm)
+        st = self.session.current
+        records = self.measurements.records(st.pair_id, {"left": st.left.case_id, "right": st.right.case_id})
+        self._act(lambda: self.session.confirm(records))  # waits for the previous answer's write, if any
+        self._watch_save()
+
+    def _watch_save(self) -> None:
+        """Until the answer written behind is durable: poll, then show it saved (or, if the
+        write failed, the error and the pair again)."""
+        if getattr(self.session, "saving", False) is not True:
+            return
+        if self.poll is None:
+            self._act(self.session.settle)
+            return
+        try:
+            still = self.session.poll_saved()
+        except Exception as exc:  # the pair is back on screen with the reader's choice
+            self.view.show_error(describe(exc))
+            self.refresh()
+            return
+        if still:
+            self.poll(self._watch_save)
 
     def toggle_pause(self) -> None:
         if self.session.finished:

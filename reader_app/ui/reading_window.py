@@ -5,7 +5,9 @@ controllers, which decide everything; the controllers call the ``show_*`` method
 
 Keys: F or 1 = knee A, J or 2 = knee B, Ctrl+1..9 = confidence, Enter = confirm;
 Up/Down (or wheel) = slices of the active view, PageUp/PageDown = 5 slices; + / - = zoom;
-R = reset windows and zoom; P = pause; Ctrl+F = flag the pair.
+R = reset windows and zoom; P = pause; Ctrl+F = flag the pair; right-drag = window/level;
+I = invert; X = cross-reference lines (Shift+click moves the other sequence there); M = measure mode (left-drag draws a caliper in mm); Delete = remove the active
+view's latest measurement, Shift+Delete = all of the pair's.
 """
 
 from __future__ import annotations
@@ -29,13 +31,16 @@ from PySide6.QtWidgets import (
 )
 
 from reader_app.domain.ai import format_probability
+from reader_app.domain.measure import MeasurementError
+from reader_app.domain.reformat import DESS_COR, DESS_SOURCE
 from reader_app.domain.session import FLAG_REASONS
+from reader_app.domain.volumes import VIEW_LABELS
 from reader_app.domain.windowing import DEFAULT_PRESET, PRESETS
 from reader_app.ui.errors import ErrorMessage, error_display, show_error
 from reader_app.ui.knee_panel import KneePanel
 from reader_app.ui.legend import ColorLegend
 from reader_app.ui.reading_controller import AiInfo, DecisionDisplay, KneeInfo, ProgressDisplay
-from studies.package import SEQUENCE_LABELS, SEQUENCES
+from studies.package import SEQUENCES
 
 HEAT_CMAPS = ("inferno", "turbo", "viridis", "plasma")
 PAGE_IMAGES, PAGE_PAUSED, PAGE_FINISHED = 0, 1, 2
@@ -87,6 +92,10 @@ class ReadingWindow(QMainWindow):
         self.setWindowTitle(title)
         self.resize(1600, 1000)
         self.sequences = list(sequences)
+        #: The views of each knee: the manifest's sequences, then the optional DESS coronal
+        #: reformat (hidden until its layout button is chosen).
+        self.view_keys = self.sequences + ([DESS_COR] if DESS_SOURCE in self.sequences else [])
+        self._on_reformat = None
         central = QWidget()
         outer = QVBoxLayout(central)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -99,14 +108,16 @@ class ReadingWindow(QMainWindow):
         row = QHBoxLayout(images)
         row.setContentsMargins(4, 4, 4, 4)
         row.setSpacing(6)
-        self.panels = {"left": KneePanel("A", self.sequences), "right": KneePanel("B", self.sequences)}
+        self.panels = {"left": KneePanel("A", self.view_keys), "right": KneePanel("B", self.view_keys)}
+        for panel in self.panels.values():
+            panel.show_sequences(set(self.sequences))
         sep = QFrame()
         sep.setFrameShape(QFrame.Shape.VLine)
         sep.setStyleSheet("color: #2a3039;")
         row.addWidget(self.panels["left"], 1)
         row.addWidget(sep)
         row.addWidget(self.panels["right"], 1)
-        self.views = {(knee, seq): panel.views[seq] for knee, panel in self.panels.items() for seq in self.sequences}
+        self.views = {(knee, seq): panel.views[seq] for knee, panel in self.panels.items() for seq in self.view_keys}
         paused, _, self.paused_text = _screen("Paused")
         self.paused_text.setText("The images are hidden and the clock is stopped.\nPress P or Resume to continue.")
         finished, self.finished_title, self.finished_text = _screen("Reading complete")
@@ -129,11 +140,16 @@ class ReadingWindow(QMainWindow):
         self.practice_badge.hide()
         self.progress = QLabel("")
         self.progress.setObjectName("progress")
+        self.saved = QLabel("")
+        self.saved.setObjectName("hint")
+        self.saved.setToolTip("Shown once your answer is on disk")
         self.pause_button = _button("Pause  (P)", checkable=True, tip="Hide the images and stop the clock")
         self.flag_button = _button("Flag this pair…", tip="Report unreadable images, a wrong side… (Ctrl+F)")
         lay.addWidget(t)
         lay.addStretch(1)
         lay.addWidget(self.practice_badge)
+        lay.addWidget(self.saved)
+        lay.addSpacing(12)
         lay.addWidget(self.progress)
         lay.addSpacing(16)
         lay.addWidget(self.flag_button)
@@ -144,7 +160,7 @@ class ReadingWindow(QMainWindow):
         frame, lay = _frame("toolBar")
         self.layout_buttons = QButtonGroup(self)
         for i, (text, tip) in enumerate(
-            [("Both", "Coronal and sagittal"), *[(SEQUENCE_LABELS[s], f"Enlarge {SEQUENCE_LABELS[s]}") for s in self.sequences]]
+            [("Both", "Coronal and sagittal"), *[(VIEW_LABELS[s], f"Enlarge {VIEW_LABELS[s]}") for s in self.view_keys]]
         ):
             b = _button(text, checkable=True, checked=(i == 0), tip=tip)
             self.layout_buttons.addButton(b, i)
@@ -167,9 +183,20 @@ class ReadingWindow(QMainWindow):
         self.preset.setToolTip("Window presets from each image's intensity percentiles")
         self.auto_button = _button("Auto", tip="Automatic contrast (1st–99th percentile)")
         self.reset_button = _button("Reset  (R)", tip="Automatic contrast and whole images")
+        self.invert_button = _button("Invert  (I)", checkable=True, tip="Swap black and white in every view")
+        self.crossref_button = _button(
+            "Cross-ref  (X)", checkable=True, checked=True,
+            tip="Lines where the other sequence's slice cuts each view; Shift+click moves the other sequence there")
+        self.measure_button = _button(
+            "Measure  (M)", checkable=True,
+            tip="Left-drag on a view measures a distance in mm (Delete removes the latest, Shift+Delete all)")
         lay.addWidget(self.preset)
         lay.addWidget(self.auto_button)
         lay.addWidget(self.reset_button)
+        lay.addSpacing(14)
+        lay.addWidget(self.crossref_button)
+        lay.addWidget(self.invert_button)
+        lay.addWidget(self.measure_button)
         lay.addStretch(1)
         return frame
 
@@ -264,6 +291,17 @@ class ReadingWindow(QMainWindow):
         self.auto_button.clicked.connect(hanging.auto_contrast)
         self.reset_button.clicked.connect(hanging.reset)
         self.layout_buttons.idClicked.connect(self.set_layout)
+        self.invert_button.toggled.connect(hanging.set_inverted)
+        self._on_reformat = hanging.set_reformat
+        self.crossref_button.toggled.connect(hanging.set_cross_reference)
+        self.measure_button.toggled.connect(self.set_measuring)
+        hanging.on_measurements_changed = self.show_measurements
+
+        def measure(key, x0, y0, x1, y1):
+            try:
+                hanging.measure(key, (x0, y0), (x1, y1))
+            except MeasurementError as exc:
+                self.show_error(ErrorMessage("Measurement not taken", str(exc)))
 
         def overlay(*_):
             self.legend.set_cmap(self.cmap.currentText())
@@ -277,6 +315,8 @@ class ReadingWindow(QMainWindow):
             view.rectChanged.connect(lambda k=key: hanging.view_moved(k))
             view.activated.connect(lambda k=key: setattr(hanging, "active", k))
             view.resetRequested.connect(hanging.reset)
+            view.located.connect(lambda x, y, k=key: hanging.locate(k, x, y))
+            view.measured.connect(lambda x0, y0, x1, y1, k=key: measure(k, x0, y0, x1, y1))
         keys = {
             "F": lambda: reading.choose("left"), "1": lambda: reading.choose("left"),
             "J": lambda: reading.choose("right"), "2": lambda: reading.choose("right"),
@@ -286,6 +326,9 @@ class ReadingWindow(QMainWindow):
             "PgUp": lambda: hanging.scroll(None, -5), "PgDown": lambda: hanging.scroll(None, 5),
             "+": lambda: hanging.zoom(1.25), "=": lambda: hanging.zoom(1.25), "-": lambda: hanging.zoom(0.8),
             "R": hanging.reset, "P": reading.toggle_pause, "Ctrl+F": reading.flag,
+            "I": self.invert_button.toggle, "M": self.measure_button.toggle, "X": self.crossref_button.toggle,
+            "Delete": lambda: hanging.remove_measurement(None), "Backspace": lambda: hanging.remove_measurement(None),
+            "Shift+Delete": hanging.clear_measurements,
         }
         keys.update({f"Ctrl+{v}": (lambda v=v: reading.set_confidence(v)) for v in range(1, 10)})
         self._shortcuts = []
@@ -295,9 +338,22 @@ class ReadingWindow(QMainWindow):
             sc.activated.connect(fn)
             self._shortcuts.append(sc)
 
+    def set_measuring(self, on: bool) -> None:
+        """Measure mode: left-drag on a view draws a caliper instead of panning."""
+        for view in self.views.values():
+            view.measuring = bool(on)
+        self.measure_button.setChecked(bool(on))
+
+    def show_measurements(self, lists: dict[str, list[str]]) -> None:
+        for side, panel in self.panels.items():
+            panel.set_measurements(lists.get(side, []))
+
     def set_layout(self, index: int) -> None:
-        """0 = both sequences; i >= 1 = only sequence i (enlarged)."""
-        visible = set(self.sequences) if index == 0 else {self.sequences[index - 1]}
+        """0 = both sequences; i >= 1 = only view i (enlarged): a sequence, or the DESS
+        coronal reformat (made when first shown)."""
+        visible = set(self.sequences) if index == 0 else {self.view_keys[index - 1]}
+        if self._on_reformat is not None:
+            self._on_reformat(DESS_COR in visible)
         for panel in self.panels.values():
             panel.show_sequences(visible)
         self.layout_buttons.button(index).setChecked(True)
@@ -337,6 +393,8 @@ class ReadingWindow(QMainWindow):
         self.note.setText(d.note)
         self.note.setVisible(bool(d.note))
         self.hint.setText(d.hint)
+        if self.saved.text() != d.saved:
+            self.saved.setText(d.saved)
         for side, b in self.choice_buttons.items():
             b.setChecked(d.choice == side)
         if d.confidence_scale is not None:

@@ -3,8 +3,8 @@
 A thin view: it draws what it is given and reports what the reader does (wheel, right-drag,
 pan/zoom, click) through signals; the hanging controller decides what happens.
 
-Mouse: wheel scrolls slices; Ctrl+wheel zooms; left-drag pans; right-drag changes
-window/level; double-click resets the view. The image is placed in millimetres so
+Mouse: wheel scrolls slices; Ctrl+wheel zooms; left-drag pans (measures, in measure mode);
+right-drag changes window/level; double-click resets the view. The image is placed in millimetres so
 non-square pixels keep their true aspect.
 """
 
@@ -20,7 +20,12 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from reader_app.domain.linking import Rect
 from reader_app.domain.volumes import orientation_letters
 from reader_app.ui.app import VIEW_BACKGROUND
+from reader_app.ui.windowed_image import WindowedImage
 
+#: Colour of cross-reference lines (where the other sequence's slice cuts this one).
+REFERENCE_COLOR = "#e8c547"
+#: Colour of caliper lines and their lengths.
+MEASURE_COLOR = "#4fd1c5"
 #: Heatmap values below this fraction of the maximum are fully transparent.
 HEAT_THRESHOLD = 0.2
 
@@ -61,9 +66,23 @@ class _SliceViewBox(pg.ViewBox):
             d = ev.screenPos() - ev.lastScreenPos()
             self._owner.windowDragged.emit(float(d.x()), float(d.y()))
             return
+        if ev.button() == Qt.MouseButton.LeftButton and self._owner.measuring:
+            ev.accept()
+            p0 = self.mapSceneToView(ev.buttonDownScenePos())
+            p1 = self.mapSceneToView(ev.scenePos())
+            if ev.isFinish():
+                self._owner.preview.hide()
+                self._owner.measured.emit(float(p0.x()), float(p0.y()), float(p1.x()), float(p1.y()))
+            else:
+                self._owner.preview.setData([p0.x(), p1.x()], [p0.y(), p1.y()])
+                self._owner.preview.show()
+            return
         super().mouseDragEvent(ev, axis)
 
     def mouseClickEvent(self, ev):  # noqa: N802
+        if ev.button() == Qt.MouseButton.LeftButton and ev.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            p = self.mapSceneToView(ev.scenePos())
+            self._owner.located.emit(float(p.x()), float(p.y()))
         self._owner.activated.emit()
         if ev.double():
             self._owner.resetRequested.emit()
@@ -76,7 +95,8 @@ class SliceView(QWidget):
 
     Signals: ``scrolled(int steps)``, ``windowDragged(dx, dy)`` in screen pixels,
     ``rectChanged()`` after the reader pans or zooms, ``activated()`` on click or zoom,
-    ``resetRequested()`` on double-click.
+    ``resetRequested()`` on double-click, ``measured(x0, y0, x1, y1)`` in mm after a left-drag
+    in measure mode (:attr:`measuring`), ``located(x, y)`` in mm on Shift+click.
     """
 
     scrolled = Signal(int)
@@ -84,6 +104,8 @@ class SliceView(QWidget):
     rectChanged = Signal()
     activated = Signal()
     resetRequested = Signal()
+    measured = Signal(float, float, float, float)
+    located = Signal(float, float)
 
     def __init__(self, sequence: str, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -95,11 +117,24 @@ class SliceView(QWidget):
         self.graphics = pg.GraphicsView(background=VIEW_BACKGROUND)
         self.viewbox = _SliceViewBox(self)
         self.graphics.setCentralItem(self.viewbox)
-        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image = WindowedImage()  # windows int16 slices straight into RGB32 (fast to draw)
         self.overlay = pg.ImageItem(axisOrder="row-major")
         self.overlay.setZValue(10)
         self.viewbox.addItem(self.image)
         self.viewbox.addItem(self.overlay)
+        #: Left-drag measures instead of panning.
+        self.measuring = False
+        self.preview = pg.PlotDataItem(pen=pg.mkPen(MEASURE_COLOR, width=2, style=Qt.PenStyle.DashLine))
+        self.preview.setZValue(30)
+        self.preview.hide()
+        self.viewbox.addItem(self.preview, ignoreBounds=True)
+        self._lines: list = []
+        self._shown_lines: list = []
+        self.reference = pg.PlotDataItem(pen=pg.mkPen(REFERENCE_COLOR, width=1, style=Qt.PenStyle.DashLine))
+        self.reference.setZValue(20)
+        self.reference.hide()
+        self.viewbox.addItem(self.reference, ignoreBounds=True)
+        self._reference_line = None
         self.viewbox.sigRangeChangedManually.connect(lambda *_: self.rectChanged.emit())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -205,6 +240,41 @@ class SliceView(QWidget):
         self.slice_label.setText(f"Slice {index + 1} / {n}")
         self.slice_label.adjustSize()
         self._place_overlays()
+
+    def set_inverted(self, inverted: bool) -> None:
+        """Draw the image inverted (black and white swapped)."""
+        self.image.set_inverted(inverted)
+
+    def show_reference_line(self, line: tuple[tuple[float, float], tuple[float, float]] | None) -> None:
+        """Where the other sequence's slice cuts this one: ((x0, y0), (x1, y1)) in mm, or None."""
+        if line == self._reference_line:
+            return
+        self._reference_line = line
+        if line is None:
+            self.reference.hide()
+            return
+        (x0, y0), (x1, y1) = line
+        self.reference.setData([x0, x1], [y0, y1])
+        self.reference.show()
+
+    def show_measurements(self, lines: list[tuple[tuple[float, float], tuple[float, float], str]]) -> None:
+        """Caliper lines on this slice: ((x0, y0), (x1, y1)) in mm and the text drawn by each."""
+        if lines == self._shown_lines:
+            return
+        self._shown_lines = list(lines)
+        for item in self._lines:
+            self.viewbox.removeItem(item)
+        self._lines = []
+        pen = pg.mkPen(MEASURE_COLOR, width=2)
+        for (x0, y0), (x1, y1), text in lines:
+            line = pg.PlotDataItem([x0, x1], [y0, y1], pen=pen, symbol="o", symbolSize=5,
+                                   symbolBrush=MEASURE_COLOR, symbolPen=None)
+            label = pg.TextItem(text, color=MEASURE_COLOR, fill=pg.mkBrush(0, 0, 0, 160), anchor=(0, 1))
+            label.setPos(max(x0, x1), min(y0, y1))
+            for item in (line, label):
+                item.setZValue(30)
+                self.viewbox.addItem(item, ignoreBounds=True)
+                self._lines.append(item)
 
     def set_levels(self, levels: tuple[float, float]) -> None:
         """Change window levels without changing the slice."""

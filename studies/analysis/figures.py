@@ -114,7 +114,8 @@ def strata_figure(results: StudyResults) -> Figure:
         ylabel="proportion correct (95% Wilson CI)",
         title="Accuracy per stratum",
     )
-    ax.legend(fontsize=7, ncol=2)
+    # outside the axes, under them: a legend inside covered the bars (issue 15)
+    ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)
     fig.tight_layout()
     return fig
 

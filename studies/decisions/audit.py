@@ -29,7 +29,9 @@ from studies.errors import InputFileError
 KINDS: tuple[str, ...] = ("session_start", "session_stop", "decision", "answer_change", "flag")
 
 FORMAT_NAME = "knee-decisions"
-FORMAT_VERSION = 1
+#: 2 (issue 15): decision payloads may carry ``measurements``; format 1 files are read as
+#: they are (no measurements) and keep their version (their header is write-once).
+FORMAT_VERSION = 2
 
 
 def canonical_json(obj: Any) -> str:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
@@ -23,13 +24,16 @@ if TYPE_CHECKING:  # pandas is imported when used, so the reader app starts fast
 DECISION_COLUMNS: tuple[str, ...] = (
     "reader", "pair_id", "case_left", "case_right", "chosen_case", "confidence", "mode", "ai_shown",
     "phase", "started_at", "decided_at", "active_seconds", "flagged", "flag_reason", "practice",
-    "audit_ok",
+    "audit_ok", "n_measurements", "measurements",
 )
 
 #: Columns of the export CSV, in this order (issue 4, item 6).
 EXPORT_COLUMNS: tuple[str, ...] = (
     "reader", "pair_id", "case_left", "case_right", "chosen_case", "confidence", "mode", "ai_shown",
     "started_at", "decided_at", "active_seconds", "flagged", "audit_ok",
+    # issue 15: the reader's caliper measurements on the pair, as JSON (case, sequence, slice,
+    # end points in voxels and mm, length_mm); "[]" when none (and for format-1 files)
+    "n_measurements", "measurements",
 )
 
 
@@ -77,6 +81,8 @@ def read_decisions(path: str | Path, *, phases: Iterable[str] = ("final",)) -> p
             "decided_at": r.decided_at, "active_seconds": r.active_seconds, "flagged": bool(reasons),
             "flag_reason": "; ".join(reasons), "practice": r.practice,
             "audit_ok": report.ok or (report.broken_at is not None and 0 < r.audit_id < report.broken_at),
+            "n_measurements": len(r.measurements),
+            "measurements": json.dumps(list(r.measurements), sort_keys=True, separators=(",", ":")),
         })
     df = pd.DataFrame(rows, columns=list(DECISION_COLUMNS))
     df["confidence"] = df["confidence"].astype("Int64")

@@ -50,6 +50,9 @@ class DecisionRow:
     practice: bool
     kind: str = "decision"
     replaces: int | None = None
+    #: Caliper measurements taken on the pair before answering (format 2; JSON-ready dicts:
+    #: case, sequence, slice, p0_voxel, p1_voxel, p0_mm, p1_mm, length_mm). Not hashable.
+    measurements: tuple[dict[str, Any], ...] = ()
 
     @property
     def chosen_side(self) -> str:
@@ -73,6 +76,8 @@ class DecisionRow:
         }
         if self.replaces is not None:
             d["replaces"] = self.replaces
+        if self.measurements:
+            d["measurements"] = [dict(m) for m in self.measurements]
         return d
 
     @classmethod
@@ -94,6 +99,7 @@ class DecisionRow:
             practice=bool(p["practice"]),
             kind=kind,
             replaces=p.get("replaces"),
+            measurements=tuple(dict(m) for m in p.get("measurements", ())),
         )
 
 

@@ -20,6 +20,7 @@ import contextlib
 import json
 import math
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -86,6 +87,9 @@ class DecisionStore:
         self.manifest = manifest
         self.mode = mode
         self._wall = wall_clock
+        #: Serialises use of the connection: the reading app writes an answer on a writer
+        #: thread (see :meth:`write`) while the window draws the next pair.
+        self._conn_lock = threading.Lock()
         meta, order = read_header(conn)
         self.meta = meta
         self.reader_id: str = meta["reader_id"]
@@ -135,7 +139,7 @@ class DecisionStore:
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
         try:
-            conn = sqlite3.connect(path, isolation_level=None, timeout=10)
+            conn = sqlite3.connect(path, isolation_level=None, timeout=10, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
@@ -219,6 +223,10 @@ class DecisionStore:
         conn = self._conn
         if conn is None:
             raise RuntimeError(f"the decisions file {self.path} is closed")
+        with self._conn_lock:
+            return self._append_locked(conn, kind, payload, what)
+
+    def _append_locked(self, conn: sqlite3.Connection, kind: str, payload: dict[str, Any], what: str) -> tuple[int, str]:
         try:
             conn.execute("BEGIN IMMEDIATE")
             last = conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
@@ -248,7 +256,8 @@ class DecisionStore:
 
     def has_person_sessions(self) -> bool:
         """Whether any session in this file was a person's (not marked ``simulated``)."""
-        rows = self._conn.execute("SELECT payload_json FROM audit WHERE kind = 'session_start'")
+        with self._conn_lock:
+            rows = self._conn.execute("SELECT payload_json FROM audit WHERE kind = 'session_start'").fetchall()
         return any(not json.loads(p).get("simulated") for (p,) in rows)
 
     def session_stop(self) -> None:
@@ -268,7 +277,7 @@ class DecisionStore:
 
     def _row(self, pair_id: str, chosen_case: str, phase: str, confidence: int | None, mode: str,
              ai_shown: bool, started_at: float, decided_at: float, active_seconds: float,
-             kind: str, replaces: int | None) -> DecisionRow:
+             kind: str, replaces: int | None, measurements: Any = ()) -> DecisionRow:
         p = self.pair(pair_id)
         if chosen_case not in (p.left_case, p.right_case):
             raise ValueError(f"case {chosen_case!r} is not in pair {pair_id!r}")
@@ -291,19 +300,35 @@ class DecisionStore:
             raise ValueError(f"active_seconds must be a finite number >= 0, got {active_seconds!r}")
         if decided_at < started_at:
             raise ValueError("decided_at is before started_at")
+        measurements = tuple(dict(m) for m in (measurements or ()))
+        for m in measurements:
+            if m.get("case") not in (p.left_case, p.right_case):
+                raise ValueError(f"a measurement on pair {pair_id!r} names case {m.get('case')!r}, not one of its knees")
         return DecisionRow(0, self.reader_id, pair_id, phase, p.left_case, p.right_case, chosen_case,
                            confidence, mode, bool(ai_shown), float(started_at), float(decided_at),
-                           float(active_seconds), p.practice, kind, replaces)
+                           float(active_seconds), p.practice, kind, replaces, measurements)
 
     def _commit(self, row: DecisionRow, what: str) -> DecisionRow:
-        audit_id, _ = self._append(row.kind, row.payload(), what)
+        return self.record(row, self.write(row, what))
+
+    def write(self, row: DecisionRow, what: str = "") -> int:
+        """Append ``row`` (from :meth:`prepare_decision`) to the audit trail, durable (synchronous
+        FULL) when this returns; the audit id. Safe on another thread than the caller of the
+        other methods (the connection is serialised); the in-memory answers change only in
+        :meth:`record`, which the owner calls on its own thread once this returned."""
+        audit_id, _ = self._append(row.kind, row.payload(), what or f"The answer to pair {row.pair_id}")
+        return audit_id
+
+    def record(self, row: DecisionRow, audit_id: int) -> DecisionRow:
+        """Take a row :meth:`write` made durable into the answers this store reports."""
         stored = self._ledger.apply(audit_id, row.kind, json.loads(canonical_json(row.payload())))
         assert stored is not None
         return stored
 
     def commit_decision(self, pair_id: str, chosen_case: str, *, phase: str = "final",
                         confidence: int | None = None, mode: str | None = None, ai_shown: bool = False,
-                        started_at: float, decided_at: float, active_seconds: float) -> DecisionRow:
+                        started_at: float, decided_at: float, active_seconds: float,
+                        measurements: Any = ()) -> DecisionRow:
         """Record a first answer to ``pair_id`` in ``phase``; committed before it returns.
 
         Raises :class:`AnswerLockedError` when that pair and phase is already answered in this
@@ -311,14 +336,26 @@ class DecisionStore:
         ``ValueError`` for calls that contradict the study (unknown case, confidence out of
         the scale, ``ai_shown`` contradicting the mode); :class:`StorageError` if not saved.
         """
+        row = self.prepare_decision(pair_id, chosen_case, phase=phase, confidence=confidence, mode=mode,
+                                    ai_shown=ai_shown, started_at=started_at, decided_at=decided_at,
+                                    active_seconds=active_seconds, measurements=measurements)
+        return self._commit(row, f"The answer to pair {pair_id}")
+
+    def prepare_decision(self, pair_id: str, chosen_case: str, *, phase: str = "final",
+                         confidence: int | None = None, mode: str | None = None, ai_shown: bool = False,
+                         started_at: float, decided_at: float, active_seconds: float,
+                         measurements: Any = ()) -> DecisionRow:
+        """Check a first answer as :meth:`commit_decision` does and return its row, unwritten
+        (:meth:`write` then :meth:`record` store it). ``measurements``: the reader's caliper
+        measurements on the pair (dicts naming one of its cases), recorded with the answer."""
         mode = mode or self.mode
         row = self._row(pair_id, chosen_case, phase, confidence, mode, ai_shown, started_at,
-                        decided_at, active_seconds, "decision", None)
+                        decided_at, active_seconds, "decision", None, measurements)
         if self._ledger.answer(pair_id, mode, phase):
             raise AnswerLockedError(f"pair {pair_id} already has a {phase} answer in {mode} mode")
         if mode == "sequential" and phase == "final" and not self._ledger.answer(pair_id, mode, "first"):
             raise AnswerLockedError(f"pair {pair_id}: the unaided first answer must come before the final one")
-        return self._commit(row, f"The answer to pair {pair_id}")
+        return row
 
     def change_answer(self, pair_id: str, chosen_case: str, *, phase: str = "final",
                       confidence: int | None = None, mode: str | None = None, ai_shown: bool = False,
@@ -379,13 +416,14 @@ class DecisionStore:
 
     def verify(self) -> ChainReport:
         """Verify this file's audit chain (see :func:`studies.decisions.verify_file`)."""
-        return verify_connection(self._conn)
+        with self._conn_lock:
+            return verify_connection(self._conn)
 
     # -- closing ------------------------------------------------------------------------
     def close(self) -> None:
         """Checkpoint the WAL into the main file, close it and drop the lock (idempotent)."""
         if self._conn is not None:
-            with contextlib.suppress(sqlite3.Error):
+            with self._conn_lock, contextlib.suppress(sqlite3.Error):
                 self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._conn.close()
             self._conn = None  # type: ignore[assignment]

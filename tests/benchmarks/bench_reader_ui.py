@@ -1,4 +1,4 @@
-"""Reader app performance (issue 4): switch to the next pair, linked scrolling, memory, cold start.
+"""Reader app performance (issues 4 and 15): switch to the next pair, linked scrolling, memory, cold start.
 
 Run with ``make bench`` (``pytest -s tests/benchmarks``); each test prints its figures and
 asserts the issue's budget:
@@ -9,6 +9,13 @@ asserts the issue's budget:
 - slice scrolling redraws the linked views at >= 60 frames/s;
 - memory stays flat over a 150-pair session (a small LRU cache of decoded knees);
 - cold start to the first pair drawn <= 3 s, without importing torch.
+
+Issue 15 tightened the targets: confirm -> next pair drawn p95 <= 16.7 ms (one frame),
+scrolling >= 240 frames/s, cold start <= 1.5 s. Each figure is printed with the load average
+and whether the issue-15 target was met; the assertions stay at issue 4's budgets, because a
+shared 2-core machine under other people's load misses a one-frame budget for reasons that
+are not the app's. Compare figures taken at similar load, or the ratios measured in one run
+(``test_slice_draw_fast_path_ratio``).
 
 Packages are made in code: a few distinct full-size volumes written once, and every case's
 image path a link to one of them, so a 150-pair study costs a few hundred MB of disk while
@@ -58,6 +65,14 @@ def full_size_study(root: Path, n_pairs: int, sizes=FULL, with_ai=False):
         for seq in SEQUENCES:
             (t.study / case.images[seq]).symlink_to(store / f"{j % N_DISTINCT}_{seq}.nii.gz")
     return t
+
+
+def _load() -> str:
+    return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+
+
+def _target(met: bool, text: str) -> str:
+    return f"issue-15 target {text}: {'met' if met else 'NOT met'}"
 
 
 def _rss_mb() -> float:
@@ -122,7 +137,8 @@ def test_confirm_to_next_pair_drawn_p95_under_50ms(tmp_path, qapp, open_window):
     p50, p95 = np.percentile(times, [50, 95])
     print(f"\nconfirm -> next pair drawn (full size, {len(times)} switches): "
           f"median {p50:.1f} ms, p95 {p95:.1f} ms, max {max(times):.1f} ms; "
-          f"background decode of a pair (waited for here, hidden by reading time): median {np.median(loads) * 1000:.0f} ms")
+          f"background decode of a pair (waited for here, hidden by reading time): median {np.median(loads) * 1000:.0f} ms; "
+          f"{_target(p95 <= 1000 / 60, 'p95 <= 16.7 ms')}; {_load()}")
     assert p95 <= 50.0
 
 
@@ -142,7 +158,8 @@ def test_linked_scrolling_at_least_60_fps(tmp_path, qapp, open_window):
             for v in views:  # both linked views redrawn, synchronously
                 v.repaint()
         fps = n / (time.perf_counter() - t0)
-        print(f"\nlinked scrolling {seq} (two 384 x 384 views redrawn per step): {fps:.0f} frames/s")
+        print(f"\nlinked scrolling {seq} (two 384 x 384 views redrawn per step): {fps:.0f} frames/s; "
+              f"{_target(fps >= 240, '>= 240 frames/s')}; {_load()}")
         assert fps >= 60
 
 
@@ -188,5 +205,43 @@ def test_cold_start_to_first_pair_under_3s_without_torch(tmp_path):
     assert "NO-TORCH 0" in res.stdout
     print(f"\ncold start to first pair drawn and saved as PNG (new interpreter, full-size images, "
           f"best of 3): {best:.2f} s (last run inside Python: {res.stdout.split()[-1]} s; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+          f"{_load()}); {_target(best <= 1.5, '<= 1.5 s')}")
     assert best <= 3.0
+
+
+def test_slice_draw_fast_path_ratio(qapp):
+    """Issue 15: a 384 x 384 int16 slice windowed and drawn by :class:`WindowedImage` (RGB32
+    table look-up) against pyqtgraph's own ImageItem (float levels to ARGB32), alternating in
+    one run so that the machine's load affects both alike."""
+    import pyqtgraph as pg
+
+    from reader_app.ui.windowed_image import WindowedImage
+
+    def make(item):
+        gv = pg.GraphicsView()
+        vb = pg.ViewBox(invertY=True, lockAspect=True)
+        gv.setCentralItem(vb)
+        vb.addItem(item)
+        item.setImage(np.zeros((384, 384), np.int16), autoLevels=False, levels=(0, 1))
+        vb.setRange(pg.QtCore.QRectF(0, 0, 384, 384), padding=0.0)
+        gv.resize(780, 420)  # one of the four views of a 1600 x 1000 window
+        gv.show()
+        return gv, item
+
+    vol = _volume(np.random.default_rng(0), (36, 384, 384))
+    pairs = {"pyqtgraph ImageItem": make(pg.ImageItem(axisOrder="row-major")), "WindowedImage": make(WindowedImage())}
+    qapp.processEvents()
+    times = {name: [] for name in pairs}
+    for k in range(120):
+        for name, (gv, item) in pairs.items():
+            t0 = time.perf_counter()
+            item.setImage(vol[k % 36], autoLevels=False, levels=(250, 900))
+            gv.viewport().repaint()
+            times[name].append(time.perf_counter() - t0)
+    med = {name: float(np.median(t)) * 1000 for name, t in times.items()}
+    ratio = med["pyqtgraph ImageItem"] / med["WindowedImage"]
+    print("\nwindow + draw one slice: " + ", ".join(f"{n} {v:.2f} ms" for n, v in med.items())
+          + f"; WindowedImage {ratio:.1f}x faster (same run); {_load()}")
+    for gv, _ in pairs.values():
+        gv.close()
+    assert ratio > 1.5

@@ -136,6 +136,18 @@ def test_results_tab_shows_the_reports_formatted_tables_and_marks_simulated_read
     assert "left out of the pooled analyses" in view.results_summary.text()
     assert all("(simulated)" in item.name() for item in view.reader_points)
     assert sorted(b.opts["name"] for b in view.strata_bars) == ["AI (standalone)", "r1 (simulated) (unaided)", "r2 (simulated) (unaided)"]
+    # issue 15: the strata legend lists every bar and sits outside the plot area (it covered the bars)
+    legend, vb = view.strata_legend, view.strata_plot.plotItem.vb
+    assert len(legend.items) == 3
+    view.resize(1400, 800)
+    view.show()
+    qtbot.waitExposed(view)
+    view.tabs.setCurrentIndex([view.tabs.tabText(i) for i in range(view.tabs.count())].index("Results"))
+    qtbot.wait(50)
+    legend_rect = legend.mapRectToScene(legend.boundingRect())
+    plot_rect = vb.mapRectToScene(vb.boundingRect())
+    assert legend_rect.width() > 50 and legend_rect.left() >= plot_rect.right() - 1  # right of the bars
+    view.hide()
 
     info = controller.export(tmp_path / "export")
     assert "report.pdf" in info["files"] and "PDF written: report.pdf (A4)" in view.export_status.text()

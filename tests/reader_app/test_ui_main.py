@@ -39,6 +39,8 @@ def view_rects(study, mode, qtbot):
         widget_png(screen.window)
         areas, labels = [], []
         for view in screen.window.views.values():
+            if not view.isVisible():  # the DESS coronal reformat, hidden until chosen
+                continue
             for w, dest in [(view.graphics, areas), *[(lab, labels) for lab in (view.title, view.slice_label, *view.letters.values())]]:
                 p = w.mapTo(screen.window, w.rect().topLeft())
                 dest.append((p.y(), p.y() + w.height(), p.x(), p.x() + w.width()))

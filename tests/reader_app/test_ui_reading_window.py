@@ -97,6 +97,9 @@ def test_keys_choose_confirm_and_scroll(open_screen, qtbot):
     assert w.views[("left", COR)].property("active") == "false"
     qtbot.keyClick(w, Qt.Key.Key_Return)
     assert s.session.current.pair_id != first
+    # written behind: "saved" appears only once the answer is on disk
+    qtbot.waitUntil(lambda: w.saved.text() == "Previous answer saved", timeout=5000)
+    assert not s.session.saving
     assert s.store.answer(first).chosen_case == s.store.order[0].left_case
     assert w.progress.text() == "Pair 2 / 3"
 

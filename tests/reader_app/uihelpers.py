@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 from PySide6.QtGui import QImage
 
@@ -19,10 +21,16 @@ def pixels(widget) -> np.ndarray:
     return qimage_rgb(widget.grab().toImage())
 
 
+#: The cross-reference lines' colour (drawn unblended, without antialiasing): not a heatmap.
+REFERENCE_RGB = (0xE8, 0xC5, 0x47)
+
+
 def coloured(rgb: np.ndarray, spread: int = 60) -> int:
-    """How many pixels are clearly coloured (not grey): max - min channel > ``spread``."""
-    c = rgb.astype(np.int16)
-    return int(((c.max(axis=2) - c.min(axis=2)) > spread).sum())
+    """How many pixels are clearly coloured (not grey): max - min channel > ``spread``;
+    the cross-reference lines' own colour does not count."""
+    c = rgb[..., :3].astype(np.int16)
+    line = (np.abs(c - np.array(REFERENCE_RGB, np.int16)) <= 8).all(axis=2)
+    return int((((c.max(axis=2) - c.min(axis=2)) > spread) & ~line).sum())
 
 
 def show(qtbot, screen, size=(1400, 900)):
@@ -34,3 +42,16 @@ def show(qtbot, screen, size=(1400, 900)):
     w.activateWindow()
     qtbot.wait(20)
     return w
+
+
+@contextmanager
+def reading_window(qtbot, study, reader="r1", mode="unaided"):
+    """A reading screen on ``study``, shown (see :func:`show`); its window closed afterwards."""
+    from reader_app.ui.launch import open_reading
+
+    screen = open_reading(study, reader, mode)
+    try:
+        show(qtbot, screen)
+        yield screen
+    finally:
+        screen.window.close()

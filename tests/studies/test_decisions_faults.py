@@ -94,3 +94,48 @@ def test_kills_at_random_moments_during_writes_never_corrupt(tmp_path):
     assert len(df) == 150 and df["pair_id"].is_unique and df["audit_ok"].all()
     kinds = [k for (k,) in sqlite3.connect(path).execute("SELECT kind FROM audit ORDER BY id")]
     assert kinds.count("decision") == 150 and kinds.count("session_start") == 4
+
+
+WRITE_BEHIND = """
+import sys, time
+from reader_app.domain.session import ReadingSession
+study = sys.argv[1]
+session = ReadingSession.open(study, "r1", "unaided", write_behind=True)
+session.choose("left"); session.confirm(); session.settle()  # the first answer, durable
+print("saved", session.last_saved.pair_id, flush=True)
+store = session.store
+real_write = store.write
+def slow_write(row, what=""):  # a slow disk: the kill lands before this answer is durable
+    time.sleep(60)
+    return real_write(row, what)
+store.write = slow_write
+confirmed = session.current.pair_id
+session.choose("right"); session.confirm()
+print("shown", session.current.pair_id, "confirmed", confirmed, "saving", session.saving, flush=True)
+time.sleep(60)
+"""
+
+
+def test_kill_after_the_next_pair_is_shown_but_before_the_answer_is_durable(tmp_path):
+    """Write-behind (issue 15): a crash between showing the next pair and the answer being on
+    disk leaves that answer unrecorded and never claimed saved; resuming shows the same pair."""
+    from reader_app.domain.session import ReadingSession
+
+    s = make_study(tmp_path, n_pairs=4, with_images=False)
+    proc = subprocess.Popen([sys.executable, "-c", WRITE_BEHIND, str(s.study)], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    saved = proc.stdout.readline().split()
+    shown = proc.stdout.readline().split()
+    assert saved[:1] == ["saved"] and shown[:1] == ["shown"], proc.stderr.read() if proc.poll() is not None else ""
+    assert shown[-1] == "True"  # inside the window: next pair on screen, answer still being written
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    path = decisions_path(s.study, "r1")
+    assert verify_file(path).ok
+    assert list(read_decisions(path)["pair_id"]) == [saved[1]]
+    session = ReadingSession.open(s.study, "r1", "unaided")
+    try:
+        assert session.current.pair_id == shown[3]  # the pair whose answer was in flight, again
+        assert session.current.pair_id != shown[1]
+    finally:
+        session.close()
