@@ -33,6 +33,12 @@ from typing import Any
 
 from studies.atomic import write_text_atomic
 from studies.errors import InputFileError, did_you_mean, require_columns
+from studies.package_paths import (
+    CASE_ID_PATTERN,
+    READER_ID_PATTERN,
+    relative_path_problem,
+    safe_id_problem,
+)
 
 SCHEMA_VERSION = 1
 MANIFEST_NAME = "manifest.json"
@@ -176,14 +182,18 @@ def manifest_problems(data: Any, path: str | Path = MANIFEST_NAME) -> list[str]:
         problems.append(f"{path}: 'cases' must be an object keyed by case id")
         cases = {}
     for cid, c in cases.items():
+        if (bad := safe_id_problem(cid, CASE_ID_PATTERN)) is not None:
+            problems.append(f"{path}: case id {cid!r} {bad}")
         if not isinstance(c, dict) or "images" not in c or "clinical" not in c:
             problems.append(f"{path}: case '{cid}' needs 'images' and 'clinical'")
             continue
-        for seq in c["images"]:
+        for seq, rel in c["images"].items():
             if seq not in SEQUENCES:
                 problems.append(
                     f"{path}: case '{cid}' has unknown sequence '{seq}'." + did_you_mean(seq, SEQUENCES)
                 )
+            if (bad := relative_path_problem(rel, IMAGES_DIR)) is not None:
+                problems.append(f"{path}: case '{cid}' {seq} image path {rel!r} {bad}")
         for k in CLINICAL_KEYS:
             if k not in c["clinical"]:
                 problems.append(f"{path}: case '{cid}' lacks clinical variable '{k}'")
@@ -353,11 +363,9 @@ def decisions_path(study: str | Path, reader_id: str) -> Path:
 
 def check_reader_id(reader_id: str) -> str:
     """Reader ids become file names: letters, digits, '-', '_' and '.', 1-64 characters."""
-    import re
-
     from studies.errors import OptionError
 
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", reader_id or ""):
+    if safe_id_problem(reader_id, READER_ID_PATTERN) is not None:
         raise OptionError(
             "reader", "1-64 letters, digits, '-', '_' or '.', starting with a letter or digit", reader_id
         )

@@ -10,13 +10,13 @@ its SHA-256 against the manifest, its study id and that its pairs are the manife
 from __future__ import annotations
 
 import math
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import nibabel as nib
 import numpy as np
 
-from studies.errors import StudyError
+from studies.errors import InputFileError, StudyError
 from studies.package import (
     AI_DIR,
     AI_HEATMAPS_DIR,
@@ -29,6 +29,7 @@ from studies.package import (
     manifest_problems,
     read_json,
 )
+from studies.package_paths import package_file
 from studies.progress import ProgressCallback
 
 #: Voxel axis (RAS order) along which each sequence's slices run.
@@ -70,11 +71,10 @@ def validate_study(
                 problems.append(f"case '{cid}' has no '{seq}' image")
     shapes: dict[tuple[str, str], tuple[int, ...]] = {}
     for i, (cid, seq, rel) in enumerate(todo, 1):
-        path = _inside(study, rel)
-        if path is None:
-            problems.append(
-                f"case '{cid}' {seq}: image path '{rel}' is not inside the package's {IMAGES_DIR}/"
-            )
+        try:
+            path = package_file(study, rel, IMAGES_DIR, what="image")
+        except InputFileError as exc:
+            problems.append(f"case '{cid}' {seq}: {exc.problem} (got {rel!r})")
         else:
             referenced.add(path.resolve())
             problems += _image_problems(path, f"case '{cid}' {seq}", seq, shapes, (cid, seq))
@@ -91,13 +91,6 @@ def validate_study(
     if key is not None:
         problems += key_problems(study, Path(key), manifest, data)
     return problems
-
-
-def _inside(study: Path, rel: str) -> Path | None:
-    p = PurePosixPath(rel)
-    if p.is_absolute() or ".." in p.parts or not p.parts or p.parts[0] != IMAGES_DIR:
-        return None
-    return study.joinpath(*p.parts)
 
 
 def _clinical_problems(cid: str, clinical: dict[str, Any]) -> list[str]:

@@ -33,7 +33,8 @@ import numpy as np
 from reader_app.domain.ai import heatmap_sequences
 from reader_app.domain.windowing import DEFAULT_PRESET, PRESETS, Window, percentile_window
 from studies.errors import InputFileError
-from studies.package import AI_DIR, AI_HEATMAPS_DIR, SEQUENCES, Case
+from studies.package import AI_DIR, AI_HEATMAPS_DIR, IMAGES_DIR, SEQUENCES, Case
+from studies.package_paths import package_file
 
 #: For each sequence: the RAS voxel axis that is sliced, then the axes shown as rows and columns.
 SLICE_AXES: dict[str, tuple[int, int, int]] = {
@@ -130,15 +131,17 @@ def load_sequence(study: str | Path, case: Case, sequence: str) -> DisplayVolume
     rel = case.images.get(sequence)
     if rel is None:
         raise InputFileError(Path(study) / "manifest.json", f"this knee has no {sequence} image")
-    data, zooms = _read_ras(Path(study) / rel, "image")
+    path = package_file(study, rel, IMAGES_DIR, what="image")  # no symlink leaving images/
+    data, zooms = _read_ras(path, "image")
     if not np.issubdtype(data.dtype, np.integer):
         data = data.astype(np.float32, copy=False)
     return to_display(data, zooms, sequence)
 
 
 def heatmap_path(study: str | Path, case_id: str, sequence: str) -> Path:
-    """``STUDY/ai/heatmaps/<case>_<sequence>.nii.gz``."""
-    return Path(study) / AI_DIR / AI_HEATMAPS_DIR / f"{case_id}_{sequence}.nii.gz"
+    """``STUDY/ai/heatmaps/<case>_<sequence>.nii.gz``, checked to stay inside ``ai/heatmaps/``."""
+    rel = f"{AI_DIR}/{AI_HEATMAPS_DIR}/{case_id}_{sequence}.nii.gz"
+    return package_file(study, rel, AI_DIR, what="AI heatmap")
 
 
 def load_heatmap(study: str | Path, case_id: str, sequence: str, like: DisplayVolume | None = None) -> DisplayVolume:

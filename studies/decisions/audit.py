@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from studies.errors import InputFileError
+from studies.package_paths import READER_ID_PATTERN, safe_id_problem
 
 #: The kinds of audit rows.
 KINDS: tuple[str, ...] = ("session_start", "session_stop", "decision", "answer_change", "flag")
@@ -82,6 +83,21 @@ def read_header(conn: sqlite3.Connection) -> tuple[dict[str, str], list[dict[str
         )
     ]
     return meta, order
+
+
+def reader_id_of(meta: dict[str, str], path: str | Path) -> str:
+    """The header's reader id, checked to be a safe file name (it names files when merging).
+
+    Raises :class:`InputFileError` naming the file and the value when it is missing or unsafe.
+    """
+    rid = meta.get("reader_id")
+    problem = safe_id_problem(rid, READER_ID_PATTERN)
+    if problem is not None:
+        raise InputFileError(
+            path, f"the header's reader id {problem}", column="meta.reader_id", value=rid,
+            hint="This is not a file written by knee-reader or simulate-reader; do not use it",
+        )
+    return rid  # type: ignore[return-value]
 
 
 def verify_connection(conn: sqlite3.Connection) -> ChainReport:

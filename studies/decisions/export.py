@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from studies.atomic import write_text_atomic
-from studies.decisions.audit import open_readonly, read_header, verify_connection
+from studies.decisions.audit import open_readonly, read_header, reader_id_of, verify_connection
 from studies.decisions.ledger import PHASES, Ledger, to_iso
 from studies.errors import InputFileError
 
@@ -55,7 +55,7 @@ def read_decisions(path: str | Path, *, phases: Iterable[str] = ("final",)) -> p
         conn.execute("BEGIN")  # one snapshot, even while the reader is writing
         meta, order = read_header(conn)
         report = verify_connection(conn)
-        ledger = Ledger(meta.get("reader_id", path.stem)).replay(
+        ledger = Ledger(reader_id_of(meta, path)).replay(
             conn.execute("SELECT id, kind, payload_json FROM audit ORDER BY id")
         )
     except (sqlite3.DatabaseError, KeyError, ValueError) as exc:
@@ -141,4 +141,4 @@ def _reader_of(path: Path) -> str:
         meta, _ = read_header(conn)
     finally:
         conn.close()
-    return meta.get("reader_id", path.stem)
+    return reader_id_of(meta, path)
