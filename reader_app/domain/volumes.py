@@ -33,6 +33,7 @@ import numpy as np
 from reader_app.domain.ai import heatmap_sequences
 from reader_app.domain.windowing import DEFAULT_PRESET, PRESETS, Window, percentile_window
 from studies.errors import InputFileError
+from studies.nifti_guard import volume_size_problem
 from studies.package import AI_DIR, AI_HEATMAPS_DIR, IMAGES_DIR, SEQUENCES, Case
 from studies.package_paths import package_file
 
@@ -106,7 +107,10 @@ def _read_ras(path: Path, what: str) -> tuple[np.ndarray, tuple[float, float, fl
     if not path.is_file():
         raise InputFileError(path, f"{what} is missing", hint="Flag this pair so the coordinator can fix the package")
     try:
-        img = nib.as_closest_canonical(nib.load(str(path)))
+        img = nib.load(str(path))
+        if (bad := volume_size_problem(img, path)) is not None:  # before allocating anything
+            raise InputFileError(path, f"{what} {bad}", hint="Flag this pair so the coordinator can fix the package")
+        img = nib.as_closest_canonical(img)
         if len(img.shape) != 3:
             raise InputFileError(path, f"{what} is not a 3D volume", value=tuple(img.shape))
         data = np.asanyarray(img.dataobj)

@@ -25,6 +25,7 @@ from typing import Any
 
 from studies.errors import InputFileError
 from studies.package_paths import READER_ID_PATTERN, safe_id_problem
+from studies.schema_check import loads_strict
 
 #: The kinds of audit rows.
 KINDS: tuple[str, ...] = ("session_start", "session_stop", "decision", "answer_change", "flag")
@@ -85,6 +86,15 @@ def read_header(conn: sqlite3.Connection) -> tuple[dict[str, str], list[dict[str
     return meta, order
 
 
+def payload_problem(kind: str, payload: Any) -> str | None:
+    """The first way ``payload`` breaks the declared schema of its ``kind`` (None when sound)."""
+    from studies.schema_check import schema_problems
+    from studies.schemas import PAYLOAD_SCHEMAS
+
+    problems = schema_problems(payload, PAYLOAD_SCHEMAS[kind], "payload")
+    return problems[0] if problems else None
+
+
 def reader_id_of(meta: dict[str, str], path: str | Path) -> str:
     """The header's reader id, checked to be a safe file name (it names files when merging).
 
@@ -119,9 +129,11 @@ def verify_connection(conn: sqlite3.Connection) -> ChainReport:
         if kind not in KINDS:
             return ChainReport(False, n, n, f"row {n}: unknown kind {kind!r}")
         try:
-            payload = json.loads(payload_json)
-        except (TypeError, json.JSONDecodeError):
+            payload = loads_strict(payload_json)
+        except (TypeError, ValueError, RecursionError):  # NaN, Infinity, bad JSON
             return ChainReport(False, n, n, f"row {n}: payload is not valid JSON")
+        if (bad := payload_problem(kind, payload)) is not None:
+            return ChainReport(False, n, n, f"row {n} ({kind}): {bad}")
         if canonical_json(payload) != payload_json:
             return ChainReport(False, n, n, f"row {n}: payload was rewritten (not in canonical form)")
         if row_hash(prev_hash, row_id, ts, kind, payload) != stored_hash:

@@ -58,7 +58,7 @@ def read_decisions(path: str | Path, *, phases: Iterable[str] = ("final",)) -> p
         ledger = Ledger(reader_id_of(meta, path)).replay(
             conn.execute("SELECT id, kind, payload_json FROM audit ORDER BY id")
         )
-    except (sqlite3.DatabaseError, KeyError, ValueError) as exc:
+    except (sqlite3.DatabaseError, KeyError, ValueError, TypeError, AttributeError) as exc:
         raise InputFileError(path, f"the decisions file is damaged ({exc})",
                              hint="Run 'knee-study verify-decisions' on it") from exc
     finally:

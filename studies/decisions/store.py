@@ -122,7 +122,12 @@ class DecisionStore:
             conn = cls._connect(path)
             if not conn.execute("SELECT 1 FROM sqlite_master WHERE name='audit'").fetchone():
                 cls._create(conn, path, reader_id, manifest)
-            store = cls(path, conn, lock, manifest, mode, wall_clock)
+            try:
+                store = cls(path, conn, lock, manifest, mode, wall_clock)
+            except (KeyError, ValueError, TypeError) as exc:  # a header or payload off its schema
+                raise InputFileError(path, f"the decisions file is damaged ({exc})",
+                                     hint="Run 'knee-study verify-decisions' on it, and continue "
+                                     "under a new reader id") from exc
             store._check_matches(reader_id, manifest)
             store._check_unaided_before_ai(mode)
         except BaseException:
