@@ -16,6 +16,16 @@ import sys
 from pathlib import Path
 
 
+def alpha_option(text: str) -> float:
+    """argparse type of ``--alpha``: a number strictly between 0 and 1 (a usage error else)."""
+    from studies.errors import OptionError
+    from studies.stats.checks import check_alpha
+
+    try:
+        return check_alpha(text)
+    except OptionError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "roc",
@@ -29,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--score", required=True, action="append", help="score column (give twice to compare two)"
     )
-    p.add_argument("--alpha", type=float, default=0.05, help="1 - confidence level (default 0.05)")
+    p.add_argument("--alpha", type=alpha_option, default=0.05, help="1 - confidence level, in (0, 1) (default 0.05)")
     p.set_defaults(func=cmd_roc)
 
     p = sub.add_parser(
@@ -51,7 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="jackknife",
         help="covariance over cases: jackknife (Iowa OR-DBM MRMC, default) or DeLong",
     )
-    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--alpha", type=alpha_option, default=0.05, help="1 - confidence level, in (0, 1)")
     p.set_defaults(func=cmd_mrmc)
 
     p = sub.add_parser(
@@ -126,7 +136,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--sims", type=int, default=1000, help="simulated studies per design point (1000)"
     )
-    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--alpha", type=alpha_option, default=0.05, help="1 - confidence level, in (0, 1)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_power)
 
