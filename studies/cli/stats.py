@@ -204,7 +204,8 @@ def cmd_roc(args: argparse.Namespace) -> int:
     }
     for col, s in scores.items():
         est = auc_ci(truth, s[keep].to_numpy(), args.alpha)
-        out["scores"][col] = {"auc": est.auc, "se": est.se, "ci": list(est.ci)}
+        out["scores"][col] = {"auc": est.auc, "se": est.se, "ci": list(est.ci),
+                              **({"note": est.note} if est.note else {})}
     if len(args.score) == 2:
         a, b = args.score
         cmp = delong_test(truth, scores[a][keep].to_numpy(), scores[b][keep].to_numpy(), args.alpha)
@@ -216,6 +217,7 @@ def cmd_roc(args: argparse.Namespace) -> int:
             "z": cmp.z,
             "p": cmp.p,
             "ci": list(cmp.ci),
+            **({"note": cmp.note} if cmp.note else {}),
         }
     _print_json(out)
     return 0

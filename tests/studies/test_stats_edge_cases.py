@@ -98,3 +98,15 @@ def test_mcnemar_without_discordant_pairs_is_undefined_and_says_so():
     r = mcnemar(0, 0)
     assert math.isnan(r.chi2) and math.isnan(r.p_exact) and "undefined" in r.note
     assert mcnemar(3, 1).note == "" and math.isfinite(mcnemar(3, 1).p_exact)
+
+
+def test_roc_command_prints_null_se_with_the_reason(tmp_path, capsys):
+    import json
+
+    table = tmp_path / "t.csv"
+    table.write_text("truth,s,u\n1,0.9,0.2\n0,0.3,0.1\n0,0.5,0.7\n0,0.1,0.4\n")
+    assert main(["roc", str(table), "--truth", "truth", "--positive", "1", "--score", "s", "--score", "u"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["scores"]["s"]["se"] is None and out["scores"]["s"]["ci"] == [None, None]
+    assert "not estimable" in out["scores"]["s"]["note"]
+    assert out["comparison"]["p"] is None and "not estimable" in out["comparison"]["note"]
