@@ -116,7 +116,9 @@ def export_decisions(paths: Iterable[str | Path], out: str | Path) -> pd.DataFra
     table = table.copy()
     for col in ("started_at", "decided_at"):
         table[col] = [to_iso(t) for t in table[col]]
-    write_text_atomic(out, table.to_csv(index=False))
+    from studies.spreadsheet_safe import safe_frame
+
+    write_text_atomic(out, safe_frame(table).to_csv(index=False))
     return table
 
 
