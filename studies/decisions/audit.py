@@ -144,15 +144,26 @@ def verify_connection(conn: sqlite3.Connection) -> ChainReport:
 
 
 def open_readonly(path: str | Path) -> sqlite3.Connection:
-    """Open a decisions file read-only (no lock, safe while a reader is writing to it)."""
+    """Open a decisions file read-only (no lock, safe while a reader is writing to it).
+
+    Nothing is created or changed next to the file, so this works on a read-only folder or
+    mount and as a user without write rights: a file with no ``-wal`` beside it (closed
+    cleanly, or copied alone) is opened ``immutable`` (SQLite then needs no ``-shm`` and
+    takes no locks); a file whose ``-wal`` is there (its reader is reading, or was killed) is
+    opened ``mode=ro``, which reads the committed rows in that ``-wal``.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputFileError(path, "decisions file not found", hint="Check the path")
+    live = path.with_name(path.name + "-wal").exists()
+    uri = f"{path.resolve().as_uri()}?mode=ro" + ("" if live else "&immutable=1")
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        conn = sqlite3.connect(uri, uri=True)
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     except sqlite3.DatabaseError as exc:
-        raise InputFileError(path, f"not a readable SQLite decisions file ({exc})") from exc
+        hint = ("Its -wal file is there but the folder cannot be written: copy the .sqlite and "
+                "its -wal file to a writable folder and open the copy") if live else None
+        raise InputFileError(path, f"not a readable SQLite decisions file ({exc})", hint=hint) from exc
     missing = {"meta", "pair_order", "audit"} - tables
     if missing:
         conn.close()
