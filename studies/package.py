@@ -34,9 +34,9 @@ from studies.atomic import write_text_atomic
 from studies.errors import InputFileError
 from studies.package_paths import READER_ID_PATTERN, relative_path_problem, safe_id_problem
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: Manifest versions this software reads.
-SUPPORTED_SCHEMA_VERSIONS: tuple[int, ...] = (1,)
+SUPPORTED_SCHEMA_VERSIONS: tuple[int, ...] = (1, 2)
 #: Most steps a confidence scale may have (its buttons must fit the window).
 MAX_CONFIDENCE_STEPS = 11
 MANIFEST_NAME = "manifest.json"
@@ -85,6 +85,8 @@ class Case:
     case_id: str
     images: dict[str, str]
     clinical: dict[str, Any]
+    #: Sequence -> SHA-256 of the image file (schema_version 2; empty in version 1).
+    image_sha256: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -115,6 +117,8 @@ class Manifest:
     #: Educational studies may reveal the answers on the end screen; real studies never.
     educational: bool = False
     schema_version: int = SCHEMA_VERSION
+    #: ``ai/...`` path -> SHA-256 of each AI output file, recorded by the model's inference.
+    ai_sha256: dict[str, str] = field(default_factory=dict)
 
     # -- conveniences -----------------------------------------------------------------
     def all_pairs(self) -> list[Pair]:
@@ -136,7 +140,13 @@ class Manifest:
         d["practice_pairs"] = [
             {"pair_id": p.pair_id, "cases": list(p.cases)} for p in self.practice_pairs
         ]
-        d["cases"] = {cid: {"images": c.images, "clinical": c.clinical} for cid, c in self.cases.items()}
+        d["cases"] = {
+            cid: {"images": c.images, "clinical": c.clinical,
+                  **({"image_sha256": c.image_sha256} if c.image_sha256 else {})}
+            for cid, c in self.cases.items()
+        }
+        if not self.ai_sha256:
+            d.pop("ai_sha256")
         # schema_version first, for people who open the file.
         return {"schema_version": d.pop("schema_version"), **d}
 
@@ -228,7 +238,8 @@ def _reference_problems(data: dict[str, Any], path: str | Path) -> list[str]:
 def manifest_from_json(data: dict[str, Any]) -> Manifest:
     """Build a :class:`Manifest` from parsed JSON already checked by :func:`manifest_problems`."""
     cases = {
-        cid: Case(case_id=cid, images=dict(c["images"]), clinical=dict(c["clinical"]))
+        cid: Case(case_id=cid, images=dict(c["images"]), clinical=dict(c["clinical"]),
+                  image_sha256=dict(c.get("image_sha256", {})))
         for cid, c in data["cases"].items()
     }
 
@@ -243,6 +254,7 @@ def manifest_from_json(data: dict[str, Any]) -> Manifest:
         practice_pairs=pairs("practice_pairs"),
         key_sha256=data["key_sha256"],
         schema_version=data["schema_version"],
+        ai_sha256=dict(data.get("ai_sha256", {})),
         **kwargs,
     )
 
@@ -267,7 +279,15 @@ def load_manifest(study: str | Path) -> Manifest:
 
 
 def save_manifest(study: str | Path, manifest: Manifest) -> Path:
-    """Write ``STUDY/manifest.json`` atomically and return its path."""
+    """Write ``STUDY/manifest.json`` atomically and return its path.
+
+    The SHA-256 of every image file present and not yet recorded is filled in
+    (:func:`studies.integrity.fill_image_hashes`); the manifest is written as schema_version 2
+    when every image has its hash, else as version 1 (no hashes).
+    """
+    from studies.integrity import fill_image_hashes
+
+    manifest = fill_image_hashes(study, manifest)
     path = Path(study) / MANIFEST_NAME
     write_text_atomic(path, json.dumps(manifest.to_json(), indent=2, ensure_ascii=False) + "\n")
     return path

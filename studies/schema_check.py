@@ -117,7 +117,9 @@ def _sentence(error) -> str:
             f"{where}: unknown field '{k}'." + did_you_mean(str(k), allowed) for k in extra
         )
     if v == "required":
-        return f"{where}: {error.message.replace('is a required property', 'is missing')}"
+        name = error.message.split("'")[1] if "'" in error.message else error.message
+        present = list(error.instance) if isinstance(error.instance, dict) else []
+        return f"{where}: missing field '{name}'." + did_you_mean(name, present)
     if v == "type":
         want = error.validator_value
         want = " or ".join(want) if isinstance(want, list) else want

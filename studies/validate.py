@@ -17,6 +17,7 @@ import numpy as np
 
 from studies.ai_scores import parse_scores
 from studies.errors import InputFileError, StudyError
+from studies.integrity import ai_hash_problems, changed_problem
 from studies.nifti_guard import volume_size_problem
 from studies.package import (
     AI_DIR,
@@ -75,6 +76,9 @@ def validate_study(
             problems.append(f"case '{cid}' {seq}: {exc.problem} (got {rel!r})")
         else:
             referenced.add(path.resolve())
+            expected = manifest.cases[cid].image_sha256.get(seq)
+            if path.is_file() and (bad := changed_problem(path, expected)) is not None:
+                problems.append(f"case '{cid}' {seq}: {path} {bad}; restore it from the built package")
             problems += _image_problems(path, f"case '{cid}' {seq}", seq, shapes, (cid, seq))
         if progress:
             progress(i, len(todo))
@@ -86,6 +90,7 @@ def validate_study(
                     f"{f}: file not referenced by the manifest (remove it: stray files may unblind)"
                 )
     problems += _heatmap_problems(study, shapes)
+    problems += ai_hash_problems(study, manifest)
     scores = study / AI_DIR / AI_SCORES_NAME
     if scores.is_file():
         problems += parse_scores(scores, manifest.cases)[2]

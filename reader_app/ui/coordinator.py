@@ -343,7 +343,7 @@ class CoordinatorController:
         """Merge decisions files from other workstations, show the verdicts, refresh."""
         items: list[MergeItem] = []
         with error_display(self.view, "Collecting decisions files"):
-            items = merge_decisions(self.study, list(files))
+            items = merge_decisions(self.study, list(files), key=self.key)
             self.view.show_merge_report(items)
         self.refresh()
         return items

@@ -263,12 +263,19 @@ def _place(item: MergeItem, study: str | Path, incoming: Chain, existing: Chain 
             item.target = None
 
 
-def merge_decisions(study: str | Path, files: list[str | Path], *, dry_run: bool = False) -> list[MergeItem]:
+def merge_decisions(study: str | Path, files: list[str | Path], *, dry_run: bool = False,
+                    key: str | Path | None = None) -> list[MergeItem]:
     """Bring ``files`` into ``STUDY/decisions/``; return one verdict per file, in order.
 
     Files are taken one after the other, so two copies of the same reader's file in one
-    batch are compared with each other too. With ``dry_run`` nothing is written.
+    batch are compared with each other too. With ``dry_run`` nothing is written. With
+    ``key``, a file that contradicts the chain heads recorded beside it (shorter, an older
+    copy, rewritten below a recorded head) is ``invalid``, and the heads of the files
+    collected are recorded (:mod:`studies.decisions.heads`).
     """
+    from studies.decisions.heads import head_problem, load_heads, record_heads
+
+    recorded = load_heads(key)["readers"] if key is not None else {}
     manifest = load_manifest(study)
     folder = decisions_dir(study)
     current: dict[str, Chain] = {}
@@ -296,6 +303,10 @@ def merge_decisions(study: str | Path, files: list[str | Path], *, dry_run: bool
         existing = current.get(incoming.reader_id)
         status, detail = classify(manifest.study_id, manifest.key_sha256, incoming, existing)
         item = MergeItem(f, incoming.reader_id, status, detail)
+        if status in ("new", "update", "conflict") and incoming.ok and (
+            bad := head_problem(f, recorded.get(incoming.reader_id))
+        ) is not None:
+            item.status, item.detail = "invalid", bad
         try:
             _place(item, study, incoming, existing, f)
         except InputFileError as exc:
@@ -306,5 +317,7 @@ def merge_decisions(study: str | Path, files: list[str | Path], *, dry_run: bool
             _copy_snapshot(f, item.target)
             if item.status in ("new", "update"):
                 current[incoming.reader_id] = read_chain(item.target)
+                if key is not None:
+                    record_heads(key, [item.target], manifest.study_id)
         items.append(item)
     return items
