@@ -69,8 +69,18 @@ def _depth_ok(text: str, limit: int) -> bool:
 
 
 def loads_strict(text: str) -> Any:
-    """``json.loads`` refusing NaN/Infinity and duplicate keys (raises ValueError)."""
-    return json.loads(text, parse_constant=_no_constant, object_pairs_hook=_no_duplicates)
+    """``json.loads`` refusing NaN/Infinity, duplicate keys and nesting deeper than
+    :data:`MAX_DEPTH` (raises ValueError, never RecursionError)."""
+    if not isinstance(text, str | bytes | bytearray):
+        raise ValueError(f"expected JSON text, got {type(text).__name__}")
+    if isinstance(text, bytes | bytearray):
+        text = text.decode("utf-8")  # UnicodeDecodeError is a ValueError
+    if not _depth_ok(text, MAX_DEPTH):
+        raise ValueError(f"nested more than {MAX_DEPTH} levels deep")
+    try:
+        return json.loads(text, parse_constant=_no_constant, object_pairs_hook=_no_duplicates)
+    except RecursionError as exc:  # pragma: no cover - the depth check comes first
+        raise ValueError("nested too deeply") from exc
 
 
 def read_json_bounded(path: str | Path, what: str, *, max_bytes: int) -> Any:
