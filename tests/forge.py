@@ -17,7 +17,8 @@ from studies.decisions.audit import canonical_json, genesis_hash, read_header, r
 def forge(path: str | Path, *, meta: dict[str, str] | None = None, keep_rows: int | None = None,
           payload_edit=None) -> None:
     """Change ``meta`` entries, keep only the first ``keep_rows`` audit rows, and apply
-    ``payload_edit(row_id, kind, payload) -> payload`` to each row; then rechain."""
+    ``payload_edit(row_id, kind, payload) -> payload`` (or ``(kind, payload)``) to each row;
+    then rechain."""
     conn = sqlite3.connect(path)
     try:
         conn.execute("PRAGMA journal_mode=DELETE")
@@ -35,6 +36,8 @@ def forge(path: str | Path, *, meta: dict[str, str] | None = None, keep_rows: in
             payload = json.loads(payload_json)
             if payload_edit is not None:
                 payload = payload_edit(row_id, kind, payload)
+                if isinstance(payload, tuple):  # (new kind, new payload)
+                    kind, payload = payload
             h = row_hash(prev, row_id, ts, kind, payload)
             conn.execute("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?)",
                          (row_id, ts, kind, canonical_json(payload), prev, h))

@@ -46,6 +46,7 @@ def verify_inputs(
 
     Returns, per file, ``{"file", "audit_rows", "audit_head"}``, also kept in the results."""
     from studies.decisions import verify_file
+    from studies.decisions.consistency import consistency_problems
 
     verify_key(study, key_path)
     manifest = load_manifest(study)
@@ -67,6 +68,12 @@ def verify_inputs(
                 "Use the reader's original file",
             )
         _check_same_study(f, manifest)
+        if problems := consistency_problems(f, manifest):
+            raise InputFileError(
+                f, "its decisions contradict what the reader app writes (the file was edited, "
+                "even if its chain verifies):\n  " + "\n  ".join(problems),
+                hint="Analysis refuses it; ask the reader for their original file",
+            )
         chains.append({"file": Path(f).name, "audit_rows": report.rows, "audit_head": report.head})
     from studies.decisions.heads import check_heads, heads_path, record_heads
 
