@@ -3,7 +3,8 @@
 A rewritten file with recomputed hashes verifies (see ``docs/decisions-format.md``), but the
 store never writes certain rows, so such rows betray an edit whatever the chain says:
 
-- the stored reading order is exactly the manifest's pairs, practice pairs marked as such;
+- the seed and the stored reading order are the reader id's for this study (a changed
+  ``reader_id`` shows), and the order is exactly the manifest's pairs, practice marked;
 - each answer names its pair's two cases as stored (left, right) and chooses one of them;
 - its ``practice`` flag is the pair's (a wrong answer cannot hide as practice);
 - at most one ``decision`` row per pair, mode and phase (later answers are ``answer_change``);
@@ -22,6 +23,7 @@ import sqlite3
 from pathlib import Path
 
 from studies.decisions.audit import open_readonly, read_header
+from studies.decisions.order import reader_order, reader_seed
 from studies.package import Manifest
 
 MAX_LISTED = 10
@@ -31,7 +33,7 @@ def consistency_problems(path: str | Path, manifest: Manifest) -> list[str]:
     """Every way the decisions file at ``path`` departs from what the store writes."""
     conn = open_readonly(path)
     try:
-        _, order = read_header(conn)
+        meta, order = read_header(conn)
         rows = conn.execute(
             "SELECT id, kind, payload_json FROM audit WHERE kind IN ('decision', 'answer_change') ORDER BY id"
         ).fetchall()
@@ -39,7 +41,7 @@ def consistency_problems(path: str | Path, manifest: Manifest) -> list[str]:
         return [f"the file is damaged ({exc})"]
     finally:
         conn.close()
-    out: list[str] = []
+    out: list[str] = _order_problems(meta, order, manifest)
     stored = {o["pair_id"]: o for o in order}
     expected = {p.pair_id: p for p in manifest.all_pairs()}
     if set(stored) != set(expected):
@@ -56,6 +58,22 @@ def consistency_problems(path: str | Path, manifest: Manifest) -> list[str]:
     if len(out) > MAX_LISTED:
         out = [*out[:MAX_LISTED], f"... and {len(out) - MAX_LISTED} more"]
     return out
+
+
+def _order_problems(meta: dict[str, str], order: list[dict], manifest: Manifest) -> list[str]:
+    """The seed and the order follow from the study and reader ids: a changed reader id (or
+    seed, or order) shows, unless everything was rebuilt for the new id."""
+    rid = meta.get("reader_id", "")
+    if meta.get("seed") != str(reader_seed(manifest.study_id, rid)):
+        return [f"its seed is not reader {rid}'s: the reader id or the seed was changed"]
+    try:
+        expected = reader_order(manifest, rid, int(meta["seed"]))
+    except (KeyError, ValueError):
+        return ["its stored reading order cannot be reproduced from its header"]
+    mine = [(o["pair_id"], o["left_case"], o["right_case"], o["practice"]) for o in order]
+    if mine != [(o.pair_id, o.left_case, o.right_case, o.practice) for o in expected]:
+        return [f"its stored reading order is not reader {rid}'s for this study"]
+    return []
 
 
 def _row_problems(row_id: int, kind: str, p: dict, stored: dict, manifest: Manifest,

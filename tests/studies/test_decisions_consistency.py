@@ -107,3 +107,10 @@ def test_a_changed_reading_order_is_refused(tiny):
     forge(path)
     assert verify_file(path).ok
     assert any("practice mark" in p for p in consistency_problems(path, manifest))
+
+
+def test_a_changed_reader_id_is_refused(tiny):
+    path, manifest = _read(tiny)
+    forge(path, meta={"reader_id": "r9"})
+    assert verify_file(path).ok
+    assert any("reader id or the seed was changed" in p for p in consistency_problems(path, manifest))
