@@ -45,6 +45,7 @@ from model.run import FINAL, load_config, load_folds, load_model
 from model.tasks import PACKAGE_NAMES, clinical_matrix
 from studies.atomic import atomic_directory
 from studies.errors import InputFileError
+from studies.integrity import record_ai_hashes
 from studies.package import (
     AI_DIR,
     AI_HEATMAPS_DIR,
@@ -218,6 +219,7 @@ def infer_study(
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     _write_ai(study, config.run_id, scores, maps, info)
+    record_ai_hashes(study)  # the manifest records each ai/ file's SHA-256
     return info
 
 

@@ -75,11 +75,12 @@ def _decisions_copy(study: str, reader: str, folder: Path) -> Path:
     also takes what is still in the write-ahead log); the path alone when there is none."""
     import sqlite3
 
+    from studies.decisions.audit import open_readonly
     from studies.package import check_reader_id, decisions_path
 
     src, dst = decisions_path(study, check_reader_id(reader)), folder / f"{reader}.sqlite"
     if src.is_file():
-        source = sqlite3.connect(f"{src.resolve().as_uri()}?mode=ro", uri=True)
+        source = open_readonly(src)  # a clean error for a file that is not a decisions file
         target = sqlite3.connect(dst)
         try:
             source.backup(target)

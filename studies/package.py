@@ -23,26 +23,28 @@ Everything here is plain data: the dataclasses load from and dump to JSON, and
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
-import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from studies.ai_scores import AI_SCORE_COLUMNS, parse_scores
 from studies.atomic import write_text_atomic
-from studies.errors import InputFileError, did_you_mean, require_columns
+from studies.errors import InputFileError
+from studies.package_paths import READER_ID_PATTERN, relative_path_problem, safe_id_problem
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: Manifest versions this software reads.
+SUPPORTED_SCHEMA_VERSIONS: tuple[int, ...] = (1, 2)
+#: Most steps a confidence scale may have (its buttons must fit the window).
+MAX_CONFIDENCE_STEPS = 11
 MANIFEST_NAME = "manifest.json"
 IMAGES_DIR = "images"
 AI_DIR = "ai"
 AI_SCORES_NAME = "scores.csv"
 AI_HEATMAPS_DIR = "heatmaps"
 AI_RUN_NAME = "run.json"
-#: Columns of ``ai/scores.csv`` (``run_id`` optional).
-AI_SCORE_COLUMNS: tuple[str, ...] = ("case_id", "probability", "run_id")
 DECISIONS_DIR = "decisions"
 
 #: Sequence keys used everywhere in the package (and their OAI SeriesDescription stems).
@@ -83,6 +85,8 @@ class Case:
     case_id: str
     images: dict[str, str]
     clinical: dict[str, Any]
+    #: Sequence -> SHA-256 of the image file (schema_version 2; empty in version 1).
+    image_sha256: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -113,6 +117,8 @@ class Manifest:
     #: Educational studies may reveal the answers on the end screen; real studies never.
     educational: bool = False
     schema_version: int = SCHEMA_VERSION
+    #: ``ai/...`` path -> SHA-256 of each AI output file, recorded by the model's inference.
+    ai_sha256: dict[str, str] = field(default_factory=dict)
 
     # -- conveniences -----------------------------------------------------------------
     def all_pairs(self) -> list[Pair]:
@@ -134,12 +140,17 @@ class Manifest:
         d["practice_pairs"] = [
             {"pair_id": p.pair_id, "cases": list(p.cases)} for p in self.practice_pairs
         ]
-        d["cases"] = {cid: {"images": c.images, "clinical": c.clinical} for cid, c in self.cases.items()}
+        d["cases"] = {
+            cid: {"images": c.images, "clinical": c.clinical,
+                  **({"image_sha256": c.image_sha256} if c.image_sha256 else {})}
+            for cid, c in self.cases.items()
+        }
+        if not self.ai_sha256:
+            d.pop("ai_sha256")
         # schema_version first, for people who open the file.
         return {"schema_version": d.pop("schema_version"), **d}
 
 
-_MANIFEST_REQUIRED = ("schema_version", "study_id", "cases", "pairs", "key_sha256")
 _MANIFEST_OPTIONAL = (
     "question",
     "title",
@@ -150,73 +161,85 @@ _MANIFEST_OPTIONAL = (
     "allow_answer_change",
     "educational",
 )
+#: Largest manifest or key file read (a 150-pair study's manifest is about 100 kB).
+MAX_JSON_BYTES = 64 << 20
 
 
 def manifest_problems(data: Any, path: str | Path = MANIFEST_NAME) -> list[str]:
-    """Every schema problem in a parsed manifest, as readable sentences (empty when valid)."""
-    problems: list[str] = []
-    if not isinstance(data, dict):
-        return [f"{path}: the manifest must be a JSON object, got {type(data).__name__}"]
-    for k in _MANIFEST_REQUIRED:
-        if k not in data:
-            problems.append(f"{path}: missing field '{k}'." + did_you_mean(k, data.keys()))
-    for k in data:
-        if k not in _MANIFEST_REQUIRED and k not in _MANIFEST_OPTIONAL:
-            problems.append(
-                f"{path}: unknown field '{k}'."
-                + did_you_mean(k, [*_MANIFEST_REQUIRED, *_MANIFEST_OPTIONAL])
-            )
-    if data.get("schema_version", SCHEMA_VERSION) != SCHEMA_VERSION:
-        problems.append(
+    """Every problem in a parsed manifest, as readable sentences (empty when valid): the
+    declared schema (:data:`studies.schemas.MANIFEST_SCHEMA`), then the cross-references."""
+    from studies.schema_check import schema_problems
+    from studies.schemas import MANIFEST_SCHEMA
+
+    if isinstance(data, dict) and data.get("schema_version") not in SUPPORTED_SCHEMA_VERSIONS \
+            and type(data.get("schema_version")) is int:
+        return [
             f"{path}: schema_version {data.get('schema_version')!r} is not supported "
-            f"(this version reads {SCHEMA_VERSION}); update the software or rebuild the study"
-        )
-    cases = data.get("cases", {})
-    if not isinstance(cases, dict):
-        problems.append(f"{path}: 'cases' must be an object keyed by case id")
-        cases = {}
+            f"(this version reads {', '.join(map(str, SUPPORTED_SCHEMA_VERSIONS))}); update the "
+            "software or rebuild the study"
+        ]
+    problems = schema_problems(data, MANIFEST_SCHEMA, path)
+    if isinstance(data, dict):  # the cross-references of whatever parts are well formed
+        problems += _reference_problems(data, path)
+    return problems
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _reference_problems(data: dict[str, Any], path: str | Path) -> list[str]:
+    """Cross-references the schema cannot express; tolerant of parts the schema refused."""
+    problems: list[str] = []
+    cases = {k: v for k, v in _dict(data.get("cases")).items() if isinstance(v, dict)}
+    version = data.get("schema_version")
     for cid, c in cases.items():
-        if not isinstance(c, dict) or "images" not in c or "clinical" not in c:
-            problems.append(f"{path}: case '{cid}' needs 'images' and 'clinical'")
-            continue
-        for seq in c["images"]:
-            if seq not in SEQUENCES:
-                problems.append(
-                    f"{path}: case '{cid}' has unknown sequence '{seq}'." + did_you_mean(seq, SEQUENCES)
-                )
-        for k in CLINICAL_KEYS:
-            if k not in c["clinical"]:
-                problems.append(f"{path}: case '{cid}' lacks clinical variable '{k}'")
+        for seq, rel in _dict(c.get("images")).items():
+            if (bad := relative_path_problem(rel, IMAGES_DIR)) is not None:
+                problems.append(f"{path}: case '{cid}' {seq} image path {rel!r} {bad}")
+        if type(version) is int and version >= 2 and isinstance(c.get("images"), dict) \
+                and set(_dict(c.get("image_sha256"))) != set(c["images"]):
+            problems.append(f"{path}: case '{cid}' needs an image_sha256 for each of its images "
+                            f"(schema_version {version})")
+    for rel in _dict(data.get("ai_sha256")):
+        if (bad := relative_path_problem(rel, AI_DIR)) is not None:
+            problems.append(f"{path}: ai_sha256 path {rel!r} {bad}")
     seen: set[str] = set()
     for group in ("pairs", "practice_pairs"):
-        pairs = data.get(group, [])
-        if not isinstance(pairs, list):
-            problems.append(f"{path}: '{group}' must be a list")
-            continue
-        for i, p in enumerate(pairs):
-            if not isinstance(p, dict) or "pair_id" not in p or "cases" not in p:
-                problems.append(f"{path}: {group}[{i}] needs 'pair_id' and 'cases'")
+        pairs = data.get(group)
+        for p in pairs if isinstance(pairs, list) else []:
+            if not isinstance(p, dict) or not isinstance(p.get("pair_id"), str):
                 continue
-            if p["pair_id"] in seen:
-                problems.append(f"{path}: pair id '{p['pair_id']}' appears twice")
-            seen.add(p["pair_id"])
-            pc = p["cases"]
-            if not isinstance(pc, list) or len(pc) != 2 or pc[0] == pc[1]:
-                problems.append(f"{path}: pair '{p['pair_id']}' must list two different case ids")
+            pid, pc = p["pair_id"], p.get("cases")
+            if pid in seen:
+                problems.append(f"{path}: pair id '{pid}' appears twice")
+            seen.add(pid)
+            if not (isinstance(pc, list) and len(pc) == 2 and all(isinstance(c, str) for c in pc)):
                 continue
+            if pc[0] == pc[1]:
+                problems.append(f"{path}: pair '{pid}' must list two different case ids")
             for cid in pc:
                 if cid not in cases:
-                    problems.append(f"{path}: pair '{p['pair_id']}' names unknown case '{cid}'")
-    for m in data.get("reading_modes", []):
-        if m not in READING_MODES:
-            problems.append(f"{path}: unknown reading mode '{m}'." + did_you_mean(m, READING_MODES))
+                    problems.append(f"{path}: pair '{pid}' names unknown case '{cid}'")
+    scale = data.get("confidence_scale")
+    if isinstance(scale, dict) and type(scale.get("min")) is int and type(scale.get("max")) is int:
+        lo, hi = scale["min"], scale["max"]
+        if lo > hi:
+            problems.append(f"{path}: confidence_scale min {lo} is above max {hi}")
+        elif hi - lo + 1 > MAX_CONFIDENCE_STEPS:
+            problems.append(f"{path}: confidence_scale has {hi - lo + 1} steps, "
+                            f"at most {MAX_CONFIDENCE_STEPS} allowed")
+        for label in _dict(scale.get("labels")):
+            if str(label).isdigit() and not lo <= int(label) <= hi:
+                problems.append(f"{path}: confidence_scale label '{label}' is outside {lo}..{hi}")
     return problems
 
 
 def manifest_from_json(data: dict[str, Any]) -> Manifest:
     """Build a :class:`Manifest` from parsed JSON already checked by :func:`manifest_problems`."""
     cases = {
-        cid: Case(case_id=cid, images=dict(c["images"]), clinical=dict(c["clinical"]))
+        cid: Case(case_id=cid, images=dict(c["images"]), clinical=dict(c["clinical"]),
+                  image_sha256=dict(c.get("image_sha256", {})))
         for cid, c in data["cases"].items()
     }
 
@@ -231,19 +254,18 @@ def manifest_from_json(data: dict[str, Any]) -> Manifest:
         practice_pairs=pairs("practice_pairs"),
         key_sha256=data["key_sha256"],
         schema_version=data["schema_version"],
+        ai_sha256=dict(data.get("ai_sha256", {})),
         **kwargs,
     )
 
 
 def read_json(path: str | Path, what: str) -> Any:
-    """Parse a JSON file, turning a missing or malformed file into an :class:`InputFileError`."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputFileError(path, f"{what} not found", hint="Check the path")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputFileError(path, f"{what} is not valid JSON ({exc})") from exc
+    """Parse a JSON file strictly and within bounds (see :mod:`studies.schema_check`),
+    turning a missing, oversized, malformed or too deeply nested file into an
+    :class:`InputFileError`."""
+    from studies.schema_check import read_json_bounded
+
+    return read_json_bounded(path, what, max_bytes=MAX_JSON_BYTES)
 
 
 def load_manifest(study: str | Path) -> Manifest:
@@ -257,7 +279,15 @@ def load_manifest(study: str | Path) -> Manifest:
 
 
 def save_manifest(study: str | Path, manifest: Manifest) -> Path:
-    """Write ``STUDY/manifest.json`` atomically and return its path."""
+    """Write ``STUDY/manifest.json`` atomically and return its path.
+
+    The SHA-256 of every image file present and not yet recorded is filled in
+    (:func:`studies.integrity.fill_image_hashes`); the manifest is written as schema_version 2
+    when every image has its hash, else as version 1 (no hashes).
+    """
+    from studies.integrity import fill_image_hashes
+
+    manifest = fill_image_hashes(study, manifest)
     path = Path(study) / MANIFEST_NAME
     write_text_atomic(path, json.dumps(manifest.to_json(), indent=2, ensure_ascii=False) + "\n")
     return path
@@ -283,14 +313,14 @@ def load_key(path: str | Path) -> dict[str, Any]:
     "non_progressor_jsn_mm", "stratum", "progressor_source": {"participant_id", "side",
     "visit"}, "non_progressor_source": {...}}``.
     """
+    from studies.schema_check import schema_problems
+    from studies.schemas import KEY_SCHEMA
+
     path = Path(path)
     data = read_json(path, "study key")
-    if not isinstance(data, dict) or "pairs" not in data or "study_id" not in data:
-        raise InputFileError(path, "not a study key: expected an object with 'study_id' and 'pairs'")
-    for i, p in enumerate(data["pairs"]):
-        for k in ("pair_id", "progressor", "non_progressor", "stratum"):
-            if k not in p:
-                raise InputFileError(path, f"pairs[{i}] lacks '{k}'")
+    problems = schema_problems(data, KEY_SCHEMA, path)
+    if problems:
+        raise InputFileError(path, "not a valid study key:\n  " + "\n  ".join(problems))
     return data
 
 
@@ -313,32 +343,20 @@ def read_ai_scores(study: str | Path) -> tuple[dict[str, float], str] | None:
     """``STUDY/ai/scores.csv`` as ({case_id: probability}, the run ids joined by ','), or None
     when the study has no scores. Plain ``csv`` (the reader app's start stays free of pandas).
 
-    Raises :class:`InputFileError` naming the row and column for a missing column, a
-    probability that is not a number from 0 to 1, or a case listed twice.
+    Raises :class:`InputFileError` listing every problem (see :mod:`studies.ai_scores`):
+    encoding, separator, a missing column, a probability that is not a finite number from 0
+    to 1, a case listed twice, an empty file.
     """
     path = Path(study) / AI_DIR / AI_SCORES_NAME
     if not path.is_file():
         return None
-    scores: dict[str, float] = {}
-    run_ids: set[str] = set()
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        require_columns(path, reader.fieldnames or [], AI_SCORE_COLUMNS[:2],
-                        hint=f"Expected columns {', '.join(AI_SCORE_COLUMNS)}")
-        for i, row in enumerate(reader, 1):
-            cid = (row["case_id"] or "").strip()
-            try:
-                p = float(row["probability"])
-            except (TypeError, ValueError):
-                p = math.nan
-            if not 0.0 <= p <= 1.0:
-                raise InputFileError(path, "probability must be a number from 0 to 1", row=i,
-                                     column="probability", value=row["probability"])
-            if cid in scores:
-                raise InputFileError(path, "case listed twice", row=i, column="case_id", value=cid)
-            scores[cid] = p
-            run_ids.add((row.get("run_id") or "").strip())
-    return scores, ",".join(sorted(r for r in run_ids if r))
+    scores, run_ids, problems = parse_scores(path)
+    if problems:
+        raise InputFileError(
+            path, "the AI scores are not valid:\n  " + "\n  ".join(problems),
+            hint=f"Expected UTF-8 CSV with columns {', '.join(AI_SCORE_COLUMNS)}; re-run the model's inference",
+        )
+    return scores, ",".join(sorted(run_ids))
 
 
 def decisions_dir(study: str | Path) -> Path:
@@ -353,11 +371,9 @@ def decisions_path(study: str | Path, reader_id: str) -> Path:
 
 def check_reader_id(reader_id: str) -> str:
     """Reader ids become file names: letters, digits, '-', '_' and '.', 1-64 characters."""
-    import re
-
     from studies.errors import OptionError
 
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", reader_id or ""):
+    if safe_id_problem(reader_id, READER_ID_PATTERN) is not None:
         raise OptionError(
             "reader", "1-64 letters, digits, '-', '_' or '.', starting with a letter or digit", reader_id
         )

@@ -9,26 +9,28 @@ its SHA-256 against the manifest, its study id and that its pairs are the manife
 
 from __future__ import annotations
 
-import math
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import nibabel as nib
 import numpy as np
 
-from studies.errors import StudyError
+from studies.ai_scores import parse_scores
+from studies.errors import InputFileError, StudyError
+from studies.integrity import ai_hash_problems, changed_problem
+from studies.nifti_guard import volume_size_problem
 from studies.package import (
     AI_DIR,
     AI_HEATMAPS_DIR,
+    AI_SCORES_NAME,
     IMAGES_DIR,
     MANIFEST_NAME,
-    STRATA,
     file_sha256,
-    load_key,
     manifest_from_json,
     manifest_problems,
     read_json,
 )
+from studies.package_paths import package_file
 from studies.progress import ProgressCallback
 
 #: Voxel axis (RAS order) along which each sequence's slices run.
@@ -60,8 +62,6 @@ def validate_study(
             problems.append(
                 f"case '{cid}' is used in {used.get(cid, 0)} pairs (each knee exactly once)"
             )
-    for cid, case in manifest.cases.items():
-        problems += _clinical_problems(cid, case.clinical)
     referenced: set[Path] = set()
     todo = [(cid, seq, rel) for cid, c in manifest.cases.items() for seq, rel in c.images.items()]
     for cid, case in manifest.cases.items():
@@ -70,13 +70,15 @@ def validate_study(
                 problems.append(f"case '{cid}' has no '{seq}' image")
     shapes: dict[tuple[str, str], tuple[int, ...]] = {}
     for i, (cid, seq, rel) in enumerate(todo, 1):
-        path = _inside(study, rel)
-        if path is None:
-            problems.append(
-                f"case '{cid}' {seq}: image path '{rel}' is not inside the package's {IMAGES_DIR}/"
-            )
+        try:
+            path = package_file(study, rel, IMAGES_DIR, what="image")
+        except InputFileError as exc:
+            problems.append(f"case '{cid}' {seq}: {exc.problem} (got {rel!r})")
         else:
             referenced.add(path.resolve())
+            expected = manifest.cases[cid].image_sha256.get(seq)
+            if path.is_file() and (bad := changed_problem(path, expected)) is not None:
+                problems.append(f"case '{cid}' {seq}: {path} {bad}; restore it from the built package")
             problems += _image_problems(path, f"case '{cid}' {seq}", seq, shapes, (cid, seq))
         if progress:
             progress(i, len(todo))
@@ -88,29 +90,13 @@ def validate_study(
                     f"{f}: file not referenced by the manifest (remove it: stray files may unblind)"
                 )
     problems += _heatmap_problems(study, shapes)
+    problems += ai_hash_problems(study, manifest)
+    scores = study / AI_DIR / AI_SCORES_NAME
+    if scores.is_file():
+        problems += parse_scores(scores, manifest.cases)[2]
     if key is not None:
         problems += key_problems(study, Path(key), manifest, data)
     return problems
-
-
-def _inside(study: Path, rel: str) -> Path | None:
-    p = PurePosixPath(rel)
-    if p.is_absolute() or ".." in p.parts or not p.parts or p.parts[0] != IMAGES_DIR:
-        return None
-    return study.joinpath(*p.parts)
-
-
-def _clinical_problems(cid: str, clinical: dict[str, Any]) -> list[str]:
-    out = []
-    for k, v in clinical.items():
-        if k == "sex":
-            if v not in ("F", "M"):
-                out.append(f"case '{cid}': sex must be 'F' or 'M', got {v!r}")
-        elif not (isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-                  and (v >= 0 if k == "min_medial_jsw_mm" else v > 0)):
-            what = "a number >= 0 (0: bone on bone)" if k == "min_medial_jsw_mm" else "a positive number"
-            out.append(f"case '{cid}': clinical variable '{k}' must be {what}, got {v!r}")
-    return out
 
 
 def _image_problems(
@@ -124,6 +110,8 @@ def _image_problems(
         return [f"{what}: {path} is missing"]
     try:
         img = nib.load(str(path))
+        if (bad := volume_size_problem(img, path)) is not None:
+            return [f"{what}: {path} {bad}"]
         data = np.asanyarray(img.dataobj)  # reads (and decompresses) the whole file
     except Exception as exc:  # a truncated gzip, a bad header, ...
         return [f"{what}: {path} does not load ({type(exc).__name__}: {exc})"]
@@ -186,8 +174,11 @@ def key_problems(study: Path, key: Path, manifest, data: dict[str, Any]) -> list
         out.append(
             f"{key}: the key is inside the study package; move it out before handing the package to readers"
         )
+    from studies.schema_check import schema_problems
+    from studies.schemas import KEY_SCHEMA
+
     try:
-        k = load_key(key)
+        k = read_json(key, "study key")
     except StudyError as exc:
         return [*out, str(exc)]
     digest = file_sha256(key)
@@ -196,6 +187,9 @@ def key_problems(study: Path, key: Path, manifest, data: dict[str, Any]) -> list
             f"{key}: SHA-256 {digest[:12]}... differs from the manifest's {manifest.key_sha256[:12]}... "
             "(the key changed after the build, or belongs to another study)"
         )
+    schema = schema_problems(k, KEY_SCHEMA, key)
+    if schema:
+        return out + schema
     if k.get("study_id") != manifest.study_id:
         out.append(
             f"{key}: study id {k.get('study_id')!r} is not the manifest's {manifest.study_id!r}"
@@ -211,6 +205,4 @@ def key_problems(study: Path, key: Path, manifest, data: dict[str, Any]) -> list
             e = in_key[pid]
             if {e["progressor"], e["non_progressor"]} != in_manifest[pid]:
                 out.append(f"{key}: pair '{pid}' names cases other than the manifest's")
-            if e["stratum"] not in STRATA:
-                out.append(f"{key}: pair '{pid}' has unknown stratum {e['stratum']!r}")
     return out

@@ -33,7 +33,10 @@ from reader_app.domain.ai import heatmap_sequences
 from reader_app.domain.quiet_import import import_without
 from reader_app.domain.windowing import DEFAULT_PRESET, PRESETS, Window, percentile_window
 from studies.errors import InputFileError
-from studies.package import AI_DIR, AI_HEATMAPS_DIR, SEQUENCE_LABELS, SEQUENCES, Case
+from studies.integrity import changed_problem
+from studies.nifti_guard import volume_size_problem
+from studies.package import AI_DIR, AI_HEATMAPS_DIR, IMAGES_DIR, SEQUENCE_LABELS, SEQUENCES, Case
+from studies.package_paths import package_file
 
 # without pydicom (DICOM extensions of NIfTI headers: never in a study package), for a quick start
 nib = import_without("nibabel", ("pydicom",))
@@ -142,7 +145,10 @@ def _read_ras(path: Path, what: str) -> tuple[np.ndarray, tuple[float, float, fl
     if not path.is_file():
         raise InputFileError(path, f"{what} is missing", hint="Flag this pair so the coordinator can fix the package")
     try:
-        img = nib.as_closest_canonical(nib.load(str(path)))
+        img = nib.load(str(path))
+        if (bad := volume_size_problem(img, path)) is not None:  # before allocating anything
+            raise InputFileError(path, f"{what} {bad}", hint="Flag this pair so the coordinator can fix the package")
+        img = nib.as_closest_canonical(img)
         if len(img.shape) != 3:
             raise InputFileError(path, f"{what} is not a 3D volume", value=tuple(img.shape))
         data = np.asanyarray(img.dataobj)
@@ -167,18 +173,30 @@ def load_sequence(study: str | Path, case: Case, sequence: str) -> DisplayVolume
     rel = case.images.get(sequence)
     if rel is None:
         raise InputFileError(Path(study) / "manifest.json", f"this knee has no {sequence} image")
-    data, zooms, affine = _read_ras(Path(study) / rel, "image")
+    path = package_file(study, rel, IMAGES_DIR, what="image")  # no symlink leaving images/
+    _check_unchanged(path, case.image_sha256.get(sequence), "image")
+    data, zooms, affine = _read_ras(path, "image")
     if not np.issubdtype(data.dtype, np.integer):
         data = data.astype(np.float32, copy=False)
     return to_display(data, zooms, sequence, affine)
 
 
+def _check_unchanged(path: Path, expected: str | None, what: str) -> None:
+    """Refuse a file whose SHA-256 differs from the manifest's (runs in the prefetch thread,
+    with the decoding, so the pair switch does not wait for it)."""
+    if expected and path.is_file() and (bad := changed_problem(path, expected)) is not None:
+        raise InputFileError(path, f"{what} {bad}",
+                             hint="Flag this pair so the coordinator can restore the package")
+
+
 def heatmap_path(study: str | Path, case_id: str, sequence: str) -> Path:
-    """``STUDY/ai/heatmaps/<case>_<sequence>.nii.gz``."""
-    return Path(study) / AI_DIR / AI_HEATMAPS_DIR / f"{case_id}_{sequence}.nii.gz"
+    """``STUDY/ai/heatmaps/<case>_<sequence>.nii.gz``, checked to stay inside ``ai/heatmaps/``."""
+    rel = f"{AI_DIR}/{AI_HEATMAPS_DIR}/{case_id}_{sequence}.nii.gz"
+    return package_file(study, rel, AI_DIR, what="AI heatmap")
 
 
-def load_heatmap(study: str | Path, case_id: str, sequence: str, like: DisplayVolume | None = None) -> DisplayVolume:
+def load_heatmap(study: str | Path, case_id: str, sequence: str, like: DisplayVolume | None = None,
+                 expected_sha256: str | None = None) -> DisplayVolume:
     """Load a Grad-CAM volume on the image grid as uint8 (0 = nothing, 255 = the maximum).
 
     Values are scaled by the volume's maximum when it exceeds 1 (Grad-CAM maps are
@@ -186,6 +204,7 @@ def load_heatmap(study: str | Path, case_id: str, sequence: str, like: DisplayVo
     match that image's display shape, else :class:`InputFileError` says both shapes.
     """
     path = heatmap_path(study, case_id, sequence)
+    _check_unchanged(path, expected_sha256, "AI heatmap")
     data, zooms, _ = _read_ras(path, "AI heatmap")
     vol = to_display(np.asarray(data, dtype=np.float32), zooms, sequence)
     heat = np.nan_to_num(vol.data, nan=0.0, posinf=0.0, neginf=0.0)
@@ -233,11 +252,14 @@ def _reader_problem(exc: InputFileError, advice: str = "") -> str:
 
 
 def load_knee(
-    study: str | Path, case: Case, sequences: tuple[str, ...] | list[str] = SEQUENCES, *, heatmaps: bool = False
+    study: str | Path, case: Case, sequences: tuple[str, ...] | list[str] = SEQUENCES, *, heatmaps: bool = False,
+    ai_sha256: dict[str, str] | None = None,
 ) -> KneeImages:
     """Load every sequence of ``case`` (and its heatmaps when ``heatmaps``); never raises for bad files.
 
-    Missing or corrupt files become entries of ``problems`` / ``heatmap_problems``.
+    Missing, corrupt or changed files (SHA-256 against ``case.image_sha256`` and, for
+    heatmaps, the manifest's ``ai_sha256``) become entries of ``problems`` /
+    ``heatmap_problems``.
     """
     out = KneeImages(case.case_id, {}, {}, {}, {}, {})
     # A model trained on one sequence writes heatmaps for that sequence only: the others
@@ -253,7 +275,9 @@ def load_knee(
         out.auto_windows[seq] = percentile_window(vol.data, *PRESETS[DEFAULT_PRESET])
         if heatmaps and (expected is None or seq in expected):
             try:
-                out.heatmaps[seq] = load_heatmap(study, case.case_id, seq, like=vol)
+                rel = f"{AI_DIR}/{AI_HEATMAPS_DIR}/{case.case_id}_{seq}.nii.gz"
+                out.heatmaps[seq] = load_heatmap(study, case.case_id, seq, like=vol,
+                                                 expected_sha256=(ai_sha256 or {}).get(rel))
             except InputFileError as exc:
                 out.heatmap_problems[seq] = _reader_problem(exc)
     return out

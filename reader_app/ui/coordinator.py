@@ -18,6 +18,7 @@ The view is layout; :class:`CoordinatorController` decides.
 from __future__ import annotations
 
 import argparse
+from html import escape
 from pathlib import Path
 
 import numpy as np
@@ -192,10 +193,14 @@ class CoordinatorView(QMainWindow):
     def show_merge_report(self, items: list[MergeItem]) -> None:
         lines = []
         for it in items:
-            lines.append(f"<b>{it.status}</b> {it.reader_id or '?'} — {it.source.name}: {it.detail}")
+            lines.append(
+                f"<b>{it.status}</b> {escape(it.reader_id or '?')} — {escape(it.source.name)}: "
+                f"{escape(it.detail)}"
+            )
             for d in it.differences:
                 lines.append(
-                    f"&nbsp;&nbsp;pair {d['pair_id']}: collected {d['existing']}, incoming {d['incoming']}"
+                    f"&nbsp;&nbsp;pair {escape(str(d['pair_id']))}: collected {escape(str(d['existing']))}, "
+                    f"incoming {escape(str(d['incoming']))}"
                 )
         self.merge_report.setText("<br>".join(lines))
 
@@ -337,7 +342,7 @@ class CoordinatorController:
         """Merge decisions files from other workstations, show the verdicts, refresh."""
         items: list[MergeItem] = []
         with error_display(self.view, "Collecting decisions files"):
-            items = merge_decisions(self.study, list(files))
+            items = merge_decisions(self.study, list(files), key=self.key)
             self.view.show_merge_report(items)
         self.refresh()
         return items

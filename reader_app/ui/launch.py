@@ -92,7 +92,8 @@ def prepare_reading(study: str | Path, reader_id: str, mode: str = "unaided", *,
     manifest = session.manifest
     heatmaps = mode in AI_MODES
     cache: VolumeCache[str, KneeImages] = VolumeCache(
-        lambda cid: load_knee(study, manifest.cases[cid], manifest.sequences, heatmaps=heatmaps),
+        lambda cid: load_knee(study, manifest.cases[cid], manifest.sequences, heatmaps=heatmaps,
+                              ai_sha256=manifest.ai_sha256),
         capacity=CACHE_KNEES,
         workers=DECODE_THREADS,
     )

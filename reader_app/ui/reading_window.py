@@ -134,6 +134,7 @@ class ReadingWindow(QMainWindow):
     def _top_bar(self, title: str) -> QFrame:
         frame, lay = _frame("topBar")
         t = QLabel(title)
+        t.setTextFormat(Qt.TextFormat.PlainText)  # the manifest's text is never HTML
         t.setObjectName("studyTitle")
         self.practice_badge = QLabel("PRACTICE — not scored")
         self.practice_badge.setObjectName("practiceBadge")
@@ -231,6 +232,7 @@ class ReadingWindow(QMainWindow):
         frame, lay = _frame("decisionBar")
         col = QVBoxLayout()
         self.question = QLabel("")
+        self.question.setTextFormat(Qt.TextFormat.PlainText)
         self.question.setObjectName("question")
         self.question.setWordWrap(True)
         self.note = QLabel("")

@@ -27,6 +27,7 @@ from studies.analysis import figures, report, report_pdf
 from studies.analysis.results import StudyResults
 from studies.atomic import atomic_directory, check_output_dir
 from studies.errors import OptionError
+from studies.spreadsheet_safe import safe_frame
 
 DECISION_EXPORT_COLUMNS = [
     "reader",
@@ -144,7 +145,7 @@ def xlsx_bytes(tables: dict[str, pd.DataFrame]) -> bytes:
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xw:
         for name, df in tables.items():
-            df.to_excel(xw, sheet_name=name[:31], index=False)
+            safe_frame(df).to_excel(xw, sheet_name=name[:31], index=False)
     return buf.getvalue()
 
 
@@ -199,10 +200,10 @@ def write_outputs(
             json.dumps(results.summary, indent=2, allow_nan=False) + "\n", encoding="utf-8"
         )
         cols = [c for c in DECISION_EXPORT_COLUMNS if c in results.decisions.columns]
-        results.decisions[cols].to_csv(tmp / "decisions_long.csv", index=False)
+        safe_frame(results.decisions[cols]).to_csv(tmp / "decisions_long.csv", index=False)
         (tmp / "results.xlsx").write_bytes(xlsx_bytes(results.tables))
         (tmp / "imrmc_input.imrmc").write_text(imrmc_text(results, study_id), encoding="utf-8")
-        knee_level_ratings(results).to_csv(tmp / "mrmcaov_long.csv", index=False)
+        safe_frame(knee_level_ratings(results)).to_csv(tmp / "mrmcaov_long.csv", index=False)
         for name, png in pngs.items():
             (tmp / name).write_bytes(png)
         (tmp / "report.html").write_text(html_text, encoding="utf-8")

@@ -40,10 +40,13 @@ def verify_inputs(
     every decisions file was read under this study and this key (its header's ``study_id``
     and ``key_sha256``: a study rebuilt with the same seed keeps its ids but not its key).
 
-    Returns, per file, ``{"file", "audit_rows", "audit_head"}``: recorded with the results,
-    the head hash shows later whether rows were cut off the end of a file (which leaves a
-    shorter chain that still verifies)."""
+    Also refuses a file that contradicts the chain heads recorded beside the key by an
+    earlier collection or analysis (rows cut off, an older copy, a rewrite below a recorded
+    head: :mod:`studies.decisions.heads`), then records the current heads there.
+
+    Returns, per file, ``{"file", "audit_rows", "audit_head"}``, also kept in the results."""
     from studies.decisions import verify_file
+    from studies.decisions.consistency import consistency_problems
 
     verify_key(study, key_path)
     manifest = load_manifest(study)
@@ -65,7 +68,24 @@ def verify_inputs(
                 "Use the reader's original file",
             )
         _check_same_study(f, manifest)
+        if problems := consistency_problems(f, manifest):
+            raise InputFileError(
+                f, "its decisions contradict what the reader app writes (the file was edited, "
+                "even if its chain verifies):\n  " + "\n  ".join(problems),
+                hint="Analysis refuses it; ask the reader for their original file",
+            )
         chains.append({"file": Path(f).name, "audit_rows": report.rows, "audit_head": report.head})
+    from studies.decisions.heads import check_heads, heads_path, record_heads
+
+    problems = check_heads(key_path, decision_files)
+    if problems:
+        raise StudyError(
+            "decisions files contradict the chain heads recorded in "
+            f"{heads_path(key_path)}:\n  " + "\n  ".join(problems)
+            + "\nAnalysis refuses them: ask the reader for their original file (a chain that "
+            "verifies can still have been rewritten or rolled back by someone holding the file)"
+        )
+    record_heads(key_path, decision_files, manifest.study_id)
     return chains
 
 

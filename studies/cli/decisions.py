@@ -56,6 +56,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("study", type=Path, metavar="STUDY")
     p.add_argument("files", nargs="+", metavar="FILE", type=Path, help="decisions files from workstations")
     p.add_argument("--dry-run", action="store_true", help="say what would happen, write nothing")
+    p.add_argument("--key", type=Path, metavar="KEY",
+                   help="the study key: record each collected file's chain head beside it, and refuse "
+                   "a file shorter than, or rewritten below, a head recorded earlier")
     p.set_defaults(func=_merge)
 
 
@@ -126,7 +129,11 @@ def _simulate(args: argparse.Namespace) -> int:
 def _merge(args: argparse.Namespace) -> int:
     from studies.decisions.merge import merge_decisions
 
-    items = merge_decisions(args.study, list(args.files), dry_run=args.dry_run)
+    if args.key is not None:
+        from studies.package import verify_key
+
+        verify_key(args.study, args.key)
+    items = merge_decisions(args.study, list(args.files), dry_run=args.dry_run, key=args.key)
     bad = 0
     for item in items:
         who = item.reader_id or "?"

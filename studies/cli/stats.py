@@ -16,6 +16,16 @@ import sys
 from pathlib import Path
 
 
+def alpha_option(text: str) -> float:
+    """argparse type of ``--alpha``: a number strictly between 0 and 1 (a usage error else)."""
+    from studies.errors import OptionError
+    from studies.stats.checks import check_alpha
+
+    try:
+        return check_alpha(text)
+    except OptionError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "roc",
@@ -29,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--score", required=True, action="append", help="score column (give twice to compare two)"
     )
-    p.add_argument("--alpha", type=float, default=0.05, help="1 - confidence level (default 0.05)")
+    p.add_argument("--alpha", type=alpha_option, default=0.05, help="1 - confidence level, in (0, 1) (default 0.05)")
     p.set_defaults(func=cmd_roc)
 
     p = sub.add_parser(
@@ -51,7 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="jackknife",
         help="covariance over cases: jackknife (Iowa OR-DBM MRMC, default) or DeLong",
     )
-    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--alpha", type=alpha_option, default=0.05, help="1 - confidence level, in (0, 1)")
     p.set_defaults(func=cmd_mrmc)
 
     p = sub.add_parser(
@@ -126,7 +136,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--sims", type=int, default=1000, help="simulated studies per design point (1000)"
     )
-    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--alpha", type=alpha_option, default=0.05, help="1 - confidence level, in (0, 1)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_power)
 
@@ -194,7 +204,8 @@ def cmd_roc(args: argparse.Namespace) -> int:
     }
     for col, s in scores.items():
         est = auc_ci(truth, s[keep].to_numpy(), args.alpha)
-        out["scores"][col] = {"auc": est.auc, "se": est.se, "ci": list(est.ci)}
+        out["scores"][col] = {"auc": est.auc, "se": est.se, "ci": list(est.ci),
+                              **({"note": est.note} if est.note else {})}
     if len(args.score) == 2:
         a, b = args.score
         cmp = delong_test(truth, scores[a][keep].to_numpy(), scores[b][keep].to_numpy(), args.alpha)
@@ -206,6 +217,7 @@ def cmd_roc(args: argparse.Namespace) -> int:
             "z": cmp.z,
             "p": cmp.p,
             "ci": list(cmp.ci),
+            **({"note": cmp.note} if cmp.note else {}),
         }
     _print_json(out)
     return 0

@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from studies.errors import InputFileError
+from studies.package_paths import READER_ID_PATTERN, safe_id_problem
+from studies.schema_check import loads_strict
 
 #: The kinds of audit rows.
 KINDS: tuple[str, ...] = ("session_start", "session_stop", "decision", "answer_change", "flag")
@@ -86,6 +88,30 @@ def read_header(conn: sqlite3.Connection) -> tuple[dict[str, str], list[dict[str
     return meta, order
 
 
+def payload_problem(kind: str, payload: Any) -> str | None:
+    """The first way ``payload`` breaks the declared schema of its ``kind`` (None when sound)."""
+    from studies.schema_check import schema_problems
+    from studies.schemas import PAYLOAD_SCHEMAS
+
+    problems = schema_problems(payload, PAYLOAD_SCHEMAS[kind], "payload")
+    return problems[0] if problems else None
+
+
+def reader_id_of(meta: dict[str, str], path: str | Path) -> str:
+    """The header's reader id, checked to be a safe file name (it names files when merging).
+
+    Raises :class:`InputFileError` naming the file and the value when it is missing or unsafe.
+    """
+    rid = meta.get("reader_id")
+    problem = safe_id_problem(rid, READER_ID_PATTERN)
+    if problem is not None:
+        raise InputFileError(
+            path, f"the header's reader id {problem}", column="meta.reader_id", value=rid,
+            hint="This is not a file written by knee-reader or simulate-reader; do not use it",
+        )
+    return rid  # type: ignore[return-value]
+
+
 def verify_connection(conn: sqlite3.Connection) -> ChainReport:
     """Walk the whole chain of an open decisions database and report the first break."""
     meta, order = read_header(conn)
@@ -105,9 +131,11 @@ def verify_connection(conn: sqlite3.Connection) -> ChainReport:
         if kind not in KINDS:
             return ChainReport(False, n, n, f"row {n}: unknown kind {kind!r}")
         try:
-            payload = json.loads(payload_json)
-        except (TypeError, json.JSONDecodeError):
+            payload = loads_strict(payload_json)
+        except (TypeError, ValueError, RecursionError):  # NaN, Infinity, bad JSON
             return ChainReport(False, n, n, f"row {n}: payload is not valid JSON")
+        if (bad := payload_problem(kind, payload)) is not None:
+            return ChainReport(False, n, n, f"row {n} ({kind}): {bad}")
         if canonical_json(payload) != payload_json:
             return ChainReport(False, n, n, f"row {n}: payload was rewritten (not in canonical form)")
         if row_hash(prev_hash, row_id, ts, kind, payload) != stored_hash:
@@ -118,15 +146,26 @@ def verify_connection(conn: sqlite3.Connection) -> ChainReport:
 
 
 def open_readonly(path: str | Path) -> sqlite3.Connection:
-    """Open a decisions file read-only (no lock, safe while a reader is writing to it)."""
+    """Open a decisions file read-only (no lock, safe while a reader is writing to it).
+
+    Nothing is created or changed next to the file, so this works on a read-only folder or
+    mount and as a user without write rights: a file with no ``-wal`` beside it (closed
+    cleanly, or copied alone) is opened ``immutable`` (SQLite then needs no ``-shm`` and
+    takes no locks); a file whose ``-wal`` is there (its reader is reading, or was killed) is
+    opened ``mode=ro``, which reads the committed rows in that ``-wal``.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputFileError(path, "decisions file not found", hint="Check the path")
+    live = path.with_name(path.name + "-wal").exists()
+    uri = f"{path.resolve().as_uri()}?mode=ro" + ("" if live else "&immutable=1")
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        conn = sqlite3.connect(uri, uri=True)
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     except sqlite3.DatabaseError as exc:
-        raise InputFileError(path, f"not a readable SQLite decisions file ({exc})") from exc
+        hint = ("Its -wal file is there but the folder cannot be written: copy the .sqlite and "
+                "its -wal file to a writable folder and open the copy") if live else None
+        raise InputFileError(path, f"not a readable SQLite decisions file ({exc})", hint=hint) from exc
     missing = {"meta", "pair_order", "audit"} - tables
     if missing:
         conn.close()

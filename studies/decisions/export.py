@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from studies.atomic import write_text_atomic
-from studies.decisions.audit import open_readonly, read_header, verify_connection
+from studies.decisions.audit import open_readonly, read_header, reader_id_of, verify_connection
 from studies.decisions.ledger import PHASES, Ledger, to_iso
 from studies.errors import InputFileError
 
@@ -59,10 +59,10 @@ def read_decisions(path: str | Path, *, phases: Iterable[str] = ("final",)) -> p
         conn.execute("BEGIN")  # one snapshot, even while the reader is writing
         meta, order = read_header(conn)
         report = verify_connection(conn)
-        ledger = Ledger(meta.get("reader_id", path.stem)).replay(
+        ledger = Ledger(reader_id_of(meta, path)).replay(
             conn.execute("SELECT id, kind, payload_json FROM audit ORDER BY id")
         )
-    except (sqlite3.DatabaseError, KeyError, ValueError) as exc:
+    except (sqlite3.DatabaseError, KeyError, ValueError, TypeError, AttributeError) as exc:
         raise InputFileError(path, f"the decisions file is damaged ({exc})",
                              hint="Run 'knee-study verify-decisions' on it") from exc
     finally:
@@ -122,7 +122,9 @@ def export_decisions(paths: Iterable[str | Path], out: str | Path) -> pd.DataFra
     table = table.copy()
     for col in ("started_at", "decided_at"):
         table[col] = [to_iso(t) for t in table[col]]
-    write_text_atomic(out, table.to_csv(index=False))
+    from studies.spreadsheet_safe import safe_frame
+
+    write_text_atomic(out, safe_frame(table).to_csv(index=False))
     return table
 
 
@@ -147,4 +149,4 @@ def _reader_of(path: Path) -> str:
         meta, _ = read_header(conn)
     finally:
         conn.close()
-    return meta.get("reader_id", path.stem)
+    return reader_id_of(meta, path)

@@ -7,7 +7,6 @@ writes; :func:`studies.decisions.read_decisions` builds one from a file.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -124,9 +123,20 @@ class Ledger:
         return None
 
     def replay(self, rows) -> Ledger:
-        """Apply ``(id, kind, payload_json)`` rows in id order; return self."""
+        """Apply ``(id, kind, payload_json)`` rows in id order; return self.
+
+        Raises ValueError for a payload that breaks its declared schema
+        (:data:`studies.schemas.PAYLOAD_SCHEMAS`)."""
+        from studies.decisions.audit import payload_problem
+        from studies.schema_check import loads_strict
+
         for audit_id, kind, payload_json in rows:
-            self.apply(audit_id, kind, json.loads(payload_json))
+            payload = loads_strict(payload_json)
+            if kind in ("decision", "answer_change", "flag") and (
+                bad := payload_problem(kind, payload)
+            ) is not None:  # never read "false" as true, nor a string as a row
+                raise ValueError(f"audit row {audit_id}: {bad}")
+            self.apply(audit_id, kind, payload)
         return self
 
     def answer(self, pair_id: str, mode: str, phase: str) -> DecisionRow | None:

@@ -4,6 +4,9 @@ The lock is held by an open file handle, so the operating system drops it when t
 ends in any way (a crash or ``kill -9`` included): a lock file left behind never blocks the
 next start. The file holds who took the lock (process id, host, time) for the refusal message;
 it is never deleted, so two processes can never hold locks on two different lock files.
+The lock is named after the decisions file's resolved path, and a decisions file with another
+name (a hard link or a symlink) is refused (:func:`check_single_name`), so one file has one
+lock whatever name it is opened by.
 """
 
 from __future__ import annotations
@@ -39,11 +42,34 @@ def _try_lock(fd: int) -> bool:
     return True
 
 
+def check_single_name(db_path: str | Path) -> None:
+    """Refuse a decisions file reachable under another name: a symlink, or a file with more
+    than one hard link. The lock is taken by name (``<file>.lock``), so a second name would
+    let a second writer in; with one name per file, one lock guards one file."""
+    from studies.errors import InputFileError
+
+    path = Path(db_path)
+    if path.is_symlink():
+        raise InputFileError(path, "the decisions file is a symlink",
+                             hint="Use the file itself; a second name would let two writers in")
+    try:
+        links = os.stat(path).st_nlink
+    except FileNotFoundError:
+        return
+    if links != 1:
+        raise InputFileError(
+            path, f"the decisions file has {links} hard links (other names for the same file)",
+            hint="Remove the other names (find the folder -samefile FILE) so only one writer can "
+            "open it; if it was copied by linking, copy it properly",
+        )
+
+
 class ReaderLock:
     """``ReaderLock(db_path).acquire(reader_id)`` or raise :class:`ReaderLockedError`."""
 
     def __init__(self, db_path: str | Path) -> None:
-        self.db_path = Path(db_path)
+        # the resolved path: a symlink to a decisions file shares that file's lock
+        self.db_path = Path(db_path).resolve()
         self.path = self.db_path.with_name(self.db_path.name + ".lock")
         self._fd: int | None = None
 

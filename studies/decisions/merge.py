@@ -34,11 +34,11 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from studies.decisions.audit import open_readonly, read_header, verify_connection
+from studies.decisions.audit import open_readonly, read_header, reader_id_of, verify_connection
 from studies.decisions.export import read_decisions
 from studies.decisions.lock import ReaderLock
-from studies.errors import StudyError
-from studies.package import decisions_dir, load_manifest
+from studies.errors import InputFileError, StudyError
+from studies.package import DECISIONS_DIR, decisions_dir, load_manifest
 
 CONFLICTS_DIR = "conflicts"
 STATUSES = ("new", "duplicate", "update", "older", "conflict", "invalid")
@@ -80,15 +80,18 @@ def read_chain(path: str | Path) -> Chain:
     conn = open_readonly(path)
     try:
         meta, _ = read_header(conn)
+        reader_id = reader_id_of(meta, path)
         report = verify_connection(conn)
         hashes = [h for (h,) in conn.execute("SELECT hash FROM audit ORDER BY id")]
     except sqlite3.DatabaseError as exc:
         return Chain(path, "", "", "", [], False, f"the file is damaged: {exc}")
+    except StudyError as exc:  # an unsafe reader id: it would name a file outside decisions/
+        return Chain(path, "", "", "", [], False, str(exc).removeprefix(f"{path}: "))
     finally:
         conn.close()
     return Chain(
         path,
-        meta.get("reader_id", ""),
+        reader_id,
         meta.get("study_id", ""),
         meta.get("key_sha256", ""),
         hashes,
@@ -120,6 +123,8 @@ def _answer_differences(existing: Path, incoming: Path) -> list[dict]:
 
 def classify(study_id: str, key_sha256: str, incoming: Chain, existing: Chain | None) -> tuple[str, str]:
     """The status of ``incoming`` against the study and the reader's ``existing`` chain."""
+    if not incoming.reader_id:
+        return "invalid", incoming.reason
     if not incoming.ok:
         return "invalid", f"audit chain broken: {incoming.reason}"
     if incoming.study_id != study_id or incoming.key_sha256 != key_sha256:
@@ -218,12 +223,59 @@ def _in_use(path: Path) -> bool:
     return False
 
 
-def merge_decisions(study: str | Path, files: list[str | Path], *, dry_run: bool = False) -> list[MergeItem]:
+def _target(study: str | Path, sub: str, name: str) -> Path:
+    """``STUDY/decisions/[sub/]name``, refusing anything that would write elsewhere: a name
+    with a path separator, a symlinked ``decisions/`` (or ``conflicts/``) folder, a symlink
+    at the target."""
+    root = Path(study).resolve() / DECISIONS_DIR
+    folder = decisions_dir(study) / sub if sub else decisions_dir(study)
+    target = folder / name
+    expected = root / sub if sub else root
+    if "/" in name or "\\" in name or name.startswith("."):
+        bad = f"the file name {name!r} is not a plain name"
+    elif any(p.is_symlink() for p in (decisions_dir(study), folder, target)):
+        bad = f"{target} or a folder above it is a symlink"
+    elif target.parent.resolve() != expected:
+        bad = f"{target} resolves outside {expected}"
+    else:
+        return target
+    raise InputFileError(target, f"refusing to write a decisions file here: {bad}",
+                         hint="Collect into a plain decisions/ folder inside the study")
+
+
+def _place(item: MergeItem, study: str | Path, incoming: Chain, existing: Chain | None, f: Path) -> None:
+    """Set ``item.target`` (and the conflict details) for a classified incoming file."""
+    status = item.status
+    if existing is not None and existing.path.resolve() == f.resolve():
+        item.status, item.detail = "duplicate", "this is the collected file itself"
+    elif status == "conflict":
+        item.differences = _answer_differences(existing.path, f)
+        digest = hashlib.sha256((incoming.head or "").encode()).hexdigest()[:10]
+        item.target = _target(study, CONFLICTS_DIR, f"{incoming.reader_id}@{digest}.sqlite")
+    elif status in ("new", "update"):
+        item.target = _target(study, "", f"{incoming.reader_id}.sqlite")
+        if status == "update" and _in_use(item.target):
+            item.status = "conflict"
+            item.detail = (
+                f"reader {incoming.reader_id} is reading in this study right now; "
+                "collect again once they have closed the app"
+            )
+            item.target = None
+
+
+def merge_decisions(study: str | Path, files: list[str | Path], *, dry_run: bool = False,
+                    key: str | Path | None = None) -> list[MergeItem]:
     """Bring ``files`` into ``STUDY/decisions/``; return one verdict per file, in order.
 
     Files are taken one after the other, so two copies of the same reader's file in one
-    batch are compared with each other too. With ``dry_run`` nothing is written.
+    batch are compared with each other too. With ``dry_run`` nothing is written. With
+    ``key``, a file that contradicts the chain heads recorded beside it (shorter, an older
+    copy, rewritten below a recorded head) is ``invalid``, and the heads of the files
+    collected are recorded (:mod:`studies.decisions.heads`).
     """
+    from studies.decisions.heads import head_problem, load_heads, record_heads
+
+    recorded = load_heads(key)["readers"] if key is not None else {}
     manifest = load_manifest(study)
     folder = decisions_dir(study)
     current: dict[str, Chain] = {}
@@ -233,10 +285,12 @@ def merge_decisions(study: str | Path, files: list[str | Path], *, dry_run: bool
                 chain = read_chain(f)
             except StudyError as exc:  # a half copy or a damaged file: replaceable, kept aside
                 chain = Chain(f, "", "", "", [], False, str(exc))
-            if not chain.ok and not chain.reader_id:
+            if chain.reader_id and chain.reader_id != f.stem:  # renamed or forged: replaceable
+                chain = Chain(f, f.stem, chain.study_id, chain.key_sha256, chain.hashes, False,
+                              f"its header names reader '{chain.reader_id}', not '{f.stem}'")
+            if not chain.reader_id:
                 chain.reader_id = f.stem
-            if chain.reader_id:
-                current[chain.reader_id] = chain
+            current[chain.reader_id] = chain
     items: list[MergeItem] = []
     for f in files:
         f = Path(f)
@@ -249,26 +303,21 @@ def merge_decisions(study: str | Path, files: list[str | Path], *, dry_run: bool
         existing = current.get(incoming.reader_id)
         status, detail = classify(manifest.study_id, manifest.key_sha256, incoming, existing)
         item = MergeItem(f, incoming.reader_id, status, detail)
-        if existing is not None and existing.path.resolve() == f.resolve():
-            item.status, item.detail = "duplicate", "this is the collected file itself"
-        elif status == "conflict":
-            item.differences = _answer_differences(existing.path, f)
-            digest = hashlib.sha256((incoming.head or "").encode()).hexdigest()[:10]
-            item.target = folder / CONFLICTS_DIR / f"{incoming.reader_id}@{digest}.sqlite"
-        elif status in ("new", "update"):
-            item.target = folder / f"{incoming.reader_id}.sqlite"
-            if status == "update" and _in_use(item.target):
-                item.status = "conflict"
-                item.detail = (
-                    f"reader {incoming.reader_id} is reading in this study right now; "
-                    "collect again once they have closed the app"
-                )
-                item.target = None
+        if status in ("new", "update", "conflict") and incoming.ok and (
+            bad := head_problem(f, recorded.get(incoming.reader_id))
+        ) is not None:
+            item.status, item.detail = "invalid", bad
+        try:
+            _place(item, study, incoming, existing, f)
+        except InputFileError as exc:
+            item.status, item.detail, item.target = "invalid", exc.problem, None
         if not dry_run and item.target is not None:
             if item.status == "update" and existing is not None and not existing.ok:
-                _keep_broken_aside(existing.path, folder / CONFLICTS_DIR)
+                _keep_broken_aside(existing.path, _target(study, CONFLICTS_DIR, "x").parent)
             _copy_snapshot(f, item.target)
             if item.status in ("new", "update"):
                 current[incoming.reader_id] = read_chain(item.target)
+                if key is not None:
+                    record_heads(key, [item.target], manifest.study_id)
         items.append(item)
     return items

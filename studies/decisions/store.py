@@ -38,7 +38,7 @@ from studies.decisions.audit import (
     verify_connection,
 )
 from studies.decisions.ledger import PHASES, DecisionRow, Ledger, to_iso
-from studies.decisions.lock import ReaderLock
+from studies.decisions.lock import ReaderLock, check_single_name
 from studies.decisions.order import OrderedPair, reader_order, reader_seed
 from studies.decisions.storage import MIN_FREE_BYTES, check_writable, storage_error
 from studies.errors import InputFileError, OptionError, StudyError
@@ -120,13 +120,20 @@ class DecisionStore:
         if mode not in READING_MODES:
             raise OptionError("mode", f"one of {', '.join(READING_MODES)}", mode)
         check_writable(path.parent, min_free_bytes)
+        check_single_name(path)
         lock = ReaderLock(path).acquire(reader_id)
         conn = None
         try:
+            check_single_name(path)  # again under the lock: a link made meanwhile
             conn = cls._connect(path)
             if not conn.execute("SELECT 1 FROM sqlite_master WHERE name='audit'").fetchone():
                 cls._create(conn, path, reader_id, manifest)
-            store = cls(path, conn, lock, manifest, mode, wall_clock)
+            try:
+                store = cls(path, conn, lock, manifest, mode, wall_clock)
+            except (KeyError, ValueError, TypeError) as exc:  # a header or payload off its schema
+                raise InputFileError(path, f"the decisions file is damaged ({exc})",
+                                     hint="Run 'knee-study verify-decisions' on it, and continue "
+                                     "under a new reader id") from exc
             store._check_matches(reader_id, manifest)
             store._check_unaided_before_ai(mode)
         except BaseException:

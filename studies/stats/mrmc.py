@@ -32,6 +32,7 @@ import numpy as np
 from scipy import special
 
 from studies.errors import OptionError
+from studies.stats.checks import check_alpha
 from studies.stats.jsonable import jsonable
 
 
@@ -167,6 +168,14 @@ def _test_dict(test: Test) -> dict:
     return d
 
 
+def _ratio(num: float, den: float) -> float:
+    """A test statistic ``num / den``: 0 for 0/0 (no treatment difference and no variance:
+    p = 1, not the p = 0 that treating 0/0 as infinity gave), infinity for x/0 with x > 0."""
+    if den > 0:
+        return num / den
+    return 0.0 if not num > 1e-15 else float("inf")
+
+
 def _t_interval(
     est: float, se: float, df: float, alpha: float
 ) -> tuple[float, float, float, float]:
@@ -192,6 +201,7 @@ def one_sample(
     ``theta``: (r,) per-reader figures (AUCs, or differences to an AI); ``cov``: (r, r) their
     covariance over cases. Returns ``{"rrrc", "frrc", "rrfc"}`` -> :class:`Estimate`.
     """
+    check_alpha(alpha)
     th = np.asarray(theta, dtype=float)
     r = th.size
     if r < 2:
@@ -228,6 +238,7 @@ def or_analysis(
     Returns every factor model's global test, pairwise differences (treatment order: first
     minus second) and single-treatment intervals.
     """
+    check_alpha(alpha)
     th = np.asarray(theta, dtype=float)
     if th.ndim != 2 or th.shape[0] < 2 or th.shape[1] < 2:
         raise OptionError("theta", "a (treatments >= 2, readers >= 2) array", th.shape)
@@ -269,7 +280,7 @@ def or_analysis(
     # random readers, random cases
     den = ms_tr + r * max(cov2 - cov3, 0.0)
     ddf = den**2 / (ms_tr**2 / ((t - 1) * (r - 1))) if ms_tr > 0 else float("inf")
-    f = ms_t / den if den > 0 else float("inf")
+    f = _ratio(ms_t, den)
     p = (
         float(special.fdtrc(t - 1, ddf, f))
         if np.isfinite(ddf)
@@ -287,7 +298,7 @@ def or_analysis(
     )
     # fixed readers, random cases
     den = var - cov1 + (r - 1) * max(cov2 - cov3, 0.0)
-    x2 = (t - 1) * ms_t / den if den > 0 else float("inf")
+    x2 = (t - 1) * _ratio(ms_t, den)
     frrc = Test(
         "frrc",
         "chi2",
@@ -299,7 +310,7 @@ def or_analysis(
         [s["frrc"] for s in singles],
     )
     # random readers, fixed cases
-    f = ms_t / ms_tr if ms_tr > 0 else float("inf")
+    f = _ratio(ms_t, ms_tr)
     df2 = (t - 1) * (r - 1)
     rrfc = Test(
         "rrfc",
@@ -361,6 +372,7 @@ def standalone_vs_readers(
 
     ``cov``: ((r+1) x (r+1)) covariance of (reader_1..reader_r, AI) figures over cases.
     """
+    check_alpha(alpha)
     th = np.asarray(reader_theta, dtype=float)
     r = th.size
     cov = np.asarray(cov, dtype=float)

@@ -27,16 +27,23 @@ class McNemarResult:
     chi2_corrected: float  # with continuity correction
     p_chi2_corrected: float
     p_exact: float
+    #: Why the test is undefined ("" when it is defined).
+    note: str = ""
 
 
 def mcnemar(b: int, c: int) -> McNemarResult:
-    """McNemar's test on discordant counts; chi-square (with and without correction) and exact."""
+    """McNemar's test on discordant counts; chi-square (with and without correction) and exact.
+
+    With no discordant pairs (``b = c = 0``) the test is undefined (0/0): every statistic and
+    p-value is NaN and ``note`` says so."""
     b, c = int(b), int(c)
     if b < 0 or c < 0:
         raise OptionError("b, c", "non-negative discordant counts", (b, c))
     n = b + c
     if n == 0:
-        return McNemarResult(b, c, 0.0, 1.0, 0.0, 1.0, 1.0)
+        nan = float("nan")
+        return McNemarResult(b, c, nan, nan, nan, nan, nan,
+                             "undefined: no discordant pairs (b = c = 0), so the two raters never differ")
     chi2 = (b - c) ** 2 / n
     chi2_cc = max(abs(b - c) - 1, 0) ** 2 / n
     p_exact = float(stats.binomtest(b, n, 0.5).pvalue)

@@ -16,12 +16,14 @@ DeLong, DeLong & Clarke-Pearson (1988), Biometrics 44:837-845: with the placemen
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
 
 from studies.errors import OptionError
+from studies.stats.checks import check_alpha
 
 
 def _as_truth(truth: np.ndarray) -> np.ndarray:
@@ -90,15 +92,29 @@ def delong_cov(truth: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.nd
     return pl.auc, s10 / m + s01 / n
 
 
+def variance_note(truth: np.ndarray) -> str:
+    """Why DeLong's variance cannot be estimated for ``truth`` ("" when it can): it needs at
+    least two positive and two negative cases (pROC reports NA then)."""
+    t = _as_truth(truth)
+    m, n = int(t.sum()), int((~t).sum())
+    if m < 2 or n < 2:
+        return (f"variance not estimable with {m} positive and {n} negative case(s): DeLong's "
+                "standard error needs at least 2 of each")
+    return ""
+
+
 @dataclass(frozen=True)
 class AUCEstimate:
-    """An AUC with its DeLong standard error and ``1 - alpha`` interval (clipped to [0, 1])."""
+    """An AUC with its DeLong standard error and ``1 - alpha`` interval (clipped to [0, 1]).
+
+    ``se`` and ``ci`` are NaN, and ``note`` says why, when the variance is not estimable."""
 
     auc: float
     se: float
     ci: tuple[float, float]
     n_positive: int
     n_negative: int
+    note: str = ""
 
     def to_dict(self) -> dict:
         return {
@@ -107,22 +123,28 @@ class AUCEstimate:
             "ci": list(self.ci),
             "n_positive": self.n_positive,
             "n_negative": self.n_negative,
+            **({"note": self.note} if self.note else {}),
         }
 
 
 def auc_ci(truth: np.ndarray, score: np.ndarray, alpha: float = 0.05) -> AUCEstimate:
     """AUC with DeLong's 95 % (``1 - alpha``) normal interval, as pROC's ``ci.auc``."""
+    check_alpha(alpha)
     t = _as_truth(truth)
     a, cov = delong_cov(t, score)
+    counts = (int(t.sum()), int((~t).sum()))
+    if note := variance_note(t):
+        return AUCEstimate(float(a[0]), math.nan, (math.nan, math.nan), *counts, note)
     se = float(np.sqrt(max(cov[0, 0], 0.0)))
     z = stats.norm.ppf(1 - alpha / 2)
     lo, hi = float(a[0] - z * se), float(a[0] + z * se)
-    return AUCEstimate(float(a[0]), se, (max(lo, 0.0), min(hi, 1.0)), int(t.sum()), int((~t).sum()))
+    return AUCEstimate(float(a[0]), se, (max(lo, 0.0), min(hi, 1.0)), *counts)
 
 
 @dataclass(frozen=True)
 class AUCComparison:
-    """Paired DeLong test of ``auc1 - auc2`` on the same cases."""
+    """Paired DeLong test of ``auc1 - auc2`` on the same cases (``se``, ``z``, ``p`` and
+    ``ci`` NaN, and ``note`` saying why, when the variance is not estimable)."""
 
     auc1: float
     auc2: float
@@ -131,6 +153,7 @@ class AUCComparison:
     z: float
     p: float
     ci: tuple[float, float]
+    note: str = ""
 
     def to_dict(self) -> dict:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
@@ -140,11 +163,18 @@ def delong_test(
     truth: np.ndarray, score1: np.ndarray, score2: np.ndarray, alpha: float = 0.05
 ) -> AUCComparison:
     """Compare two correlated AUCs (two scores on the same cases), as pROC's ``roc.test``."""
+    check_alpha(alpha)
     a, cov = delong_cov(truth, np.vstack([score1, score2]))
     diff = float(a[0] - a[1])
+    if note := variance_note(truth):
+        nan = math.nan
+        return AUCComparison(float(a[0]), float(a[1]), diff, nan, nan, nan, (nan, nan), note)
     var = float(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1])
     se = float(np.sqrt(max(var, 0.0)))
-    z = diff / se if se > 0 else (0.0 if diff == 0 else float(np.sign(diff) * np.inf))
+    if se == 0 and diff == 0:  # 0/0: identical scores; no evidence of a difference
+        return AUCComparison(float(a[0]), float(a[1]), 0.0, 0.0, 0.0, 1.0, (0.0, 0.0),
+                             "no variance: the two scores rank every case alike")
+    z = diff / se if se > 0 else float(np.sign(diff) * np.inf)
     p = float(2 * stats.norm.sf(abs(z)))
     q = stats.norm.ppf(1 - alpha / 2)
     ci = (float(diff - q * se), float(diff + q * se))

@@ -232,3 +232,19 @@ def test_window_keys_invert_measure_and_a_measurement_goes_with_the_answer(tmp_p
         rec = screen.store.answer(pid).measurements
         assert len(rec) == 1 and rec[0]["length_mm"] == pytest.approx(ext.width * 0.6, abs=1e-3)
         assert w.panels["left"].measure_list.text() == " "  # the next pair has none yet
+
+
+def test_measurement_payloads_are_checked_against_the_declared_schema():
+    """A caliper measurement in a decisions file is validated like the rest of the payload:
+    a sound one passes, a forged length or a non-finite point is a problem."""
+    from studies.decisions.audit import payload_problem
+
+    base = {"pair_id": "P001", "phase": "first", "case_left": "KAAAAAA", "case_right": "KBBBBBB",
+            "chosen_case": "KAAAAAA", "mode": "unaided", "ai_shown": False, "practice": False,
+            "started_at": "2026-01-01T10:00:00Z", "decided_at": "2026-01-01T10:00:09Z", "active_seconds": 9.0}
+    good = {"case": "KAAAAAA", "sequence": "dess_cor", "slice": 3, "p0_mm": [0.0, 1.0], "p1_mm": [0.0, 4.5],
+            "length_mm": 3.5}
+    assert payload_problem("decision", {**base, "measurements": [good]}) is None
+    assert payload_problem("decision", {**base, "measurements": [{**good, "length_mm": 1e9}]}) is not None
+    assert payload_problem("decision", {**base, "measurements": [{**good, "slice": "3"}]}) is not None
+    assert payload_problem("decision", {**base, "measurements": "3.5 mm"}) is not None

@@ -51,12 +51,13 @@ def test_non_ras_file_is_reoriented(tmp_path):
     las_aff = np.diag([-0.5, 3.0, 0.7, 1.0])
     las_aff[0, 3] = 9 * 0.5
     las = nib.Nifti1Image(vol[::-1].copy(), las_aff)
-    nib.save(ras, tmp_path / "ras.nii.gz")
-    nib.save(las, tmp_path / "las.nii.gz")
+    (tmp_path / "images").mkdir()
+    nib.save(ras, tmp_path / "images" / "ras.nii.gz")
+    nib.save(las, tmp_path / "images" / "las.nii.gz")
     from studies.package import Case
 
-    a = load_sequence(tmp_path, Case("a", {"cor_iw_tse": "ras.nii.gz"}, {}), "cor_iw_tse")
-    b = load_sequence(tmp_path, Case("b", {"cor_iw_tse": "las.nii.gz"}, {}), "cor_iw_tse")
+    a = load_sequence(tmp_path, Case("a", {"cor_iw_tse": "images/ras.nii.gz"}, {}), "cor_iw_tse")
+    b = load_sequence(tmp_path, Case("b", {"cor_iw_tse": "images/las.nii.gz"}, {}), "cor_iw_tse")
     np.testing.assert_array_equal(a.data, b.data)
 
 

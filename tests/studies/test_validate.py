@@ -72,7 +72,7 @@ def test_every_problem_is_reported(study, capsys):
     assert "'descrip' is not blank" in text
     assert "oriented LAS" in text
     assert "not referenced by the manifest" in text
-    assert "SHA-256" in text and "unknown stratum 'sure'" in text
+    assert "SHA-256" in text and "pairs.0.stratum: 'sure' is not one of" in text
     assert main(["validate", str(s), "--key", str(k)]) == 1
     out = capsys.readouterr().out
     assert out.count("problem:") == len(problems) >= 7
