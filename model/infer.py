@@ -34,11 +34,13 @@ import numpy as np
 import pandas as pd
 
 from model.backbone import create_backbone
+from model.encoders import default_cache_root, make_encoder
 from model.features import SliceEncoder
 from model.gradcam import gradcam, heatmap_on_grid
 from model.preprocess.orientation import orient, read_volume
 from model.preprocess.pipeline import preprocess_image
 from model.run import FINAL, load_config, load_folds, load_model
+from model.runtime import RuntimeEncoder
 from model.tasks import PACKAGE_NAMES, clinical_matrix
 from studies.atomic import atomic_directory
 from studies.errors import InputFileError
@@ -109,11 +111,12 @@ class _RunModels:
     chosen: dict[str, str]
     how: str
     models: dict
-    encoder: SliceEncoder
+    encoder: SliceEncoder | RuntimeEncoder
     provenance: object
 
 
-def _load_run(run: Path, cases: list[str], sources: dict[str, str] | None, device: str = "cpu") -> _RunModels:
+def _load_run(run: Path, cases: list[str], sources: dict[str, str] | None, device: str = "cpu",
+              engine: str | None = None, graph_root: Path | None = None) -> _RunModels:
     config = load_config(run)
     chosen, how = choose_models(run, cases, sources)
     models = {name: load_model(run, name) for name in sorted(set(chosen.values()))}
@@ -125,7 +128,8 @@ def _load_run(run: Path, cases: list[str], sources: dict[str, str] | None, devic
             f"those available now ({prov.sha256})",
             hint="Pass the same --weights as in training",
         )
-    return _RunModels(run, config, chosen, how, models, SliceEncoder(backbone, prov, device=device), prov)
+    encoder = make_encoder(backbone, prov, engine=engine, device=device, graph_root=graph_root)
+    return _RunModels(run, config, chosen, how, models, encoder, prov)
 
 
 def _score_case(rm: _RunModels, study: Path, manifest, cid: str, *, heatmap: bool):
@@ -156,6 +160,8 @@ def infer_study(
     heatmaps: bool = True,
     heatmap_runs: tuple[str | Path, ...] = (),
     device: str = "cpu",
+    engine: str | None = None,
+    cache_dir: str | Path | None = None,
     progress: ProgressCallback | None = None,
 ) -> dict:
     """Score every case of ``study`` with ``run``; write ``ai/``; return run.json's content.
@@ -163,7 +169,9 @@ def infer_study(
     ``heatmap_runs``: further runs of the same task trained on other sequences, used only for
     their Grad-CAM heatmaps (a model sees one sequence, so heatmaps over both sequences of the
     hanging protocol need one run per sequence); the scores are always ``run``'s. ``device``:
-    where the backbone runs (:func:`model.backbone.resolve_device`).
+    where the backbone runs (:func:`model.backbone.resolve_device`); ``engine``: what runs it
+    (:func:`model.encoders.resolve_engine`; default ONNX Runtime on the CPU), its exported graph
+    cached under ``cache_dir`` (default :func:`model.encoders.default_cache_root`) ``/features``.
     """
     run, study = Path(run), Path(study)
     manifest = load_manifest(study)
@@ -172,8 +180,9 @@ def infer_study(
         verify_key(study, key)
         sources = case_sources(key)
     cases = list(manifest.cases)
-    main = _load_run(run, cases, sources, device)
-    extra = [_load_run(Path(r), cases, sources, device) for r in (heatmap_runs if heatmaps else ())]
+    graph_root = Path(cache_dir or default_cache_root()) / "features"
+    main = _load_run(run, cases, sources, device, engine, graph_root)
+    extra = [_load_run(Path(r), cases, sources, device, engine, graph_root) for r in (heatmap_runs if heatmaps else ())]
     seqs = [main.config.sequence] + [rm.config.sequence for rm in extra]
     for rm in extra:
         if rm.config.task != main.config.task:
@@ -211,6 +220,7 @@ def infer_study(
         "model_selection": main.how,
         "models_used": {m: sum(1 for v in main.chosen.values() if v == m) for m in sorted(set(main.chosen.values()))},
         "backbone": main.provenance.to_json(),
+        "engine": main.encoder.describe(),
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     _write_ai(study, config.run_id, scores, maps, info)

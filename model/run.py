@@ -3,7 +3,8 @@
 ::
 
     RUN/config.json     run id, task, sequence, clinical variables, preprocessing, classifier
-                        hyper-parameters, folds, seed, the backbone's weights provenance
+                        hyper-parameters, folds, seed, the backbone's weights provenance,
+                        the engine that ran the backbone (feature_engine)
     RUN/data.json       counts: knee-windows, classes, dropped rows, features computed
     RUN/metrics.json    (cv) per fold and pooled metrics of the model and both baselines
     RUN/folds.csv       (cv) participant_id, side, visit_month, fold, y, probability
@@ -57,6 +58,9 @@ class RunConfig:
     #: Window starts t (months) to use; None = all (0, 12, 24), the paper's sliding window.
     visits: tuple[int, ...] | None = None
     provenance: dict = field(default_factory=dict)
+    #: What ran the backbone (:meth:`model.runtime.RuntimeEncoder.describe`); a record, not a
+    #: setting: the engines' features agree to 1e-5, so it is not part of the data signature.
+    engine: dict = field(default_factory=dict)
     run_id: str = ""
 
     @property
@@ -79,6 +83,7 @@ class RunConfig:
             "visits": list(self.visits) if self.visits else None,
             "seeds": {"cv_split": self.seed, "classifier": self.params.seed},
             "backbone_provenance": self.provenance,
+            "feature_engine": self.engine,
         }
 
     @classmethod
@@ -99,6 +104,7 @@ class RunConfig:
             seed=d["seeds"]["cv_split"],
             visits=tuple(d["visits"]) if d.get("visits") else None,
             provenance=d.get("backbone_provenance", {}),
+            engine=d.get("feature_engine", {}),
             run_id=d["run_id"],
         )
 
