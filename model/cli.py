@@ -229,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--heatmap-run", type=Path, action="append", default=[], metavar="RUN",
                    help="a run of the same task on another sequence, for that sequence's heatmaps (repeatable)")
     p.add_argument("--no-heatmaps", action="store_true")
-    p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help=f"where the exported backbone graph is kept (default {DEFAULT_CACHE})")
+    p.add_argument("--cache", type=Path, default=None, help="where the exported backbone graph is kept (default $KNEE_MODEL_CACHE or ~/.cache/knee-model)")
     _add_device(p)
     p.set_defaults(func=cmd_infer)
 

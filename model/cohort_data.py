@@ -68,7 +68,7 @@ def load_task_data(
         if missing:
             from studies.synth import materialize
 
-            materialize(cohort.root, missing)
+            materialize(cohort.root, missing, workers=workers)  # in worker processes, as N4
     keys = [knee_key(r.participant_id, r.side, r.visit_month) for r in rows.itertuples()]
     todo = [i for i, k in enumerate(keys) if not store.has(k)]
     if progress:

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from reader_app.domain.time_left import describe_left, seconds_left
 from studies.errors import OptionError
 from studies.package import AI_DIR, AI_SCORES_NAME, MANIFEST_NAME
 
@@ -180,7 +181,8 @@ def _terminal_progress() -> StageProgress:
         if text != state["text"] or tenth != state["tenth"]:
             state["text"], state["tenth"] = text, tenth
             elapsed = time.perf_counter() - state["t0"]
-            print(f"[{frac:4.0%}] {text} ({elapsed:.0f} s)", file=sys.stderr, flush=True)
+            left = describe_left(seconds_left(elapsed, frac))
+            print(f"[{frac:4.0%}] {text} ({elapsed:.0f} s, {left})", file=sys.stderr, flush=True)
 
     return report
 
@@ -212,7 +214,7 @@ def _prepare_with_dialog(paths: DemoPaths) -> None:
     def poll() -> None:
         frac = float(state["frac"])  # type: ignore[arg-type]
         elapsed = time.perf_counter() - t0
-        dialog.setLabelText(f"{state['text']}…\n{frac:.0%} — {elapsed:.0f} s")
+        dialog.setLabelText(f"{state['text']}…\n{frac:.0%} — {elapsed:.0f} s — {describe_left(seconds_left(elapsed, frac))}")
         dialog.setValue(int(1000 * frac))
         if state["done"]:
             timer.stop()

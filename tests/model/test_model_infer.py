@@ -67,6 +67,7 @@ def test_scores_heatmaps_and_provenance_with_key(tmp_path, tiny):
         assert not (tiny.study / "ai" / "heatmaps" / f"{cid}_sag_3d_dess.nii.gz").exists()
     run_json = json.loads((tiny.study / "ai" / "run.json").read_text())
     assert run_json["backbone"]["weights"] == "random" and run_json["run_id"] == "run-x"
+    assert run_json["engine"]["engine"] == "onnx" and run_json["engine"]["runtime"].startswith("onnxruntime ")
     text = (tiny.study / "ai" / "run.json").read_text()
     assert not any(p in text for p in pids)  # no source ids in the package
 
