@@ -38,7 +38,7 @@ from model.encoders import default_cache_root, make_encoder
 from model.features import SliceEncoder
 from model.gradcam import gradcam, heatmap_on_grid
 from model.preprocess.orientation import orient, read_volume
-from model.preprocess.pipeline import preprocess_image
+from model.preprocess.pipeline import VolumeJob, preprocess_many, slice_indices, worker_pool
 from model.run import FINAL, load_config, load_folds, load_model
 from model.runtime import RuntimeEncoder
 from model.tasks import PACKAGE_NAMES, clinical_matrix
@@ -132,23 +132,37 @@ def _load_run(run: Path, cases: list[str], sources: dict[str, str] | None, devic
     return _RunModels(run, config, chosen, how, models, encoder, prov)
 
 
-def _score_case(rm: _RunModels, study: Path, manifest, cid: str, *, heatmap: bool):
-    """(probability, (heatmap (i, j, k), affine) or None) of one case with one run."""
+def _image(rm: _RunModels, study: Path, manifest, cid: str) -> Path:
+    rel = manifest.cases[cid].images.get(rm.config.sequence)
+    if not rel:
+        raise InputFileError(study / "manifest.json", f"case {cid} has no {rm.config.sequence} image",
+                             hint=f"The run {rm.run} uses {rm.config.sequence}; build the study with it")
+    return study / rel
+
+
+def _stacks(rm: _RunModels, study: Path, manifest, cases: list[str], cache_root: Path, pool, progress) -> list:
+    """Preprocessed stacks (8, H, W) of ``cases`` for ``rm``'s sequence, N4 in the ``pool``'s
+    processes (package images are already mirrored), through the preprocessing cache."""
+    jobs = [VolumeJob(str(_image(rm, study, manifest, cid)), None, mirror=False) for cid in cases]
+    return preprocess_many(jobs, rm.config.preprocess, cache_root=cache_root, pool=pool, progress=progress)
+
+
+def _score_case(rm: _RunModels, study: Path, manifest, cid: str, stack: np.ndarray, *, heatmap: bool):
+    """(probability, (heatmap (i, j, k), affine) or None) of one case with one run, from its
+    preprocessed ``stack`` (n_slices, H, W)."""
     case = manifest.cases[cid]
     seq = rm.config.sequence
-    rel = case.images.get(seq)
-    if not rel:
-        raise InputFileError(study / "manifest.json", f"case {cid} has no {seq} image", hint=f"The run {rm.run} uses {seq}; build the study with it")
-    source = read_volume(study / rel)
+    path = _image(rm, study, manifest, cid)
+    source = read_volume(path)
     oriented = orient(source, None, mirror=False)  # package images are already mirrored
-    stack, idx = preprocess_image(oriented, rm.config.preprocess, str(study / rel))
+    idx = slice_indices(oriented, rm.config.preprocess, str(path))
     variables = tuple(rm.config.variables)
     clin = clinical_matrix(pd.DataFrame([case.clinical]), variables)[0]
     res = gradcam(rm.encoder, rm.models[rm.chosen[cid]].module_, stack, clin if len(variables) else None)
     if not heatmap:
         return float(res.proba[-1]), None
     heat = heatmap_on_grid(res.cams, oriented, seq, idx, source)
-    ref = nib.load(str(study / rel))
+    ref = nib.load(str(path))
     return float(res.proba[-1]), (heat.transpose(2, 1, 0), ref.affine)  # (slice,row,col) -> NIfTI (i,j,k)
 
 
@@ -162,6 +176,7 @@ def infer_study(
     device: str = "cpu",
     engine: str | None = None,
     cache_dir: str | Path | None = None,
+    workers: int = 2,
     progress: ProgressCallback | None = None,
 ) -> dict:
     """Score every case of ``study`` with ``run``; write ``ai/``; return run.json's content.
@@ -171,7 +186,10 @@ def infer_study(
     hanging protocol need one run per sequence); the scores are always ``run``'s. ``device``:
     where the backbone runs (:func:`model.backbone.resolve_device`); ``engine``: what runs it
     (:func:`model.encoders.resolve_engine`; default ONNX Runtime on the CPU), its exported graph
-    cached under ``cache_dir`` (default :func:`model.encoders.default_cache_root`) ``/features``.
+    cached under ``cache_dir`` (default :func:`model.encoders.default_cache_root`) ``/features``;
+    the cases' preprocessing (N4) runs in ``workers`` processes first, cached under
+    ``cache_dir/preprocess``; then each case's 8 slices go through the backbone once, for its
+    score and its heatmap together.
     """
     run, study = Path(run), Path(study)
     manifest = load_manifest(study)
@@ -180,7 +198,8 @@ def infer_study(
         verify_key(study, key)
         sources = case_sources(key)
     cases = list(manifest.cases)
-    graph_root = Path(cache_dir or default_cache_root()) / "features"
+    cache = Path(cache_dir or default_cache_root())
+    graph_root = cache / "features"
     main = _load_run(run, cases, sources, device, engine, graph_root)
     extra = [_load_run(Path(r), cases, sources, device, engine, graph_root) for r in (heatmap_runs if heatmaps else ())]
     seqs = [main.config.sequence] + [rm.config.sequence for rm in extra]
@@ -194,20 +213,29 @@ def infer_study(
     missing_vars = [v for v in variables if PACKAGE_NAMES.get(v, v) not in shown]
     scores: list[tuple[str, float]] = []
     maps: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
-    total = len(cases) * (1 + len(extra))
+    total = 2 * len(cases) * (1 + len(extra))  # preprocessing, then scoring, of each case and run
     if progress:
         progress(0, total)
     done = 0
-    for rm in [main, *extra]:
-        for cid in cases:
-            p, heat = _score_case(rm, study, manifest, cid, heatmap=heatmaps)
-            if rm is main:
-                scores.append((cid, p))
-            if heat is not None:
-                maps[(cid, rm.config.sequence)] = heat
-            done += 1
-            if progress:
-                progress(done, total)
+    pool = worker_pool(workers) if workers > 1 and len(cases) > 1 else None  # one for every run
+    try:
+        for rm in [main, *extra]:
+            base = done
+            stacks = _stacks(rm, study, manifest, cases, cache / "preprocess", pool,
+                             (lambda d, t, b=base: progress(b + d, total)) if progress else None)
+            done += len(cases)
+            for cid, stack in zip(cases, stacks, strict=True):
+                p, heat = _score_case(rm, study, manifest, cid, stack, heatmap=heatmaps)
+                if rm is main:
+                    scores.append((cid, p))
+                if heat is not None:
+                    maps[(cid, rm.config.sequence)] = heat
+                done += 1
+                if progress:
+                    progress(done, total)
+    finally:
+        if pool is not None:
+            pool.shutdown()
     config = main.config
     info = {
         "run_id": config.run_id,

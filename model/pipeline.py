@@ -101,7 +101,7 @@ def train_and_infer(
         extra.append(other_dir)
     cb = (lambda d, t: progress("infer", d, t)) if progress else None
     return infer_study(run_dir, study_dir, key=key_path, heatmap_runs=tuple(extra), device=device, engine=engine,
-                       cache_dir=cache, progress=cb)
+                       cache_dir=cache, workers=workers, progress=cb)
 
 
 def heatmap_run_dir(run_dir: str | Path, sequence: str) -> Path:

@@ -55,6 +55,15 @@ class InputFileError(StudyError):
             msg += f"{' ' if msg.endswith(('.', '?', '!')) else '. '}{hint}"
         super().__init__(msg)
 
+    def __reduce__(self):
+        """Picklable with its fields, so an error raised in a worker process reaches the caller."""
+        kw = {"column": self.column, "row": self.row, "value": self.value, "hint": self.hint}
+        return (_input_file_error, (self.path, self.problem, kw))
+
+
+def _input_file_error(path, problem, kw) -> InputFileError:
+    return InputFileError(path, problem, **kw)
+
 
 class OptionError(StudyError):
     """A command-line option or function parameter has a nonsensical value.
@@ -67,6 +76,10 @@ class OptionError(StudyError):
         self.expected = expected
         self.got = got
         super().__init__(f"The '{name}' parameter must be {expected}. Got {got!r} instead.")
+
+    def __reduce__(self):
+        """Picklable, like :class:`InputFileError` (the message may have been extended)."""
+        return (_option_error, (self.name, self.expected, self.got, self.args))
 
 
 def did_you_mean(word: str, choices: Iterable[str], *, n: int = 1, cutoff: float = 0.6) -> str:
@@ -92,3 +105,9 @@ def require_columns(
     for col in required:
         if col not in present:
             raise InputFileError(path, f"missing column '{col}'." + did_you_mean(col, present), hint=hint)
+
+
+def _option_error(name, expected, got, args) -> OptionError:
+    err = OptionError(name, expected, got)
+    err.args = args
+    return err

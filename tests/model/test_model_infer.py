@@ -144,3 +144,14 @@ def test_run_config_keeps_the_input_size_and_reads_older_runs():
     older = RunConfig(cohort="/c", provenance={"input_size": 224}).to_json()
     del older["input_size"]  # written before the option existed: fed at 224 px, as the provenance says
     assert RunConfig.from_json(older).input_size == 224
+
+
+def test_errors_from_worker_processes_keep_their_fields():
+    import pickle
+
+    from studies.errors import OptionError
+
+    err = pickle.loads(pickle.dumps(InputFileError("a.nii.gz", "image not found", column="c", value=3, hint="Check it")))
+    assert isinstance(err, InputFileError) and str(err) == "a.nii.gz, column 'c': image not found (got 3). Check it"
+    opt = pickle.loads(pickle.dumps(OptionError("engine", "one of onnx, torch", "onx")))
+    assert isinstance(opt, OptionError) and opt.name == "engine" and "Got 'onx'" in str(opt)
