@@ -15,7 +15,7 @@ from pathlib import Path
 from model.backbone import create_backbone, resolve_device
 from model.cohort_data import TaskData, load_task_data
 from model.cv import cross_validate, plot_rocs
-from model.encoders import make_encoder
+from model.encoders import make_encoder, resolve_engine
 from model.features import FeatureStore
 from model.infer import TRAINING_PARTICIPANTS
 from model.metrics import json_safe
@@ -67,6 +67,7 @@ def prepare(
     task = get_task(config.task)
     check_variables(task, config.variables)
     device = resolve_device(device)  # a GPU this machine lacks is refused before any work
+    engine = resolve_engine(engine, device)  # and so is an unknown engine
     backbone, prov = create_backbone(config.backbone, weights=config.weights, input_size=config.input_size)
     config.provenance = prov.to_json()
     store = FeatureStore(features_root, prov, config.preprocess)

@@ -101,3 +101,11 @@ def test_export_writes_a_graph_with_two_outputs(tmp_path):
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     assert [o.name for o in sess.get_outputs()] == ["features", "maps"]
     assert [i.name for i in sess.get_inputs()] == ["x"]
+
+
+def test_cli_refuses_an_unknown_engine_before_any_work(tmp_path, capsys):
+    from model.cli import main
+
+    assert main(["features", "--cohort", str(tmp_path / "nowhere"), "--cache", str(tmp_path / "c"), "--engine", "onx"]) == 2
+    assert "Did you mean 'onnx'" in capsys.readouterr().err
+    assert not (tmp_path / "c").exists()
