@@ -10,12 +10,13 @@
    Goal: the runtime >= 5x today's torch path at <= 1e-4 from its features (the difference is
    asserted, the speed printed).
 2. The whole ``knee-model features`` command (cohort reading, N4 in 2 worker processes, the
-   backbone) on a 50-patient synthetic cohort (100 baseline knee-visits): knee-visits/s per
+   backbone) on a 50-patient synthetic cohort (its ~90 labelled baseline knee-visits): knee-visits/s per
    engine from cold caches, the share of the backbone, and how busy the 2 cores were.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import subprocess
@@ -84,19 +85,20 @@ def test_engines_side_by_side(size, tmp_path):
     assert diff["onnxruntime"] <= 1e-4
 
 
-def _features_command(cohort: Path, cache: Path, engine: str) -> tuple[float, float]:
-    """(wall seconds, CPU seconds of the process and its workers) of one ``knee-model features``."""
+def _features_command(cohort: Path, cache: Path, engine: str) -> tuple[float, float, dict]:
+    """(wall seconds, CPU seconds of the process and its workers, the command's JSON report)
+    of one ``knee-model features``."""
     cmd = ["knee-model", "features", "--cohort", str(cohort), "--visits", "0", "--cache", str(cache),
            "--workers", "2", "--engine", engine]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     env = {**os.environ, "OMP_NUM_THREADS": "2"}
-    subprocess.run([sys.executable, "-c", "import sys; from model.cli import main; sys.exit(main(sys.argv[1:]))", *cmd[1:]],
+    res = subprocess.run([sys.executable, "-c", "import sys; from model.cli import main; sys.exit(main(sys.argv[1:]))", *cmd[1:]],
                    check=True, capture_output=True, env=env)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu
+    return wall, cpu, json.loads(res.stdout)
 
 
 def test_features_command_on_a_50_patient_cohort():
@@ -105,17 +107,17 @@ def test_features_command_on_a_50_patient_cohort():
     with tempfile.TemporaryDirectory(prefix="bench-features-cmd-") as tmp:
         root = Path(tmp)
         cohort = generate_cohort(root / "cohort", patients=50, seed=5, size="small", images="baseline")
-        knees = 100
-        rows = []
+        rows, reports = [], {}
         for engine in ("onnx", "torch"):
-            wall, cpu = _features_command(cohort, root / f"cache-{engine}", engine)
+            wall, cpu, reports[engine] = _features_command(cohort, root / f"cache-{engine}", engine)
             rows.append((f"{engine}, cold caches", wall, cpu))
+        knees = reports["onnx"]["knee_windows"]  # the baseline knee-visits with a jsn-abs label
         # the same command again with the preprocessed stacks cached: the backbone alone
         import shutil
 
         shutil.rmtree(root / "cache-onnx" / "features")
-        wall_b, cpu_b = _features_command(cohort, root / "cache-onnx", "onnx")
-        print(f"\n`knee-model features` on a 50-patient synthetic cohort ({knees} baseline knee-visits, 96-px slices "
+        wall_b, cpu_b, _ = _features_command(cohort, root / "cache-onnx", "onnx")
+        print(f"\n`knee-model features` on a 50-patient synthetic cohort ({knees} labelled baseline knee-visits, 96-px slices "
               f"fed at 448, --workers 2, {os.cpu_count()} cores, {load()}):")
         for name, wall, cpu in rows:
             print(f"  {name:18s} {wall:6.1f} s  {knees / wall:5.2f} knee-visits/s  cores busy {cpu / wall:.2f}")
@@ -123,4 +125,5 @@ def test_features_command_on_a_50_patient_cohort():
               f"{wall_b / rows[0][1]:.0%} of the cold run)")
         print(f"  whole command, onnx vs torch: {rows[1][1] / rows[0][1]:.2f}x")
         for engine in ("onnx", "torch"):  # every knee-visit got its features
+            assert reports[engine]["features_computed"] == knees > 80
             assert len(list((root / f"cache-{engine}" / "features").glob("*/*.npy"))) == knees
