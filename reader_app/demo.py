@@ -242,7 +242,7 @@ def run_demo(args: argparse.Namespace) -> int:
     if problem not in (None, "no display"):
         print(f"{problem}\nGoing on without a window.", file=sys.stderr)
     if not paths.ready():
-        print(f"Preparing the demo in {paths.root} (the first time takes about eight minutes on two cores)…", file=sys.stderr)
+        print(f"Preparing the demo in {paths.root} (the first time takes about four minutes on two cores)…", file=sys.stderr)
         if display:
             from reader_app.ui.app import create_app
 
