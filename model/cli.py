@@ -46,6 +46,9 @@ def _add_backbone(p: argparse.ArgumentParser) -> None:
 
 def _add_device(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="cpu", help="where the backbone runs: cpu (default), cuda, cuda:N, or auto")
+    p.add_argument("--engine", default=None,
+                   help="what runs the backbone: onnx (ONNX Runtime; the default on the CPU), openvino (when "
+                        "installed) or torch (the default and the only one with --device cuda); recorded in the run")
 
 
 def _resolve_backbone(args) -> str:
@@ -151,7 +154,7 @@ def cmd_features(args) -> int:
     from model.experiment import cli_progress, prepare
 
     config, data = prepare(_config(args), features_root=args.cache / "features", cache_root=args.cache / "preprocess",
-                           workers=args.workers, device=args.device, progress=cli_progress("features"))
+                           workers=args.workers, device=args.device, engine=args.engine, progress=cli_progress("features"))
     print(json.dumps({"features": data.X.shape, **data.report}, indent=2, default=str))
     return 0
 
@@ -161,7 +164,7 @@ def cmd_cv(args) -> int:
 
     _prepare_out(args)
     m = run_cv(_config(args), args.out, features_root=args.cache / "features", cache_root=args.cache / "preprocess",
-               workers=args.workers, device=args.device, progress=cli_progress("cv"))
+               workers=args.workers, device=args.device, engine=args.engine, progress=cli_progress("cv"))
     for name, res in m["models"].items():
         p = res["pooled"]
         print(f"{name:16s} ROC AUC {p['roc_auc']}  PR AUC {p['pr_auc']}  weighted F1 {p['f1_weighted']:.3f}")
@@ -174,7 +177,7 @@ def cmd_train(args) -> int:
 
     _prepare_out(args)
     run_train(_config(args), args.out, features_root=args.cache / "features", cache_root=args.cache / "preprocess",
-              workers=args.workers, device=args.device, progress=cli_progress("train"))
+              workers=args.workers, device=args.device, engine=args.engine, progress=cli_progress("train"))
     print(f"final model written to {args.out / 'models' / 'final.pt'}")
     return 0
 
@@ -184,7 +187,8 @@ def cmd_infer(args) -> int:
     from studies.progress import ProgressBar
 
     info = infer_study(args.run, args.study, key=args.key, heatmaps=not args.no_heatmaps,
-                       heatmap_runs=tuple(args.heatmap_run), device=args.device, progress=ProgressBar("infer"))
+                       heatmap_runs=tuple(args.heatmap_run), device=args.device, engine=args.engine,
+                       cache_dir=args.cache, progress=ProgressBar("infer"))
     maps = f" and heatmaps ({', '.join(info['heatmap_sequences'])})" if info["heatmap_sequences"] else ""
     print(f"scores{maps} of run {info['run_id']} written to {args.study / 'ai'}")
     print(f"models: {info['model_selection']}")
@@ -239,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--heatmap-run", type=Path, action="append", default=[], metavar="RUN",
                    help="a run of the same task on another sequence, for that sequence's heatmaps (repeatable)")
     p.add_argument("--no-heatmaps", action="store_true")
+    p.add_argument("--cache", type=Path, default=None, help="where the exported backbone graph is kept (default $KNEE_MODEL_CACHE or ~/.cache/knee-model)")
     _add_device(p)
     p.set_defaults(func=cmd_infer)
 

@@ -74,7 +74,7 @@ def load_task_data(
         if missing:
             from studies.synth import materialize
 
-            materialize(cohort.root, missing)
+            materialize(cohort.root, missing, workers=workers)  # in worker processes, as N4
     counts = Path(cache_root) / "slice_counts.json" if cache_root is not None else None
     rows = _complete_series(cohort, rows, sequence, lambda c, k: resolve(c, k, count_cache=counts))
     keys = [knee_key(r.participant_id, r.side, r.visit_month) for r in rows.itertuples()]

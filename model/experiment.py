@@ -15,7 +15,8 @@ from pathlib import Path
 from model.backbone import create_backbone, resolve_device
 from model.cohort_data import TaskData, load_task_data
 from model.cv import cross_validate, plot_rocs
-from model.features import FeatureStore, SliceEncoder
+from model.encoders import make_encoder, resolve_engine
+from model.features import FeatureStore
 from model.infer import TRAINING_PARTICIPANTS
 from model.metrics import json_safe
 from model.run import (
@@ -53,23 +54,30 @@ def prepare(
     cache_root: str | Path | None = None,
     workers: int = 1,
     device: str = "cpu",
+    engine: str | None = None,
     progress=None,
 ) -> tuple[RunConfig, TaskData]:
-    """Backbone + features for the config's cohort and task; fills ``config.provenance``.
+    """Backbone + features for the config's cohort and task; fills ``config.provenance`` and
+    ``config.engine``.
 
     ``device``: where the backbone runs ('cpu', 'cuda', 'auto'; see
-    :func:`model.backbone.resolve_device`)."""
+    :func:`model.backbone.resolve_device`); ``engine``: what runs it ('onnx', 'openvino',
+    'torch'; default ONNX Runtime on the CPU, see :func:`model.encoders.resolve_engine`), its
+    exported graph cached under ``features_root/graphs``."""
     task = get_task(config.task)
     check_variables(task, config.variables)
     device = resolve_device(device)  # a GPU this machine lacks is refused before any work
+    engine = resolve_engine(engine, device)  # and so is an unknown engine
     backbone, prov = create_backbone(config.backbone, weights=config.weights, input_size=config.input_size)
     config.provenance = prov.to_json()
     store = FeatureStore(features_root, prov, config.preprocess)
+    encoder = make_encoder(backbone, prov, engine=engine, device=device, graph_root=features_root)
+    config.engine = encoder.describe()
     data = load_task_data(
         config.cohort,
         task,
         store,
-        SliceEncoder(backbone, prov, device=device),
+        encoder,
         variables=config.variables,
         visits=config.visits,
         ingest=config.ingest,
@@ -77,6 +85,7 @@ def prepare(
         workers=workers,
         progress=_stage(progress, "features"),
     )
+    data.report["feature_engine"] = config.engine
     return config, data
 
 
@@ -102,6 +111,7 @@ def run_cv(
     cache_root: str | Path | None = None,
     workers: int = 1,
     device: str = "cpu",
+    engine: str | None = None,
     progress=None,
 ) -> dict:
     """Cross-validate; write the run folder ``out``; return metrics.json's content.
@@ -110,7 +120,7 @@ def run_cv(
     """
     out = Path(out)
     config, data, _ = _open_run(config, out, features_root=features_root, cache_root=cache_root, workers=workers,
-                                device=device, progress=progress)
+                                device=device, engine=engine, progress=progress)
     task = get_task(config.task)
     t0 = time.perf_counter()
     res = cross_validate(
@@ -136,6 +146,7 @@ def run_cv(
         "epochs_per_fold": res.epochs,
         "models": res.metrics,
         "weights": config.provenance,
+        "feature_engine": config.engine,
     })
     write_json(out / METRICS, metrics)
     return metrics
@@ -149,12 +160,13 @@ def run_train(
     cache_root: str | Path | None = None,
     workers: int = 1,
     device: str = "cpu",
+    engine: str | None = None,
     progress=None,
 ) -> MILClassifier:
     """Fit the final model on every knee-window; write ``out/models/final.pt`` (and config)."""
     out = Path(out)
     config, data, joined = _open_run(config, out, features_root=features_root, cache_root=cache_root, workers=workers,
-                                     device=device, progress=progress)
+                                     device=device, engine=engine, progress=progress)
     if not joined:
         write_json(out / CONFIG, config.to_json())
         write_json(out / DATA, data.report)

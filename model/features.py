@@ -64,6 +64,19 @@ class SliceEncoder:
                 out.append(self.pool(self.feature_maps(slices[s : s + self.batch_size])).cpu().numpy())
         return np.concatenate(out).astype(np.float32)
 
+    def maps_and_features(self, slices: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """(N, H, W) -> (maps (N, F, H'/32, W'/32) on the encoder's device, features (N, F) on
+        the CPU), float32, one batch, no autograd: Grad-CAM's forward pass
+        (:func:`model.gradcam.gradcam`)."""
+        with torch.no_grad():
+            maps = self.feature_maps(slices)
+            return maps, self.pool(maps).cpu()
+
+    def describe(self) -> dict:
+        """What ran the features, for a run's provenance."""
+        return {"engine": "torch", "runtime": f"torch {torch.__version__}", "device": str(self.device),
+                "precision": "float32", "threads": torch.get_num_threads()}
+
 
 def store_tag(provenance: Provenance, config: PreprocessConfig) -> str:
     """Folder name of a store: ``<architecture>-<sequence>-<12 hex>``."""

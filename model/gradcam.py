@@ -2,7 +2,7 @@
 
 For one bag of slices: the gradient of the target class logit with respect to the activations
 of the backbone's last convolutional block (``forward_features``), averaged over each map's
-pixels, weights that map; the weighted sum, ReLU'd, is each slice's CAM. Each slice's CAM is
+pixels, weights that map (computed from the MIL head's gradient alone: see :func:`gradcam`); the weighted sum, ReLU'd, is each slice's CAM. Each slice's CAM is
 multiplied by the slice's attention weight, upsampled (bilinear) to the slice size, and the
 whole stack is scaled by its maximum to [0, 1]. :func:`heatmap_on_grid` then puts the stack
 back into its volume and resamples it onto the source image's grid.
@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from model.features import SliceEncoder
 from model.mil import AttentionMIL
 from model.preprocess.slices import put_slices
+from model.runtime import RuntimeEncoder
 
 
 @dataclass
@@ -33,7 +34,7 @@ class CamResult:
 
 
 def gradcam(
-    encoder: SliceEncoder,
+    encoder: SliceEncoder | RuntimeEncoder,
     mil: AttentionMIL,
     slices: np.ndarray,
     clinical: np.ndarray | None,
@@ -41,19 +42,27 @@ def gradcam(
     target: int | None = None,
 ) -> CamResult:
     """Grad-CAM of ``slices`` (N, H, W) in [0, 1] with raw ``clinical`` (K,) for class ``target``
-    (default: the last class, i.e. progression / high pain)."""
+    (default: the last class, i.e. progression / high pain).
+
+    One forward pass of the frozen backbone, without autograd, on the encoder's engine (a
+    runtime or torch), gives both the maps (N, F, h', w') and the pooled features (N, F) the
+    score comes from. The maps are the target layer, so the only gradients needed are those of
+    the MIL head: ``g`` = d logit / d features (N, F). Global average pooling spreads each of
+    them evenly over the map, so Grad-CAM's channel weight (the map gradient averaged over its
+    h' x w' cells) is ``g / (h' w')``: the values of backpropagating through the backbone's
+    pooling, without touching the backbone.
+    """
     mil.eval()
-    encoder.backbone.eval()
     n, h, w = slices.shape
+    maps, feats = encoder.maps_and_features(slices)  # (N, F, h', w') on the device, (N, F) CPU
+    feats = feats.detach().clone().requires_grad_(True)
+    c = None if clinical is None else torch.as_tensor(np.asarray(clinical, np.float32))[None]
     with torch.enable_grad():
-        maps = encoder.feature_maps(slices).detach().requires_grad_(True)  # (N, F, h', w')
-        feats = encoder.pool(maps).cpu()  # (N, F); the MIL head runs on the CPU
-        c = None if clinical is None else torch.as_tensor(np.asarray(clinical, np.float32))[None]
         logits, att = mil(feats[None], c, return_attention=True)
         k = logits.shape[1] - 1 if target is None else int(target)
-        (grad,) = torch.autograd.grad(logits[0, k], maps)
+        (grad,) = torch.autograd.grad(logits[0, k], feats)  # (N, F)
     with torch.no_grad():
-        weights = grad.mean(dim=(2, 3), keepdim=True)  # (N, F, 1, 1)
+        weights = (grad / (maps.shape[2] * maps.shape[3])).to(maps.device)[:, :, None, None]  # (N, F, 1, 1)
         cam = torch.relu((weights * maps).sum(1))  # (N, h', w')
         cam = cam * att[0][:, None, None].to(cam.device)
         cam = F.interpolate(cam[:, None], size=(h, w), mode="bilinear", align_corners=False)[:, 0].cpu()

@@ -37,11 +37,13 @@ import numpy as np
 import pandas as pd
 
 from model.backbone import create_backbone
+from model.encoders import default_cache_root, make_encoder
 from model.features import SliceEncoder
 from model.gradcam import gradcam, heatmap_on_grid
 from model.preprocess.orientation import orient, read_volume
-from model.preprocess.pipeline import preprocess_image
+from model.preprocess.pipeline import VolumeJob, preprocess_many, slice_indices, worker_pool
 from model.run import FINAL, load_config, load_folds, load_model
+from model.runtime import RuntimeEncoder
 from model.tasks import PACKAGE_NAMES, clinical_matrix
 from studies.atomic import atomic_directory
 from studies.errors import InputFileError
@@ -113,11 +115,12 @@ class _RunModels:
     chosen: dict[str, str]
     how: str
     models: dict
-    encoder: SliceEncoder
+    encoder: SliceEncoder | RuntimeEncoder
     provenance: object
 
 
-def _load_run(run: Path, cases: list[str], sources: dict[str, str] | None, device: str = "cpu") -> _RunModels:
+def _load_run(run: Path, cases: list[str], sources: dict[str, str] | None, device: str = "cpu",
+              engine: str | None = None, graph_root: Path | None = None) -> _RunModels:
     config = load_config(run)
     chosen, how = choose_models(run, cases, sources)
     models = {name: load_model(run, name) for name in sorted(set(chosen.values()))}
@@ -129,26 +132,41 @@ def _load_run(run: Path, cases: list[str], sources: dict[str, str] | None, devic
             f"those available now ({prov.sha256})",
             hint="Pass the same --weights as in training",
         )
-    return _RunModels(run, config, chosen, how, models, SliceEncoder(backbone, prov, device=device), prov)
+    encoder = make_encoder(backbone, prov, engine=engine, device=device, graph_root=graph_root)
+    return _RunModels(run, config, chosen, how, models, encoder, prov)
 
 
-def _score_case(rm: _RunModels, study: Path, manifest, cid: str, *, heatmap: bool):
-    """(probability, (heatmap (i, j, k), affine) or None) of one case with one run."""
+def _image(rm: _RunModels, study: Path, manifest, cid: str) -> Path:
+    rel = manifest.cases[cid].images.get(rm.config.sequence)
+    if not rel:
+        raise InputFileError(study / "manifest.json", f"case {cid} has no {rm.config.sequence} image",
+                             hint=f"The run {rm.run} uses {rm.config.sequence}; build the study with it")
+    return study / rel
+
+
+def _stacks(rm: _RunModels, study: Path, manifest, cases: list[str], cache_root: Path, pool, progress) -> list:
+    """Preprocessed stacks (8, H, W) of ``cases`` for ``rm``'s sequence, N4 in the ``pool``'s
+    processes (package images are already mirrored), through the preprocessing cache."""
+    jobs = [VolumeJob(str(_image(rm, study, manifest, cid)), None, mirror=False) for cid in cases]
+    return preprocess_many(jobs, rm.config.preprocess, cache_root=cache_root, pool=pool, progress=progress)
+
+
+def _score_case(rm: _RunModels, study: Path, manifest, cid: str, stack: np.ndarray, *, heatmap: bool):
+    """(probability, (heatmap (i, j, k), affine) or None) of one case with one run, from its
+    preprocessed ``stack`` (n_slices, H, W)."""
     case = manifest.cases[cid]
     seq = rm.config.sequence
-    rel = case.images.get(seq)
-    if not rel:
-        raise InputFileError(study / "manifest.json", f"case {cid} has no {seq} image", hint=f"The run {rm.run} uses {seq}; build the study with it")
-    source = read_volume(study / rel)
+    path = _image(rm, study, manifest, cid)
+    source = read_volume(path)
     oriented = orient(source, None, mirror=False)  # package images are already mirrored
-    stack, idx = preprocess_image(oriented, rm.config.preprocess, str(study / rel))
+    idx = slice_indices(oriented, rm.config.preprocess, str(path))
     variables = tuple(rm.config.variables)
     clin = clinical_matrix(pd.DataFrame([case.clinical]), variables)[0]
     res = gradcam(rm.encoder, rm.models[rm.chosen[cid]].module_, stack, clin if len(variables) else None)
     if not heatmap:
         return float(res.proba[-1]), None
     heat = heatmap_on_grid(res.cams, oriented, seq, idx, source)
-    ref = nib.load(str(study / rel))
+    ref = nib.load(str(path))
     return float(res.proba[-1]), (heat.transpose(2, 1, 0), ref.affine)  # (slice,row,col) -> NIfTI (i,j,k)
 
 
@@ -160,6 +178,9 @@ def infer_study(
     heatmaps: bool = True,
     heatmap_runs: tuple[str | Path, ...] = (),
     device: str = "cpu",
+    engine: str | None = None,
+    cache_dir: str | Path | None = None,
+    workers: int = 2,
     progress: ProgressCallback | None = None,
 ) -> dict:
     """Score every case of ``study`` with ``run``; write ``ai/``; return run.json's content.
@@ -167,7 +188,12 @@ def infer_study(
     ``heatmap_runs``: further runs of the same task trained on other sequences, used only for
     their Grad-CAM heatmaps (a model sees one sequence, so heatmaps over both sequences of the
     hanging protocol need one run per sequence); the scores are always ``run``'s. ``device``:
-    where the backbone runs (:func:`model.backbone.resolve_device`).
+    where the backbone runs (:func:`model.backbone.resolve_device`); ``engine``: what runs it
+    (:func:`model.encoders.resolve_engine`; default ONNX Runtime on the CPU), its exported graph
+    cached under ``cache_dir`` (default :func:`model.encoders.default_cache_root`) ``/features``;
+    the cases' preprocessing (N4) runs in ``workers`` processes first, cached under
+    ``cache_dir/preprocess``; then each case's 8 slices go through the backbone once, for its
+    score and its heatmap together.
     """
     run, study = Path(run), Path(study)
     manifest = load_manifest(study)
@@ -176,8 +202,10 @@ def infer_study(
         verify_key(study, key)
         sources = case_sources(key)
     cases = list(manifest.cases)
-    main = _load_run(run, cases, sources, device)
-    extra = [_load_run(Path(r), cases, sources, device) for r in (heatmap_runs if heatmaps else ())]
+    cache = Path(cache_dir or default_cache_root())
+    graph_root = cache / "features"
+    main = _load_run(run, cases, sources, device, engine, graph_root)
+    extra = [_load_run(Path(r), cases, sources, device, engine, graph_root) for r in (heatmap_runs if heatmaps else ())]
     seqs = [main.config.sequence] + [rm.config.sequence for rm in extra]
     for rm in extra:
         if rm.config.task != main.config.task:
@@ -189,20 +217,29 @@ def infer_study(
     missing_vars = [v for v in variables if PACKAGE_NAMES.get(v, v) not in shown]
     scores: list[tuple[str, float]] = []
     maps: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
-    total = len(cases) * (1 + len(extra))
+    total = 2 * len(cases) * (1 + len(extra))  # preprocessing, then scoring, of each case and run
     if progress:
         progress(0, total)
     done = 0
-    for rm in [main, *extra]:
-        for cid in cases:
-            p, heat = _score_case(rm, study, manifest, cid, heatmap=heatmaps)
-            if rm is main:
-                scores.append((cid, p))
-            if heat is not None:
-                maps[(cid, rm.config.sequence)] = heat
-            done += 1
-            if progress:
-                progress(done, total)
+    pool = worker_pool(workers) if workers > 1 and len(cases) > 1 else None  # one for every run
+    try:
+        for rm in [main, *extra]:
+            base = done
+            stacks = _stacks(rm, study, manifest, cases, cache / "preprocess", pool,
+                             (lambda d, t, b=base: progress(b + d, total)) if progress else None)
+            done += len(cases)
+            for cid, stack in zip(cases, stacks, strict=True):
+                p, heat = _score_case(rm, study, manifest, cid, stack, heatmap=heatmaps)
+                if rm is main:
+                    scores.append((cid, p))
+                if heat is not None:
+                    maps[(cid, rm.config.sequence)] = heat
+                done += 1
+                if progress:
+                    progress(done, total)
+    finally:
+        if pool is not None:
+            pool.shutdown()
     config = main.config
     info = {
         "run_id": config.run_id,
@@ -216,6 +253,7 @@ def infer_study(
         "models_used": {m: sum(1 for v in main.chosen.values() if v == m) for m in sorted(set(main.chosen.values()))},
         "backbone": main.provenance.to_json(),
         "cross_validation": cv_summary(run),
+        "engine": main.encoder.describe(),
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     _write_ai(study, config.run_id, scores, maps, info)

@@ -30,12 +30,16 @@ log = logging.getLogger(__name__)
 StageProgress = Callable[[str, int, int], None]
 
 
+#: config.json entries that record what happened rather than decide the result.
+_RECORDS = ("run_id", "backbone_provenance", "feature_engine")
+
+
 def _complete(run_dir: Path, config: RunConfig) -> bool:
     if not (run_dir / CONFIG).is_file():
         return False
     existing = load_config(run_dir)
-    same = {k: v for k, v in existing.to_json().items() if k not in ("run_id", "backbone_provenance")}
-    want = {k: v for k, v in config.to_json().items() if k not in ("run_id", "backbone_provenance")}
+    same = {k: v for k, v in existing.to_json().items() if k not in _RECORDS}
+    want = {k: v for k, v in config.to_json().items() if k not in _RECORDS}
     if same != want:
         return False
     names = [FINAL, *(f"fold_{k}" for k in range(1, config.folds + 1))]
@@ -59,6 +63,7 @@ def train_and_infer(
     cache_dir: str | Path | None = None,
     workers: int = 2,
     device: str = "cpu",
+    engine: str | None = None,
     heatmap_sequences: tuple[str, ...] = ("cor_iw_tse", "sag_3d_dess"),
     progress: StageProgress | None = None,
 ) -> dict:
@@ -81,7 +86,8 @@ def train_and_infer(
         seed=seed,
         visits=visits,
     )
-    kw = {"features_root": cache / "features", "cache_root": cache / "preprocess", "workers": workers, "device": device}
+    kw = {"features_root": cache / "features", "cache_root": cache / "preprocess", "workers": workers, "device": device,
+          "engine": engine}
     _train(config, run_dir, progress, kw)
     # One more run per other displayed sequence, of the same task, for its heatmaps only.
     extra = []
@@ -94,7 +100,8 @@ def train_and_infer(
         _train(other_config, other_dir, prefixed, kw)
         extra.append(other_dir)
     cb = (lambda d, t: progress("infer", d, t)) if progress else None
-    return infer_study(run_dir, study_dir, key=key_path, heatmap_runs=tuple(extra), device=device, progress=cb)
+    return infer_study(run_dir, study_dir, key=key_path, heatmap_runs=tuple(extra), device=device, engine=engine,
+                       cache_dir=cache, workers=workers, progress=cb)
 
 
 def heatmap_run_dir(run_dir: str | Path, sequence: str) -> Path:

@@ -3,7 +3,8 @@
 ::
 
     RUN/config.json     run id, task, sequence, clinical variables, preprocessing, classifier
-                        hyper-parameters, folds, seed, the backbone's weights provenance
+                        hyper-parameters, folds, seed, the backbone's weights provenance,
+                        the engine that ran the backbone (feature_engine)
     RUN/data.json       counts: knee-windows, classes, dropped rows, features computed
     RUN/metrics.json    (cv) per fold and pooled metrics of the model and both baselines
     RUN/folds.csv       (cv) participant_id, side, visit_month, fold, y, probability
@@ -60,6 +61,9 @@ class RunConfig:
     #: jsw_project, kl_project); empty = detected style and default reading projects.
     ingest: dict = field(default_factory=dict)
     provenance: dict = field(default_factory=dict)
+    #: What ran the backbone (:meth:`model.runtime.RuntimeEncoder.describe`); a record, not a
+    #: setting: the engines' features agree to 1e-5, so it is not part of the data signature.
+    engine: dict = field(default_factory=dict)
     run_id: str = ""
 
     @property
@@ -83,6 +87,7 @@ class RunConfig:
             "ingest": dict(self.ingest),
             "seeds": {"cv_split": self.seed, "classifier": self.params.seed},
             "backbone_provenance": self.provenance,
+            "feature_engine": self.engine,
         }
 
     @classmethod
@@ -104,6 +109,7 @@ class RunConfig:
             visits=tuple(d["visits"]) if d.get("visits") else None,
             ingest=dict(d.get("ingest") or {}),
             provenance=d.get("backbone_provenance", {}),
+            engine=d.get("feature_engine", {}),
             run_id=d["run_id"],
         )
 

@@ -87,6 +87,20 @@ class MILClassifier:
 
     # -- fitting -------------------------------------------------------------------------
     def fit(self, X, C, y, *, progress: ProgressCallback | None = None) -> MILClassifier:
+        """Fit on bags ``X`` (n, N, F), raw clinical ``C`` (n, K), labels ``y`` (n,); returns self.
+
+        Runs on one torch thread: the head's operations are too small to share between
+        threads, and two threads on two busy cores made the demo's 5-fold CV 20x slower
+        (29.4 s vs 1.3 s for 15 epochs of 208 bags at load 8.4, measured in one run).
+        """
+        previous = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return self._fit(X, C, y, progress=progress)
+        finally:
+            torch.set_num_threads(previous)
+
+    def _fit(self, X, C, y, *, progress: ProgressCallback | None = None) -> MILClassifier:
         p = self.params
         if p.epochs is not None and not (isinstance(p.epochs, int) and p.epochs >= 1):
             raise OptionError("epochs", "an int >= 1 (or None: automatic)", p.epochs)

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from reader_app.domain.time_left import describe_left, seconds_left
 from studies.errors import OptionError
 from studies.package import AI_DIR, AI_SCORES_NAME, MANIFEST_NAME, decisions_path
 
@@ -38,8 +39,9 @@ DEMO_MODE = "sequential"
 SIMULATED_READERS = (("sim-1", 0.60), ("sim-2", 0.65), ("sim-3", 0.70))
 
 #: Share of the progress bar given to each stage, in proportion to their measured time on 2
-#: cores (building the 50-pair study about 10 s, the model about 10 minutes).
-_STAGES = (("Building the synthetic cohort and the demo study", 0.02), ("Training the model and scoring the study", 0.98))
+#: cores (building the 50-pair study about 15 s; the model's part several minutes), so that the
+#: time left, extrapolated from the time elapsed, holds.
+_STAGES = (("Building the synthetic cohort and the demo study", 0.04), ("Training the model and scoring the study", 0.96))
 
 
 @dataclass(frozen=True)
@@ -84,13 +86,13 @@ class DemoPaths:
 #: Grad-CAM of 102 cases with both runs 290 s, cross-validation and final models 15 s), and
 #: what to call them.
 _MODEL_STAGES = {
-    "features": (0.0, 0.26, "COR IW TSE: preprocessing and EfficientNet features"),
-    "cv": (0.26, 0.01, "COR IW TSE: 5-fold cross-validation"),
-    "train": (0.27, 0.005, "COR IW TSE: final model"),
-    "heatmaps:features": (0.275, 0.24, "SAG 3D DESS (for its heatmaps): features"),
-    "heatmaps:cv": (0.515, 0.01, "SAG 3D DESS: cross-validation"),
-    "heatmaps:train": (0.525, 0.005, "SAG 3D DESS: final model"),
-    "infer": (0.53, 0.47, "scores and Grad-CAM heatmaps of the study's cases"),
+    "features": (0.0, 0.40, "COR IW TSE: preprocessing and EfficientNet features"),
+    "cv": (0.40, 0.02, "COR IW TSE: 5-fold cross-validation"),
+    "train": (0.42, 0.01, "COR IW TSE: final model"),
+    "heatmaps:features": (0.43, 0.33, "SAG 3D DESS (for its heatmaps): features"),
+    "heatmaps:cv": (0.76, 0.02, "SAG 3D DESS: cross-validation"),
+    "heatmaps:train": (0.78, 0.01, "SAG 3D DESS: final model"),
+    "infer": (0.79, 0.21, "scores and Grad-CAM heatmaps of the study's cases"),
 }
 
 #: progress(stage_text, fraction_done in [0, 1])
@@ -224,7 +226,8 @@ def _terminal_progress() -> StageProgress:
         if text != state["text"] or tenth != state["tenth"]:
             state["text"], state["tenth"] = text, tenth
             elapsed = time.perf_counter() - state["t0"]
-            print(f"[{frac:4.0%}] {text} ({elapsed:.0f} s)", file=sys.stderr, flush=True)
+            left = describe_left(seconds_left(elapsed, frac))
+            print(f"[{frac:4.0%}] {text} ({elapsed:.0f} s, {left})", file=sys.stderr, flush=True)
 
     return report
 
@@ -256,7 +259,7 @@ def _prepare_with_dialog(paths: DemoPaths) -> None:
     def poll() -> None:
         frac = float(state["frac"])  # type: ignore[arg-type]
         elapsed = time.perf_counter() - t0
-        dialog.setLabelText(f"{state['text']}…\n{frac:.0%} — {elapsed:.0f} s")
+        dialog.setLabelText(f"{state['text']}…\n{frac:.0%} — {elapsed:.0f} s — {describe_left(seconds_left(elapsed, frac))}")
         dialog.setValue(int(1000 * frac))
         if state["done"]:
             timer.stop()
@@ -282,7 +285,7 @@ def run_demo(args: argparse.Namespace) -> int:
     if problem not in (None, "no display"):
         print(f"{problem}\nGoing on without a window.", file=sys.stderr)
     if not paths.ready():
-        print(f"Preparing the demo in {paths.root} (the first time takes about ten minutes on two cores, seconds afterwards)…", file=sys.stderr)
+        print(f"Preparing the demo in {paths.root} (the first time takes several minutes on two cores; the bar shows the time left)…", file=sys.stderr)
         if display:
             from reader_app.ui.app import create_app
 

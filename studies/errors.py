@@ -75,8 +75,9 @@ class OptionError(StudyError):
         super().__init__(f"The '{name}' parameter must be {expected}. Got {got!r} instead.")
 
     def __reduce__(self):
-        """Pickle by the constructor's arguments (see :meth:`InputFileError.__reduce__`)."""
-        return _rebuild, (type(self), (self.name, self.expected, self.got), {})
+        """Pickle by the constructor's arguments and the message (which may have been extended
+        with a "did you mean")."""
+        return _option_error, (self.name, self.expected, self.got, self.args)
 
 
 def _rebuild(cls: type, args: tuple, kwargs: dict) -> Exception:
@@ -107,3 +108,9 @@ def require_columns(
     for col in required:
         if col not in present:
             raise InputFileError(path, f"missing column '{col}'." + did_you_mean(col, present), hint=hint)
+
+
+def _option_error(name, expected, got, args) -> OptionError:
+    err = OptionError(name, expected, got)
+    err.args = args
+    return err

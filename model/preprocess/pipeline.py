@@ -63,17 +63,23 @@ def oriented_volume(job: VolumeJob) -> sitk.Image:
     return orient(read_volume(job.source), job.side, mirror=job.mirror)
 
 
+def slice_indices(image: sitk.Image, config: PreprocessConfig, source: str = "") -> np.ndarray:
+    """Indices (n_slices,) of the slices :func:`preprocess_image` takes from an oriented volume,
+    along the sequence's slice axis of the LPS array (see ``slices.SLICE_AXIS``)."""
+    n = sitk.GetArrayViewFromImage(image).shape[slice_axis(config.sequence)]
+    try:
+        return middle_indices(n, config.n_slices)
+    except ValueError as exc:
+        raise InputFileError(source or "volume", str(exc), hint=f"Is this a {config.sequence} series?") from exc
+
+
 def preprocess_image(image: sitk.Image, config: PreprocessConfig, source: str = "") -> tuple[np.ndarray, np.ndarray]:
     """Oriented volume -> (stack (n_slices, H, W) float32 in [0, 1], slice indices (n_slices,)).
 
     Indices are along the sequence's slice axis of the LPS array (see ``slices.SLICE_AXIS``).
     """
     axis = slice_axis(config.sequence)
-    n = sitk.GetArrayViewFromImage(image).shape[axis]
-    try:
-        idx = middle_indices(n, config.n_slices)
-    except ValueError as exc:
-        raise InputFileError(source or "volume", str(exc), hint=f"Is this a {config.sequence} series?") from exc
+    idx = slice_indices(image, config, source)
     if config.n4 == "fast":
         slab = sitk.GetArrayFromImage(n4_slab(image, axis, idx, **FAST_BY_SEQUENCE.get(config.sequence, {})))
         stack = take_slices(slab, config.sequence, np.arange(len(idx)))

@@ -34,3 +34,9 @@ def to_image(arr: np.ndarray, spacing=(0.73, 3.0, 0.73), direction=None) -> sitk
 @pytest.fixture
 def knee_volume() -> np.ndarray:
     return knee_like()
+
+
+@pytest.fixture(autouse=True)
+def _model_cache(tmp_path_factory, monkeypatch):
+    """Graphs exported by tests go to one session folder, never to the user's cache."""
+    monkeypatch.setenv("KNEE_MODEL_CACHE", str(tmp_path_factory.getbasetemp() / "knee-model-cache"))

@@ -67,6 +67,7 @@ def test_scores_heatmaps_and_provenance_with_key(tmp_path, tiny):
         assert not (tiny.study / "ai" / "heatmaps" / f"{cid}_sag_3d_dess.nii.gz").exists()
     run_json = json.loads((tiny.study / "ai" / "run.json").read_text())
     assert run_json["backbone"]["weights"] == "random" and run_json["run_id"] == "run-x"
+    assert run_json["engine"]["engine"] == "onnx" and run_json["engine"]["runtime"].startswith("onnxruntime ")
     text = (tiny.study / "ai" / "run.json").read_text()
     assert not any(p in text for p in pids)  # no source ids in the package
 
@@ -165,3 +166,14 @@ def test_cv_summary_is_the_out_of_fold_auc_with_delong_interval(tmp_path):
     pd.DataFrame({"participant_id": ["1"], "side": "left", "visit_month": 0, "fold": 1, "y": 0,
                   "probability": 0.5}).to_csv(run / FOLDS, index=False)
     assert cv_summary(run) is None  # one class: no AUC
+
+
+def test_errors_from_worker_processes_keep_their_fields():
+    import pickle
+
+    from studies.errors import OptionError
+
+    err = pickle.loads(pickle.dumps(InputFileError("a.nii.gz", "image not found", column="c", value=3, hint="Check it")))
+    assert isinstance(err, InputFileError) and str(err) == "a.nii.gz, column 'c': image not found (got 3). Check it"
+    opt = pickle.loads(pickle.dumps(OptionError("engine", "one of onnx, torch", "onx")))
+    assert isinstance(opt, OptionError) and opt.name == "engine" and "Got 'onx'" in str(opt)

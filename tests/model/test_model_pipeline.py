@@ -38,12 +38,16 @@ def test_cli_cv_then_train_then_study(cohort, cache, tmp_path, capsys):
     cfg = json.loads((run / "config.json").read_text())
     assert cfg["input_size"] == cfg["backbone_provenance"]["input_size"] == 128
     assert cfg["backbone_provenance"]["pretrained"] and cfg["seeds"]["cv_split"] == 0
+    # the default engine on the CPU is ONNX Runtime, recorded; its graph is cached beside the features
+    assert cfg["feature_engine"]["engine"] == "onnx" and cfg["feature_engine"]["precision"] == "float32"
+    assert json.loads((run / "data.json").read_text())["feature_engine"] == cfg["feature_engine"]
+    assert (cache / "features" / "graphs" / cfg["feature_engine"]["graph"]).is_file()
     folds = pd.read_csv(run / "folds.csv", dtype={"participant_id": str})
     assert folds.groupby("participant_id")["fold"].nunique().max() == 1  # grouped by patient
     metrics = json.loads((run / "metrics.json").read_text())
     assert set(metrics["models"]["mil"]["pooled"]) >= {"roc_auc", "pr_auc", "f1_weighted", "precision", "recall", "confusion_matrix"}
     # the final model joins the same run folder; features come from the cache
-    assert main(["train", *args, "--out", str(run)]) == 0
+    assert main(["train", *args, "--engine", "torch", "--out", str(run)]) == 0  # the engine is a record, not a setting
     assert (run / "models" / "final.pt").is_file() and (run / "training_participants.txt").is_file()
     # a run folder of other settings is refused
     assert main(["train", *args[:-4], "--task", "pain", "--cache", str(cache), "--out", str(run)]) == 2

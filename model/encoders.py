@@ -1,0 +1,76 @@
+"""Which engine runs the backbone: one factory for every command.
+
+Engines (``--engine``): ``onnx`` (ONNX Runtime, the default on the CPU), ``openvino``
+(OpenVINO, when installed) and ``torch`` (torch eager; the only one on a GPU). The runtime
+engines run the graph :mod:`model.runtime` exports once per weights and input size and keeps
+under ``<features root>/graphs/``. Their features equal torch's to 1e-5 (tested to 1e-4 on the
+real Lite0 weights), so the engine is not part of the feature cache's key; it is recorded in
+every run (``config.json`` ``feature_engine``, ``data.json``, ``ai/run.json``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import torch
+
+from model.backbone import Provenance, resolve_device
+from model.choices import unknown_choice
+from model.features import SliceEncoder
+from model.runtime import RUNTIMES, RuntimeEncoder, export_graph, graph_path
+from studies.errors import OptionError
+
+log = logging.getLogger(__name__)
+
+ENGINES: tuple[str, ...] = ("onnx", "openvino", "torch")
+#: The CPU default (docs/model.md: why ONNX Runtime rather than OpenVINO).
+DEFAULT_ENGINE = "onnx"
+
+
+def default_cache_root() -> Path:
+    """``$KNEE_MODEL_CACHE`` or ``~/.cache/knee-model`` (read at call time)."""
+    return Path(os.environ.get("KNEE_MODEL_CACHE", Path.home() / ".cache" / "knee-model"))
+
+
+def resolve_engine(engine: str | None, device: str | torch.device | None = "cpu") -> str:
+    """The engine to use: ``engine``, or by default ``onnx`` on the CPU and ``torch`` on a GPU.
+
+    Raises :class:`OptionError` for an unknown name or a runtime engine with a GPU device.
+    """
+    dev = resolve_device(device)
+    if engine is None:
+        return DEFAULT_ENGINE if dev.type == "cpu" else "torch"
+    if engine not in ENGINES:
+        raise unknown_choice("engine", engine, ENGINES)
+    if engine in RUNTIMES and dev.type != "cpu":
+        raise OptionError("engine", f"'torch' with --device {device} (the {engine} engine runs on the CPU)", engine)
+    return engine
+
+
+def make_encoder(
+    backbone: torch.nn.Module,
+    provenance: Provenance,
+    *,
+    engine: str | None = None,
+    device: str | torch.device | None = "cpu",
+    graph_root: str | Path | None = None,
+    batch_size: int = 16,
+) -> SliceEncoder | RuntimeEncoder:
+    """An encoder of (N, H, W) slices -> (N, F) features on the chosen engine.
+
+    ``graph_root``: where a runtime engine's exported graph is cached (``graphs/`` below it;
+    default ``default_cache_root() / "features"``, beside the feature store).
+    """
+    name = resolve_engine(engine, device)
+    if name == "torch":
+        return SliceEncoder(backbone, provenance, batch_size=batch_size, device=device)
+    path = graph_path(graph_root or default_cache_root() / "features", backbone, provenance)
+    if not path.is_file():
+        log.info("exporting the %s feature path to %s", provenance.architecture, path)
+        export_graph(backbone, path)
+    return RuntimeEncoder(path, provenance, engine=name, batch_size=batch_size)
+
+
+__all__ = ["ENGINES", "DEFAULT_ENGINE", "resolve_engine", "make_encoder", "default_cache_root"]

@@ -1,0 +1,86 @@
+"""The first demo's stages in seconds (what ``make demo`` does before the reader opens).
+
+``build_demo`` (the synthetic cohort and the 22-case study), then ``train_and_infer`` as the
+demo calls it: COR IW TSE features, cross-validation and final model, the same for SAG 3D
+DESS (its heatmaps), then the scores and Grad-CAM heatmaps of both sequences for the study's
+22 cases. Each stage's wall time is printed with the machine's load; the goal is the whole
+under 3 minutes, the heatmap stage under 15 s, on a quiet 2-core machine. The heatmap stage
+is then run again with ``--engine torch`` for the ratio.
+
+On a shared machine the wall times follow the load, so each stage's CPU seconds (this process
+and its worker processes, user + system) are printed too: on a quiet machine a stage takes
+about its CPU seconds divided by the cores it keeps busy (up to 2).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+
+def load() -> str:
+    return "load " + " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process and its finished worker processes."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+class _Stages:
+    """Wall and CPU seconds per stage from ``progress(stage, done, total)`` calls."""
+
+    def __init__(self) -> None:
+        self.last, self.last_cpu = time.perf_counter(), cpu_seconds()
+        self.current: str | None = "before features (cohort reading, synthetic images)"
+        self.seconds: dict[str, list[float]] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now, cpu = time.perf_counter(), cpu_seconds()
+        if self.current is not None and stage != self.current:
+            acc = self.seconds.setdefault(self.current, [0.0, 0.0])
+            acc[0] += now - self.last
+            acc[1] += cpu - self.last_cpu
+        if stage != self.current:
+            self.current, self.last, self.last_cpu = stage, now, cpu
+
+    def close(self) -> None:
+        self("end", 0, 0)
+
+
+@pytest.mark.slow
+def test_demo_stages():
+    from model.infer import infer_study
+    from model.pipeline import heatmap_run_dir, train_and_infer
+    from studies.builder import build_demo
+
+    with tempfile.TemporaryDirectory(prefix="bench-demo-") as tmp:
+        root = Path(tmp)
+        start = load()
+        t0, c0 = time.perf_counter(), cpu_seconds()
+        build_demo(root)
+        build_s, build_cpu = time.perf_counter() - t0, cpu_seconds() - c0
+        stages = _Stages()
+        info = train_and_infer(root / "cohort", root / "study", root / "key.json", root / "run", progress=stages)
+        stages.close()
+        total = time.perf_counter() - t0
+        cases = len(list((root / "study" / "ai" / "heatmaps").glob("*_cor_iw_tse.nii.gz")))
+        t1 = time.perf_counter()
+        infer_study(root / "run", root / "study", key=root / "key.json", heatmap_runs=(heatmap_run_dir(root / "run", "sag_3d_dess"),),
+                    engine="torch", cache_dir=root / "model-cache")
+        torch_s = time.perf_counter() - t1
+    print(f"\nthe first demo's stages ({os.cpu_count()} cores; {start} at the start, {load()} at the end):")
+    print(f"  {'cohort + study (build_demo)':34s} {build_s:6.1f} s wall {build_cpu:6.1f} s CPU")
+    for stage, (s, c) in stages.seconds.items():
+        print(f"  {stage:34s} {s:6.1f} s wall {c:6.1f} s CPU")
+    heat = stages.seconds.get("infer", [0.0])[0]
+    print(f"  {'total':34s} {total:6.1f} s (goal < 180 s on a quiet machine)")
+    print(f"  scores + heatmaps of {cases} cases x 2 sequences: {heat:.1f} s with {info['engine']['engine']}, "
+          f"{torch_s:.1f} s with --engine torch ({torch_s / heat:.1f}x; goal < 15 s)")
+    assert cases == 22 and info["heatmap_sequences"] == ["cor_iw_tse", "sag_3d_dess"]
