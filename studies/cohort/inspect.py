@@ -79,6 +79,14 @@ def label_counts(labels: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
+def _not_chosen_lines(items: list[str], where_all: str) -> list[str]:
+    """The first :data:`LIST_LIMIT` series not chosen, and how many more (and where to see them)."""
+    lines = [f"    not chosen: {item}" for item in items[:LIST_LIMIT]]
+    if len(items) > LIST_LIMIT:
+        lines.append(f"    ... and {len(items) - LIST_LIMIT} more ({where_all})")
+    return lines
+
+
 def format_inspection(d: dict[str, Any]) -> str:
     """The inspection as text for the terminal."""
     s = d["series"]
@@ -96,10 +104,7 @@ def format_inspection(d: dict[str, Any]) -> str:
         f"{s.get('repeated_groups', 0)} knee-visit-sequences scanned more than once, "
         f"{s.get('series_not_chosen', 0)} series not chosen; "
         f"{s.get('knee_visits_without_complete_series', 0)} without a complete series")
-    for item in s.get("not_chosen", [])[:LIST_LIMIT]:
-        lines.append(f"    not chosen: {item}")
-    if len(s.get("not_chosen", [])) > LIST_LIMIT:
-        lines.append(f"    ... and {len(s['not_chosen']) - LIST_LIMIT} more (--json lists all)")
+    lines += _not_chosen_lines(s.get("not_chosen", []), "--json lists all")
     if s.get("by_status", {}).get("unknown"):
         lines.append(f"    {s['by_status']['unknown']} single .tar.gz series not counted yet: "
                      "counted when a study or the model reads them")
@@ -140,10 +145,7 @@ def format_ingest(cohort_report: dict[str, Any]) -> str:
         lines.append(f"  series: {sc.get('series', 0)} listed; {sc.get('repeated_groups', 0)} knee-visit-sequences "
                      f"scanned more than once; {sc.get('series_not_chosen', 0)} not chosen "
                      f"({sc.get('truncated', 0)} truncated, {sc.get('unreadable', 0)} unreadable)")
-        for item in sc.get("not_chosen", [])[:LIST_LIMIT]:
-            lines.append(f"    not chosen: {item}")
-        if len(sc.get("not_chosen", [])) > LIST_LIMIT:
-            lines.append(f"    ... and {len(sc['not_chosen']) - LIST_LIMIT} more (knee-study inspect-cohort --json)")
+        lines += _not_chosen_lines(sc.get("not_chosen", []), "knee-study inspect-cohort --json")
     for var, counts in r.get("reading_projects", {}).items():
         lines.append(f"  reading projects of {var}: " + ", ".join(f"{p}: {n} rows" for p, n in counts.items()))
     if r.get("jsw_projects"):
