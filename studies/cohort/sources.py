@@ -49,7 +49,7 @@ class Tables:
     def get(self, name: str) -> pd.DataFrame:
         if name not in self._read:
             reader: Callable = read_nda_table if self.style == "nda" else read_table
-            df = reader(self.paths[name], required=(KEYS[self.style]["id"].lower() if self.style == "nda" else "ID",))
+            df = reader(self.paths[name], required=(self.column(KEYS[self.style]["id"]),))
             self._read[name] = df
         return self._read[name]
 
