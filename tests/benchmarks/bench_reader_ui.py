@@ -18,7 +18,7 @@ are not the app's. Compare figures taken at similar load, or the ratios measured
 (``test_slice_draw_fast_path_ratio``).
 
 Packages are made in code: a few distinct full-size volumes written once, and every case's
-image path a link to one of them, so a 150-pair study costs a few hundred MB of disk while
+image path a hard link to one of them, so a 150-pair study costs a few hundred MB of disk while
 each case is still decoded from its own file path.
 """
 
@@ -63,7 +63,8 @@ def full_size_study(root: Path, n_pairs: int, sizes=FULL, with_ai=False):
             nib.save(nib.Nifti1Image(_volume(rng, shape), np.diag([*spacing, 1.0])), str(store / f"{i}_{seq}.nii.gz"))
     for j, case in enumerate(t.manifest.cases.values()):
         for seq in SEQUENCES:
-            (t.study / case.images[seq]).symlink_to(store / f"{j % N_DISTINCT}_{seq}.nii.gz")
+            # a hard link: the package refuses image paths that lead outside images/ (symlinks)
+            os.link(store / f"{j % N_DISTINCT}_{seq}.nii.gz", t.study / case.images[seq])
     return t
 
 
