@@ -1,7 +1,7 @@
-"""Reader app performance (issues 4 and 15): switch to the next pair, linked scrolling, memory, cold start.
+"""Reader app performance: switch to the next pair, linked scrolling, memory, cold start.
 
 Run with ``make bench`` (``pytest -s tests/benchmarks``); each test prints its figures and
-asserts the issue's budget:
+asserts its budget:
 
 - confirming a decision to the next pair fully drawn <= 50 ms at the 95th percentile, on
   full-size images (COR IW TSE 384 x 384 x 36, SAG 3D DESS 384 x 384 x 160), with the next
@@ -10,9 +10,9 @@ asserts the issue's budget:
 - memory stays flat over a 150-pair session (a small LRU cache of decoded knees);
 - cold start to the first pair drawn <= 3 s, without importing torch.
 
-Issue 15 tightened the targets: confirm -> next pair drawn p95 <= 16.7 ms (one frame),
+The targets a reader feels: confirm -> next pair drawn p95 <= 16.7 ms (one frame),
 scrolling >= 240 frames/s, cold start <= 1.5 s. Each figure is printed with the load average
-and whether the issue-15 target was met; the assertions stay at issue 4's budgets, because a
+and whether the target was met; the assertions stay at the looser budgets above, because a
 shared 2-core machine under other people's load misses a one-frame budget for reasons that
 are not the app's. Compare figures taken at similar load, or the ratios measured in one run
 (``test_slice_draw_fast_path_ratio``).
@@ -73,7 +73,7 @@ def _load() -> str:
 
 
 def _target(met: bool, text: str) -> str:
-    return f"issue-15 target {text}: {'met' if met else 'NOT met'}"
+    return f"target {text}: {'met' if met else 'NOT met'}"
 
 
 def _rss_mb() -> float:
@@ -101,6 +101,9 @@ def open_window(qapp):
         s.window.show()
         qapp.processEvents()
         screens.append(s)
+        # a figure measured on "image not available" placeholders would mean nothing
+        problems = {k.case_id: k.problems for k in s.hanging.knees.values() if k.problems}
+        assert not problems, f"the benchmark's images did not open: {problems}"
         return s
 
     yield make
@@ -211,7 +214,7 @@ def test_cold_start_to_first_pair_under_3s_without_torch(tmp_path):
 
 
 def test_slice_draw_fast_path_ratio(qapp):
-    """Issue 15: a 384 x 384 int16 slice windowed and drawn by :class:`WindowedImage` (RGB32
+    """A 384 x 384 int16 slice windowed and drawn by :class:`WindowedImage` (RGB32
     table look-up) against pyqtgraph's own ImageItem (float levels to ARGB32), alternating in
     one run so that the machine's load affects both alike."""
     import pyqtgraph as pg
