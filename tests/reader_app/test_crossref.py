@@ -9,10 +9,10 @@ from unittest.mock import MagicMock
 import numpy as np
 import pytest
 
+from reader_app.controllers.hanging import HangingController
 from reader_app.domain.crossref import cross_line, display_to_world, slice_through
 from reader_app.domain.volumes import KneeImages, to_display
 from reader_app.domain.windowing import Window
-from reader_app.ui.hanging_controller import HangingController
 from reader_app.ui.slice_view import REFERENCE_COLOR, SliceView
 
 COR, SAG = "cor_iw_tse", "sag_3d_dess"

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from study_factory import make_study
 
+from reader_app.controllers.hanging import HangingController
 from reader_app.domain.measure import MeasurementBook, MeasurementError, measure, voxel_of
 from reader_app.domain.volumes import DisplayVolume, KneeImages, to_display
 from reader_app.domain.windowing import Window
-from reader_app.ui.hanging_controller import HangingController
 from reader_app.ui.slice_view import SliceView
 from studies.decisions import DecisionStore, export_decisions, read_decisions, verify_file
 from studies.package import decisions_path

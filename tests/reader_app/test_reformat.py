@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from study_factory import make_study
 
+from reader_app.controllers.hanging import HangingController
 from reader_app.domain.measure import measure
 from reader_app.domain.reformat import DESS_COR, coronal_reformat
 from reader_app.domain.volumes import KneeImages, to_display
 from reader_app.domain.windowing import Window
-from reader_app.ui.hanging_controller import HangingController
 from reader_app.ui.slice_view import SliceView
 
 COR, SAG = "cor_iw_tse", "sag_3d_dess"

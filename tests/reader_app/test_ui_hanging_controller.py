@@ -7,10 +7,10 @@ from unittest.mock import MagicMock
 import numpy as np
 import pytest
 
+from reader_app.controllers.hanging import HangingController
 from reader_app.domain.linking import Rect
 from reader_app.domain.volumes import DisplayVolume, KneeImages
 from reader_app.domain.windowing import Window
-from reader_app.ui.hanging_controller import HangingController
 
 SEQ = ("cor_iw_tse", "sag_3d_dess")
 

@@ -7,12 +7,12 @@ from unittest.mock import MagicMock
 import pytest
 from study_factory import make_study
 
+from reader_app.controllers.hanging import HangingController
+from reader_app.controllers.reading import ReadingController
 from reader_app.domain.ai import require_ai
 from reader_app.domain.session import ReadingSession
 from reader_app.domain.volume_cache import VolumeCache
 from reader_app.domain.volumes import load_knee
-from reader_app.ui.hanging_controller import HangingController
-from reader_app.ui.reading_controller import ReadingController
 from studies.decisions import DecisionStore, StorageError
 from studies.package import decisions_path
 
