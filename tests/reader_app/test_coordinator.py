@@ -11,6 +11,7 @@ import pytest
 from study_factory import make_study
 
 from reader_app.domain.coordination import reader_statuses
+from studies.analysis.chart_data import strata_chart
 from studies.cli import main as knee_study
 from studies.decisions.simulate import simulate_reader
 from studies.package import decisions_path
@@ -83,6 +84,11 @@ def test_coordinator_merges_two_readers_and_draws_what_analyze_writes(qtbot, two
     strata = summary["tables"]["strata"]
     heights = sorted(h for bar in view.strata_bars for h in bar.opts["height"])
     assert heights == pytest.approx(sorted(r["pc"] for r in strata))
+    # ... drawn from the plot data the report's matplotlib figure draws too.
+    chart = strata_chart(controller.results)
+    assert [bar.opts["name"] for bar in view.strata_bars] == [g.label for g in chart.groups]
+    for bar, group in zip(view.strata_bars, chart.groups, strict=True):
+        np.testing.assert_allclose(bar.opts["x"], group.x)
 
     # Exports: the same files as knee-study analyze.
     info = controller.export(tmp_path / "export")

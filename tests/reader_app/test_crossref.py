@@ -9,7 +9,7 @@ from unittest.mock import MagicMock
 import numpy as np
 import pytest
 
-from reader_app.controllers.hanging import HangingController
+from reader_app.controllers.hanging import HangingController, ImageViewLike
 from reader_app.domain.crossref import cross_line, display_to_world, slice_through
 from reader_app.domain.volumes import KneeImages, to_display
 from reader_app.domain.windowing import Window
@@ -66,7 +66,7 @@ def _knee():
 
 
 def test_hanging_controller_lines_follow_slices_and_shift_click_moves_the_other_sequence():
-    views = {(k, s): MagicMock(spec=SliceView) for k in ("left", "right") for s in (COR, SAG)}
+    views = {(k, s): MagicMock(spec=ImageViewLike) for k in ("left", "right") for s in (COR, SAG)}
     h = HangingController(views)
     h.load({"left": _knee(), "right": _knee()}, heatmaps=False)
     sag_line = views[("left", SAG)].show_reference_line.call_args.args[0]

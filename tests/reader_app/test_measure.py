@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from study_factory import make_study
 
-from reader_app.controllers.hanging import HangingController
+from reader_app.controllers.hanging import HangingController, ImageViewLike
 from reader_app.domain.measure import MeasurementBook, MeasurementError, measure, voxel_of
 from reader_app.domain.volumes import DisplayVolume, KneeImages, to_display
 from reader_app.domain.windowing import Window
@@ -80,7 +80,7 @@ def _knee(spacing=(0.5, 0.5)):
 
 
 def test_hanging_controller_measures_draws_on_its_slice_lists_and_removes():
-    views = {(k, s): MagicMock(spec=SliceView) for k in ("left", "right") for s in (COR, SAG)}
+    views = {(k, s): MagicMock(spec=ImageViewLike) for k in ("left", "right") for s in (COR, SAG)}
     h = HangingController(views)
     lists = []
     h.on_measurements_changed = lists.append
@@ -99,7 +99,7 @@ def test_hanging_controller_measures_draws_on_its_slice_lists_and_removes():
 
 
 def test_hanging_controller_refuses_a_volume_without_spacing():
-    views = {(k, s): MagicMock(spec=SliceView) for k in ("left", "right") for s in (COR, SAG)}
+    views = {(k, s): MagicMock(spec=ImageViewLike) for k in ("left", "right") for s in (COR, SAG)}
     h = HangingController(views)
     h.load({"left": _knee((0.0, 0.0)), "right": _knee()}, heatmaps=False)
     with pytest.raises(MeasurementError):

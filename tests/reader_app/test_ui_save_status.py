@@ -10,7 +10,7 @@ from unittest.mock import MagicMock
 from study_factory import make_study
 
 from reader_app.controllers.hanging import HangingController
-from reader_app.controllers.reading import ReadingController
+from reader_app.controllers.reading import ReadingController, ReadingViewLike
 from reader_app.domain.session import ReadingSession
 from reader_app.domain.volume_cache import VolumeCache
 from studies.decisions import DecisionStore, StorageError
@@ -21,7 +21,7 @@ def _setup(tmp_path):
     t = make_study(tmp_path, n_pairs=3, with_images=False)
     store = DecisionStore.open(decisions_path(t.study, "r1"), "r1", t.manifest, "unaided")
     session = ReadingSession(t.manifest, store, "unaided", write_behind=True)
-    view = MagicMock()
+    view = MagicMock(spec=ReadingViewLike)
     hanging = MagicMock(spec=HangingController)
     cache = MagicMock(spec=VolumeCache)
     polls = []
