@@ -1,4 +1,4 @@
-"""Cross-reference lines (issue 15): geometry in the domain, the hanging controller with mock
+"""Cross-reference lines: geometry in the domain, the hanging controller with mock
 views (lines follow the slices, Shift+click moves the other sequence, linked to the other
 knee), and the line's pixels in a view."""
 

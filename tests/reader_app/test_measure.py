@@ -1,4 +1,4 @@
-"""Caliper measurements (issue 15): the domain (mm, voxels, refusals, per pair), the hanging
+"""Caliper measurements: the domain (mm, voxels, refusals, per pair), the hanging
 controller with mock views, the decisions file (audit, export, format 1 files), the window's pixels."""
 
 from __future__ import annotations

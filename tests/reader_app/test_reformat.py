@@ -1,4 +1,4 @@
-"""The DESS coronal reformat (issue 15): same voxels as a coronal reading of the RAS volume;
+"""The DESS coronal reformat: same voxels as a coronal reading of the RAS volume;
 an optional view of the hanging protocol with linking, cross-reference lines and measurement."""
 
 from __future__ import annotations
