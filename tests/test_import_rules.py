@@ -2,7 +2,9 @@
 
 - ``studies`` and ``model`` never import Qt;
 - ``studies`` never imports ``model``, ``reader_app`` or torch;
-- importing ``reader_app`` (and its entry point) never imports torch.
+- importing ``reader_app`` (and its entry point) never imports torch;
+- ``reader_app.domain`` and ``reader_app.controllers`` never import Qt or pyqtgraph (the
+  reading logic and the controllers run, and are tested, without a display).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _modules(package: str) -> list[str]:
-    root = REPO / package
+    root = REPO.joinpath(*package.split("."))
     names = [package]
     for info in pkgutil.walk_packages([str(root)], prefix=f"{package}."):
         names.append(info.name)
@@ -61,3 +63,12 @@ def test_reader_app_starts_without_torch(entry):
     modules = entry or _modules("reader_app")
     top = _top(_loaded_after_import(modules))
     assert "torch" not in top and "timm" not in top and "model" not in top
+
+
+@pytest.mark.parametrize("layer", ["reader_app.domain", "reader_app.controllers"])
+def test_reader_app_domain_and_controllers_import_no_qt(layer):
+    modules = _modules(layer)
+    assert len(modules) > 3  # the layer's package and its modules
+    top = _top(_loaded_after_import(modules))
+    forbidden = {"PySide6", "PyQt5", "PyQt6", "shiboken6", "pyqtgraph"}
+    assert not (top & forbidden), f"{layer} pulled in {sorted(top & forbidden)}"

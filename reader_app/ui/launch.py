@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from reader_app.controllers.hanging import HangingController
+from reader_app.controllers.reading import ReadingController
 from reader_app.domain.session import ReadingSession
 from reader_app.domain.volume_cache import VolumeCache
 from reader_app.domain.volumes import KneeImages, load_knee
-from reader_app.ui.hanging_controller import HangingController
-from reader_app.ui.reading_controller import ReadingController
 from studies.package import AI_MODES
 
 if TYPE_CHECKING:

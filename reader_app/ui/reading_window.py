@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from reader_app.controllers.reading import AiInfo, DecisionDisplay, KneeInfo, ProgressDisplay
 from reader_app.domain.ai import format_probability
 from reader_app.domain.measure import MeasurementError
 from reader_app.domain.reformat import DESS_COR, DESS_SOURCE
@@ -39,7 +40,6 @@ from reader_app.domain.windowing import DEFAULT_PRESET, PRESETS
 from reader_app.ui.errors import ErrorMessage, error_display, show_error
 from reader_app.ui.knee_panel import KneePanel
 from reader_app.ui.legend import ColorLegend
-from reader_app.ui.reading_controller import AiInfo, DecisionDisplay, KneeInfo, ProgressDisplay
 from studies.package import SEQUENCES
 
 HEAT_CMAPS = ("inferno", "turbo", "viridis", "plasma")

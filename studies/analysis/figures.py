@@ -6,6 +6,9 @@
   and 1 - PC of non-progressors "progressing": the point (1 - PC, PC) on the anti-diagonal.
   A reader point below the AI curve is a reader the AI beats at that operating point.
 - :func:`strata_figure`: proportion correct per stratum with Wilson 95 % intervals.
+
+The ROC and strata figures draw the plot data of :mod:`studies.analysis.chart_data`, the same
+data the coordinator's pyqtgraph plots draw.
 - :func:`times_figure`: reading time per answer (seconds) per reader and condition.
 - :func:`studies.analysis.paper_figure.paper_comparison_figure`: this study beside the paper.
 
@@ -23,6 +26,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from studies.analysis.chart_data import roc_chart, strata_chart
 from studies.analysis.formatting import reader_label
 from studies.analysis.paper_figure import paper_comparison_figure
 from studies.analysis.results import StudyResults
@@ -31,36 +35,31 @@ MARKERS = "osD^vP*Xh<>"
 
 
 def roc_figure(results: StudyResults) -> Figure:
+    chart = roc_chart(results)
     fig = Figure(figsize=(5.5, 5.2), dpi=110)
     ax = fig.add_subplot()
     ax.plot([0, 1], [0, 1], ls=":", c="0.6", lw=1)
     ax.plot([0, 1], [1, 0], ls="--", c="0.85", lw=1)
-    ai = results.roc.get("ai")
-    if ai:
-        lo, hi = ai["ci"]
+    if chart.ai is not None:
+        lo, hi = chart.ai.ci
         ax.plot(
-            ai["fpr"],
-            ai["tpr"],
+            chart.ai.fpr,
+            chart.ai.tpr,
             c="k",
             lw=2,
-            label=f"AI: AUC {ai['auc']:.3f} (95% CI {lo:.3f}-{hi:.3f})",
+            label=f"AI: AUC {chart.ai.auc:.3f} (95% CI {lo:.3f}-{hi:.3f})",
         )
-    conditions = sorted({p["condition"] for p in results.roc["readers"]})
-    colours = {c: f"C{i}" for i, c in enumerate(conditions)}
-    readers = sorted({p["reader"] for p in results.roc["readers"]})
-    for p in results.roc["readers"]:
-        if p["pc"] is None:
-            continue
-        sim = bool(p.get("simulated", False))
+    for p in chart.points:
+        colour = f"C{p.condition_index}"
         ax.plot(
-            p["fpr"],
-            p["tpr"],
-            MARKERS[readers.index(p["reader"]) % len(MARKERS)],
-            c=colours[p["condition"]],
-            mfc="none" if sim else colours[p["condition"]],
+            p.fpr,
+            p.tpr,
+            MARKERS[p.reader_index % len(MARKERS)],
+            c=colour,
+            mfc="none" if p.simulated else colour,
             ms=7,
-            mec=colours[p["condition"]] if sim else "k",
-            label=f"{reader_label(p['reader'], sim)} ({p['condition']}): PC {p['pc']:.3f}",
+            mec=colour if p.simulated else "k",
+            label=p.label,
         )
     ax.set(
         xlim=(0, 1),
@@ -76,45 +75,33 @@ def roc_figure(results: StudyResults) -> Figure:
 
 
 def strata_figure(results: StudyResults) -> Figure:
-    df = results.tables.get("strata", pd.DataFrame())
+    chart = strata_chart(results)
     fig = Figure(figsize=(7, 4), dpi=110)
     ax = fig.add_subplot()
-    if df.empty:
+    if chart is None:
         ax.text(0.5, 0.5, "no answers", ha="center")
         return fig
-    strata = list(dict.fromkeys(df["stratum"]))
-    groups = list(dict.fromkeys(zip(df["reader"], df["condition"], strict=True)))
-    sim = set(df.loc[df["simulated"].astype(bool), "reader"]) if "simulated" in df else set()
-    width = 0.8 / len(groups)
-    x = np.arange(len(strata))
-    for i, (reader, cond) in enumerate(groups):
-        g = (
-            df[(df["reader"] == reader) & (df["condition"] == cond)]
-            .set_index("stratum")
-            .reindex(strata)
-        )
-        pos = x - 0.4 + width * (i + 0.5)
-        err = np.clip(np.vstack([g["pc"] - g["wilson_lo"], g["wilson_hi"] - g["pc"]]), 0, None)
+    for bars in chart.groups:
         ax.bar(
-            pos,
-            g["pc"],
-            width,
-            yerr=err,
+            bars.x,
+            bars.pc,
+            chart.width,
+            yerr=np.vstack([bars.err_low, bars.err_high]),
             capsize=2,
-            label=f"{reader_label(reader, reader in sim)} ({cond})",
-            color="k" if reader == "AI" else f"C{i % 10}",
-            hatch="///" if reader in sim else None,
-            alpha=0.45 if reader in sim else 1.0,
+            label=bars.label,
+            color="k" if bars.ai else f"C{bars.index % 10}",
+            hatch="///" if bars.simulated else None,
+            alpha=0.45 if bars.simulated else 1.0,
         )
-    ax.axhline(0.5, c="0.5", ls=":", lw=1)
+    ax.axhline(chart.chance, c="0.5", ls=":", lw=1)
     ax.set(
-        xticks=x,
-        xticklabels=[s.replace("_", " ") for s in strata],
+        xticks=np.arange(len(chart.strata)),
+        xticklabels=list(chart.tick_labels),
         ylim=(0, 1),
         ylabel="proportion correct (95% Wilson CI)",
         title="Accuracy per stratum",
     )
-    # outside the axes, under them: a legend inside covered the bars (issue 15)
+    # outside the axes, under them: a legend inside covered the bars
     ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)
     fig.tight_layout()
     return fig

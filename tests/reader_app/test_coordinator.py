@@ -11,6 +11,7 @@ import pytest
 from study_factory import make_study
 
 from reader_app.domain.coordination import reader_statuses
+from studies.analysis.chart_data import strata_chart
 from studies.cli import main as knee_study
 from studies.decisions.simulate import simulate_reader
 from studies.package import decisions_path
@@ -45,7 +46,8 @@ def test_statuses_report_progress_and_broken_chains(two_workstations, tmp_path):
 
 
 def test_coordinator_merges_two_readers_and_draws_what_analyze_writes(qtbot, two_workstations, tmp_path):
-    from reader_app.ui.coordinator import CoordinatorController, CoordinatorView
+    from reader_app.controllers.coordinator import CoordinatorController
+    from reader_app.ui.coordinator import CoordinatorView
 
     tiny, files = two_workstations
     view = CoordinatorView("test")
@@ -82,6 +84,11 @@ def test_coordinator_merges_two_readers_and_draws_what_analyze_writes(qtbot, two
     strata = summary["tables"]["strata"]
     heights = sorted(h for bar in view.strata_bars for h in bar.opts["height"])
     assert heights == pytest.approx(sorted(r["pc"] for r in strata))
+    # ... drawn from the plot data the report's matplotlib figure draws too.
+    chart = strata_chart(controller.results)
+    assert [bar.opts["name"] for bar in view.strata_bars] == [g.label for g in chart.groups]
+    for bar, group in zip(view.strata_bars, chart.groups, strict=True):
+        np.testing.assert_allclose(bar.opts["x"], group.x)
 
     # Exports: the same files as knee-study analyze.
     info = controller.export(tmp_path / "export")
@@ -89,7 +96,8 @@ def test_coordinator_merges_two_readers_and_draws_what_analyze_writes(qtbot, two
 
 
 def test_a_key_from_another_study_is_refused(two_workstations, tmp_path):
-    from reader_app.ui.coordinator import CoordinatorController, CoordinatorView
+    from reader_app.controllers.coordinator import CoordinatorController
+    from reader_app.ui.coordinator import CoordinatorView
     from studies.errors import StudyError
 
     tiny, _ = two_workstations
@@ -111,7 +119,8 @@ def test_results_tab_shows_the_reports_formatted_tables_and_marks_simulated_read
     from pypdf import PdfReader
     from PySide6.QtCore import Qt
 
-    from reader_app.ui.coordinator import CoordinatorController, CoordinatorView
+    from reader_app.controllers.coordinator import CoordinatorController
+    from reader_app.ui.coordinator import CoordinatorView
     from studies.analysis import formatting
 
     tiny, files = two_workstations
@@ -136,7 +145,7 @@ def test_results_tab_shows_the_reports_formatted_tables_and_marks_simulated_read
     assert "left out of the pooled analyses" in view.results_summary.text()
     assert all("(simulated)" in item.name() for item in view.reader_points)
     assert sorted(b.opts["name"] for b in view.strata_bars) == ["AI (standalone)", "r1 (simulated) (unaided)", "r2 (simulated) (unaided)"]
-    # issue 15: the strata legend lists every bar and sits outside the plot area (it covered the bars)
+    # the strata legend lists every bar and sits outside the plot area (it covered the bars)
     legend, vb = view.strata_legend, view.strata_plot.plotItem.vb
     assert len(legend.items) == 3
     view.resize(1400, 800)
@@ -156,7 +165,8 @@ def test_results_tab_shows_the_reports_formatted_tables_and_marks_simulated_read
 
 
 def test_results_show_the_cross_validated_auc_and_mark_simulated_readers(qtbot, tmp_path):
-    from reader_app.ui.coordinator import CoordinatorController, CoordinatorView
+    from reader_app.controllers.coordinator import CoordinatorController
+    from reader_app.ui.coordinator import CoordinatorView
 
     tiny = make_study(tmp_path, n_pairs=8, with_images=False, with_ai=True)
     cv = {"auc": 0.643, "ci": [0.575, 0.711], "n": 265, "folds": 5, "n_positive": 115, "n_negative": 150}

@@ -1,4 +1,4 @@
-"""Cross-reference lines (issue 15): geometry in the domain, the hanging controller with mock
+"""Cross-reference lines: geometry in the domain, the hanging controller with mock
 views (lines follow the slices, Shift+click moves the other sequence, linked to the other
 knee), and the line's pixels in a view."""
 
@@ -9,10 +9,10 @@ from unittest.mock import MagicMock
 import numpy as np
 import pytest
 
+from reader_app.controllers.hanging import HangingController, ImageViewLike
 from reader_app.domain.crossref import cross_line, display_to_world, slice_through
 from reader_app.domain.volumes import KneeImages, to_display
 from reader_app.domain.windowing import Window
-from reader_app.ui.hanging_controller import HangingController
 from reader_app.ui.slice_view import REFERENCE_COLOR, SliceView
 
 COR, SAG = "cor_iw_tse", "sag_3d_dess"
@@ -66,7 +66,7 @@ def _knee():
 
 
 def test_hanging_controller_lines_follow_slices_and_shift_click_moves_the_other_sequence():
-    views = {(k, s): MagicMock(spec=SliceView) for k in ("left", "right") for s in (COR, SAG)}
+    views = {(k, s): MagicMock(spec=ImageViewLike) for k in ("left", "right") for s in (COR, SAG)}
     h = HangingController(views)
     h.load({"left": _knee(), "right": _knee()}, heatmaps=False)
     sag_line = views[("left", SAG)].show_reference_line.call_args.args[0]

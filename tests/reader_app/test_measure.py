@@ -1,4 +1,4 @@
-"""Caliper measurements (issue 15): the domain (mm, voxels, refusals, per pair), the hanging
+"""Caliper measurements: the domain (mm, voxels, refusals, per pair), the hanging
 controller with mock views, the decisions file (audit, export, format 1 files), the window's pixels."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from study_factory import make_study
 
+from reader_app.controllers.hanging import HangingController, ImageViewLike
 from reader_app.domain.measure import MeasurementBook, MeasurementError, measure, voxel_of
 from reader_app.domain.volumes import DisplayVolume, KneeImages, to_display
 from reader_app.domain.windowing import Window
-from reader_app.ui.hanging_controller import HangingController
 from reader_app.ui.slice_view import SliceView
 from studies.decisions import DecisionStore, export_decisions, read_decisions, verify_file
 from studies.package import decisions_path
@@ -80,7 +80,7 @@ def _knee(spacing=(0.5, 0.5)):
 
 
 def test_hanging_controller_measures_draws_on_its_slice_lists_and_removes():
-    views = {(k, s): MagicMock(spec=SliceView) for k in ("left", "right") for s in (COR, SAG)}
+    views = {(k, s): MagicMock(spec=ImageViewLike) for k in ("left", "right") for s in (COR, SAG)}
     h = HangingController(views)
     lists = []
     h.on_measurements_changed = lists.append
@@ -99,7 +99,7 @@ def test_hanging_controller_measures_draws_on_its_slice_lists_and_removes():
 
 
 def test_hanging_controller_refuses_a_volume_without_spacing():
-    views = {(k, s): MagicMock(spec=SliceView) for k in ("left", "right") for s in (COR, SAG)}
+    views = {(k, s): MagicMock(spec=ImageViewLike) for k in ("left", "right") for s in (COR, SAG)}
     h = HangingController(views)
     h.load({"left": _knee((0.0, 0.0)), "right": _knee()}, heatmaps=False)
     with pytest.raises(MeasurementError):

@@ -1,4 +1,4 @@
-"""The DESS coronal reformat (issue 15): same voxels as a coronal reading of the RAS volume;
+"""The DESS coronal reformat: same voxels as a coronal reading of the RAS volume;
 an optional view of the hanging protocol with linking, cross-reference lines and measurement."""
 
 from __future__ import annotations
@@ -9,12 +9,11 @@ import numpy as np
 import pytest
 from study_factory import make_study
 
+from reader_app.controllers.hanging import HangingController, ImageViewLike
 from reader_app.domain.measure import measure
 from reader_app.domain.reformat import DESS_COR, coronal_reformat
 from reader_app.domain.volumes import KneeImages, to_display
 from reader_app.domain.windowing import Window
-from reader_app.ui.hanging_controller import HangingController
-from reader_app.ui.slice_view import SliceView
 
 COR, SAG = "cor_iw_tse", "sag_3d_dess"
 
@@ -47,7 +46,7 @@ def _knee(n_x=20):
 
 
 def test_hanging_controller_makes_the_reformat_on_demand_linked_and_crossed():
-    views = {(k, s): MagicMock(spec=SliceView) for k in ("left", "right") for s in (COR, SAG, DESS_COR)}
+    views = {(k, s): MagicMock(spec=ImageViewLike) for k in ("left", "right") for s in (COR, SAG, DESS_COR)}
     h = HangingController(views)
     h.load({"left": _knee(20), "right": _knee(24)}, heatmaps=False)
     assert ("left", DESS_COR) not in h.slices  # not made until shown

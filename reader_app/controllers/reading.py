@@ -2,7 +2,8 @@
 
 No Qt here. The controller subscribes to the session and, on every change, tells the view
 what to show through plain data (:class:`DecisionDisplay`, :class:`KneeInfo`, ...); the view
-calls the controller's methods when the reader acts. Tested with a mock view.
+calls the controller's methods when the reader acts (:class:`reader_app.ui.reading_window.ReadingWindow`
+implements :class:`ReadingViewLike`). Tested with ``MagicMock(spec=ReadingViewLike)``.
 
 Images come from a :class:`reader_app.domain.volume_cache.VolumeCache` keyed by case id;
 as soon as a pair is drawn the next pair's knees are prefetched in the background, so
@@ -15,11 +16,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from reader_app.controllers.hanging import KNEE_LABELS, HangingController
+from reader_app.controllers.messages import ErrorMessage, describe
 from reader_app.domain.measure import MeasurementBook
 from reader_app.domain.volume_cache import VolumeCache
 from reader_app.domain.volumes import KneeImages
-from reader_app.ui.errors import ErrorMessage, describe
-from reader_app.ui.hanging_controller import KNEE_LABELS, HangingController
 
 SIDES = ("left", "right")
 
@@ -63,7 +64,8 @@ class ProgressDisplay:
 
 
 class ReadingViewLike(Protocol):
-    """What the controller needs from the reading window."""
+    """What the controller needs from the reading window (messages and questions included:
+    the controller never opens a dialog itself)."""
 
     def show_knees(self, left: KneeInfo, right: KneeInfo) -> None: ...
     def show_ai(self, ai: AiInfo | None) -> None: ...

@@ -7,10 +7,10 @@ from unittest.mock import MagicMock
 import numpy as np
 import pytest
 
+from reader_app.controllers.hanging import HangingController, ImageViewLike
 from reader_app.domain.linking import Rect
 from reader_app.domain.volumes import DisplayVolume, KneeImages
 from reader_app.domain.windowing import Window
-from reader_app.ui.hanging_controller import HangingController
 
 SEQ = ("cor_iw_tse", "sag_3d_dess")
 
@@ -33,7 +33,7 @@ def views():
     out = {}
     for k in ("left", "right"):
         for s in SEQ:
-            v = MagicMock()
+            v = MagicMock(spec=ImageViewLike)
             v.extent = Rect(0, 0, 100, 100) if k == "left" else Rect(0, 0, 200, 200)
             out[(k, s)] = v
     return out

@@ -1,4 +1,5 @@
-"""The reading controller with a mock view over a real session and decisions store."""
+"""The reading controller with mock views (specified by its view protocols) over a real session
+and decisions store; no window, no QApplication."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ from unittest.mock import MagicMock
 import pytest
 from study_factory import make_study
 
+from reader_app.controllers.hanging import HangingController, ImageViewLike
+from reader_app.controllers.reading import ReadingController, ReadingViewLike
 from reader_app.domain.ai import require_ai
 from reader_app.domain.session import ReadingSession
 from reader_app.domain.volume_cache import VolumeCache
 from reader_app.domain.volumes import load_knee
-from reader_app.ui.hanging_controller import HangingController
-from reader_app.ui.reading_controller import ReadingController
 from studies.decisions import DecisionStore, StorageError
 from studies.package import decisions_path
 
@@ -32,9 +33,9 @@ def setup(tmp_path):
             return load_knee(t.study, m.cases[cid], heatmaps=True)
 
         cache = VolumeCache(loader, capacity=4)
-        view = MagicMock()
+        view = MagicMock(spec=ReadingViewLike)
         view.ask_flag_reason.return_value = "Unreadable images"
-        views = {(k, s): MagicMock() for k in ("left", "right") for s in m.sequences}
+        views = {(k, s): MagicMock(spec=ImageViewLike) for k in ("left", "right") for s in m.sequences}
         hanging = HangingController(views)
         ctl = ReadingController(session, view, hanging, cache, store.order, question=m.question,
                                 confidence_scale=m.confidence_scale, key_path=str(t.key) if educational else None)

@@ -9,10 +9,10 @@ from unittest.mock import MagicMock
 
 from study_factory import make_study
 
+from reader_app.controllers.hanging import HangingController
+from reader_app.controllers.reading import ReadingController, ReadingViewLike
 from reader_app.domain.session import ReadingSession
 from reader_app.domain.volume_cache import VolumeCache
-from reader_app.ui.hanging_controller import HangingController
-from reader_app.ui.reading_controller import ReadingController
 from studies.decisions import DecisionStore, StorageError
 from studies.package import decisions_path
 
@@ -21,7 +21,7 @@ def _setup(tmp_path):
     t = make_study(tmp_path, n_pairs=3, with_images=False)
     store = DecisionStore.open(decisions_path(t.study, "r1"), "r1", t.manifest, "unaided")
     session = ReadingSession(t.manifest, store, "unaided", write_behind=True)
-    view = MagicMock()
+    view = MagicMock(spec=ReadingViewLike)
     hanging = MagicMock(spec=HangingController)
     cache = MagicMock(spec=VolumeCache)
     polls = []
