@@ -16,7 +16,7 @@ Links between A and B (each can be switched off):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -107,7 +107,12 @@ class HangingController:
     def load(self, knees: dict[str, KneeImages], *, heatmaps: bool, measurements: list[Measurement] | None = None) -> None:
         """Show a pair: every view at its middle slice, automatic window, whole image, with
         the pair's ``measurements`` (a list this controller adds to and removes from)."""
-        self.knees = knees
+        # the controller's own dicts: a reformat made for this pair is dropped with it, never
+        # kept in the cache of decoded knees (47 MB per full-size knee)
+        self.knees = {
+            k: replace(images, volumes=dict(images.volumes), auto_windows=dict(images.auto_windows))
+            for k, images in knees.items()
+        }
         self.measurements = measurements if measurements is not None else []
         self.slices.clear()
         self.windows.clear()
@@ -115,7 +120,7 @@ class HangingController:
         if self.reformat:
             self._make_reformats()
         for (knee, seq), view in self.views.items():
-            images = knees[knee]
+            images = self.knees[knee]
             vol = images.volumes.get(seq)
             if vol is None:
                 view.set_volume(None, problem=images.problems.get(seq, "This image is not available."))
@@ -179,7 +184,15 @@ class HangingController:
         """Make (or stop making) the DESS coronal reformat of each knee; shown at its middle
         slice with the DESS's automatic window."""
         self.reformat = bool(on)
-        if not on or not self.knees:
+        if not on:
+            for images in self.knees.values():  # freed while the view is hidden
+                images.volumes.pop(DESS_COR, None)
+                images.auto_windows.pop(DESS_COR, None)
+            for key in [k for k in self.slices if k[1] == DESS_COR]:
+                del self.slices[key]
+                self.windows.pop(key, None)
+            return
+        if not self.knees:
             return
         self._make_reformats()
         for key, view in self.views.items():

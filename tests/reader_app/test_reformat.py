@@ -63,6 +63,23 @@ def test_hanging_controller_makes_the_reformat_on_demand_linked_and_crossed():
     assert ("left", DESS_COR) in h.slices
 
 
+def test_reformat_is_never_kept_in_the_cache_of_decoded_knees():
+    """The reformat (47 MB for a full-size knee) lives with the pair on screen only: the
+    cached knees are not changed, and hiding the view lets it go."""
+    views = {(k, s): MagicMock(spec=ImageViewLike) for k in ("left", "right") for s in (COR, SAG, DESS_COR)}
+    h = HangingController(views)
+    cached = {"left": _knee(20), "right": _knee(24)}
+    h.set_reformat(True)
+    h.load(cached, heatmaps=False)
+    assert ("left", DESS_COR) in h.slices and DESS_COR in h.knees["left"].volumes
+    assert all(DESS_COR not in k.volumes and DESS_COR not in k.auto_windows for k in cached.values())
+    h.set_reformat(False)
+    assert DESS_COR not in h.knees["left"].volumes and ("left", DESS_COR) not in h.slices
+    h.scroll(("left", SAG), 1)  # the other views go on as before
+    h.set_reformat(True)  # shown again: made again, at its middle slice
+    assert h.slices[("left", DESS_COR)] == 15
+
+
 def test_window_layout_button_shows_the_reformat_with_pixels(tmp_path, qapp, qtbot):
     from uihelpers import reading_window
 
