@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from studies.analysis import comparisons, inputs, tables
+from studies.analysis import comparisons, inputs, measurements, tables
 from studies.decisions import modes
 from studies.package import load_key, load_manifest
 from studies.progress import ProgressCallback
@@ -88,6 +88,7 @@ def analyze_study(
     )
     step()
     res.cases = inputs.case_table(manifest, key_data)
+    res.tables["measurements"] = measurements.measurement_table(res.decisions, res.cases)
     res.summary = {
         "study_id": manifest.study_id,
         "title": manifest.title,
@@ -98,6 +99,7 @@ def analyze_study(
         "bounds_mm": (key_data.get("build") or {}).get("bounds_mm"),
         **res.summary,
     }
+    res.summary["tables"]["measurements"] = records(res.tables["measurements"])
     step()
     return res
 
