@@ -124,7 +124,7 @@ def measurement_lines(table: pd.DataFrame | None) -> list[str]:
     lines = ["Caliper measurements (measured length - baseline min. medial JSW, mm):"]
     for r in table.to_dict("records"):
         who = r["reader"] + (" (simulated)" if r["simulated"] else "")
-        line = (f"  {who:>10} {r['condition']:<17} measured {r['pairs_measured']}/{r['pairs_read']} pairs "
+        line = (f"{who:>10} {r['condition']:<17} measured {r['pairs_measured']}/{r['pairs_read']} pairs "
                 f"({r['share_measured']:.0%}), {r['n_measurements']} measurements")
         if r["n_compared"]:
             rho = "" if np.isnan(r["pearson_r"]) else f", r {r['pearson_r']:.2f}"
