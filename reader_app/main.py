@@ -19,9 +19,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from studies.decisions.modes import mode_names
 from studies.errors import StudyError
 from studies.locations import DEMO_DIR
-from studies.decisions.modes import mode_names
 
 
 def build_parser() -> argparse.ArgumentParser:

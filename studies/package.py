@@ -147,7 +147,8 @@ class Manifest:
 
 
 def _all_reading_modes() -> list[str]:
-    from studies.decisions.modes import mode_names  # the registry reads manifests: no import at load
+    # imported here: the registry imports this module (Manifest)
+    from studies.decisions.modes import mode_names
 
     return list(mode_names())
 

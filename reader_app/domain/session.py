@@ -39,7 +39,13 @@ from pathlib import Path
 from reader_app.domain.ai import AiOutputs, require_ai
 from reader_app.domain.timing import ActiveClock
 from studies.decisions import AnswerLockedError, DecisionRow, DecisionStore
-from studies.decisions.modes import DEFAULT_MODE, check_mode_allowed, check_reading_mode, get_mode, no_ai_error
+from studies.decisions.modes import (
+    DEFAULT_MODE,
+    check_mode_allowed,
+    check_reading_mode,
+    get_mode,
+    no_ai_error,
+)
 from studies.errors import InputFileError
 from studies.package import (
     Case,

@@ -23,6 +23,7 @@ from studies.package import (
     verify_key,
 )
 
+
 def default_decision_files(study: str | Path) -> list[Path]:
     """``STUDY/decisions/*.sqlite``, sorted."""
     return sorted(decisions_dir(study).glob("*.sqlite"))

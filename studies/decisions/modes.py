@@ -119,7 +119,7 @@ class ReadingMode:
         for p in self.phases:
             if p.name == name:
                 return p
-        raise ValueError(phase_error(self.name, name))
+        raise ValueError(phase_error(name))
 
     def ai_shown(self, phase: str) -> bool:
         """Whether the AI is on screen in ``phase`` (False for a phase the mode does not have)."""
@@ -222,10 +222,10 @@ def get_mode(name: str) -> ReadingMode:
         raise OptionError("mode", f"one of {', '.join(_NAMES)}", name) from None
 
 
-def phase_error(mode: str, phase: str) -> str:
-    """The message for an answer in ``phase`` in a ``mode`` without that phase."""
+def phase_error(phase: str) -> str:
+    """The message for an answer in ``phase`` in a mode without that phase."""
     having = [m.name for m in reading_modes() if m.has_phase(phase)]
-    return f"a '{phase}' answer exists only in {' or '.join(having) or 'no'} reading, not in {mode}"
+    return f"a '{phase}' answer exists only in {' or '.join(having) or 'no'} reading"
 
 
 def condition_of(mode: str, phase: str) -> str:

@@ -39,9 +39,9 @@ from studies.decisions.audit import (
 )
 from studies.decisions.ledger import PHASES, DecisionRow, Ledger, to_iso
 from studies.decisions.lock import ReaderLock, check_single_name
+from studies.decisions.modes import DEFAULT_MODE, get_mode, phase_error
 from studies.decisions.order import OrderedPair, reader_order, reader_seed
 from studies.decisions.storage import MIN_FREE_BYTES, check_writable, storage_error
-from studies.decisions.modes import DEFAULT_MODE, get_mode, phase_error
 from studies.errors import InputFileError, StudyError
 from studies.package import Manifest, check_reader_id
 
@@ -291,7 +291,7 @@ class DecisionStore:
             raise ValueError(f"phase must be one of {PHASES}, got {phase!r}")
         reading = get_mode(mode)
         if not reading.has_phase(phase):
-            raise ValueError(phase_error(mode, phase))
+            raise ValueError(phase_error(phase))
         if bool(ai_shown) != reading.ai_shown(phase):
             raise ValueError(f"ai_shown={ai_shown} contradicts mode {mode!r}, phase {phase!r}")
         scale = self.manifest.confidence_scale
