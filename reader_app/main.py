@@ -19,9 +19,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from studies.decisions.modes import mode_names
 from studies.errors import StudyError
 from studies.locations import DEMO_DIR
-from studies.package import READING_MODES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("study", nargs="?", help="the study folder (with manifest.json)")
     p.add_argument("--reader", help="your reader id (letters, digits, '-', '_', '.')")
-    p.add_argument("--mode", choices=READING_MODES, default=None, help="reading mode (default: the study's first)")
+    p.add_argument("--mode", choices=mode_names(), default=None, help="reading mode (default: the study's first)")
     p.add_argument("--screenshot", metavar="PNG", help="render the window offscreen to PNG and exit")
     p.add_argument("--key", help="the study key (coordinator view; reveals answers at the end of a teaching study)")
     p.add_argument("--coordinator", action="store_true", help="open the coordinator's view (needs --key; with --demo, the demo's)")

@@ -23,6 +23,7 @@ import numpy as np
 
 from studies.atomic import atomic_directory, check_output_dir, write_bytes_atomic
 from studies.cohort import Cohort, IngestOptions, load_cohort, resolve
+from studies.decisions.modes import mode_names
 from studies.errors import OptionError
 from studies.images import ConversionJob, convert_many
 from studies.labels import make_labels
@@ -30,7 +31,6 @@ from studies.locations import DEMO_PAIRS, DEMO_PATIENTS
 from studies.package import (
     DECISIONS_DIR,
     IMAGES_DIR,
-    READING_MODES,
     SCHEMA_VERSION,
     SEQUENCES,
     Manifest,
@@ -49,14 +49,14 @@ class BuildOptions:
     """Everything ``knee-study build`` takes besides the paths.
 
     ``confidence``: maximum of a 1..N confidence scale shown to readers (0: none).
-    ``modes``: reading modes allowed (:data:`studies.package.READING_MODES`).
+    ``modes``: reading modes allowed (:func:`studies.decisions.modes.mode_names`; default all).
     ``jsw_sd``: when set, the "almost certain" bound was computed from it (recorded in the key).
     ``ingest``: how an OAI download is read (style, variable map, reading projects).
     """
 
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     confidence: int = 5
-    modes: tuple[str, ...] = READING_MODES
+    modes: tuple[str, ...] = field(default_factory=mode_names)
     educational: bool = False
     n4: bool = False
     workers: int = 1
@@ -73,10 +73,10 @@ class BuildOptions:
         ):
             raise OptionError("confidence", "0 (no scale) or an int from 2 to 10", self.confidence)
         if not self.modes:
-            raise OptionError("modes", f"one or more of {','.join(READING_MODES)}", "")
+            raise OptionError("modes", f"one or more of {','.join(mode_names())}", "")
         for m in self.modes:
-            if m not in READING_MODES:
-                raise OptionError("modes", f"a subset of {','.join(READING_MODES)}", m)
+            if m not in mode_names():
+                raise OptionError("modes", f"a subset of {','.join(mode_names())}", m)
         if not (isinstance(self.workers, int) and self.workers >= 1):
             raise OptionError("workers", "an int >= 1", self.workers)
 

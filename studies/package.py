@@ -51,12 +51,6 @@ DECISIONS_DIR = "decisions"
 SEQUENCES: tuple[str, ...] = ("cor_iw_tse", "sag_3d_dess")
 SEQUENCE_LABELS = {"cor_iw_tse": "COR IW TSE", "sag_3d_dess": "SAG 3D DESS"}
 
-#: Reading modes a study may allow (see the reader app): the AI is never shown in
-#: ``unaided``; shown from the start in ``aided``; shown after a locked first answer in
-#: ``sequential``.
-READING_MODES: tuple[str, ...] = ("unaided", "aided", "sequential")
-AI_MODES = frozenset({"aided", "sequential"})
-
 DEFAULT_QUESTION = "Which knee will show joint-space narrowing within 12 months?"
 
 #: Clinical variables readers may see, in display order: (key, label, unit).
@@ -108,7 +102,8 @@ class Manifest:
     question: str = DEFAULT_QUESTION
     title: str = "Knee OA progression reader study"
     practice_pairs: list[Pair] = field(default_factory=list)
-    reading_modes: list[str] = field(default_factory=lambda: list(READING_MODES))
+    #: The reading modes a study allows (:mod:`studies.decisions.modes`); default all.
+    reading_modes: list[str] = field(default_factory=lambda: _all_reading_modes())
     sequences: list[str] = field(default_factory=lambda: list(SEQUENCES))
     #: None, or {"min": 1, "max": 5, "labels": {"1": "guess", "5": "certain"}}.
     confidence_scale: dict[str, Any] | None = None
@@ -149,6 +144,13 @@ class Manifest:
             d.pop("ai_sha256")
         # schema_version first, for people who open the file.
         return {"schema_version": d.pop("schema_version"), **d}
+
+
+def _all_reading_modes() -> list[str]:
+    # imported here: the registry imports this module (Manifest)
+    from studies.decisions.modes import mode_names
+
+    return list(mode_names())
 
 
 _MANIFEST_OPTIONAL = (

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from studies.decisions.modes import schema_names
 from studies.package import (
     CLINICAL_KEYS,
     MAX_CONFIDENCE_STEPS,
-    READING_MODES,
     SEQUENCES,
     STRATA,
     SUPPORTED_SCHEMA_VERSIONS,
@@ -108,7 +108,7 @@ MANIFEST_SCHEMA: dict[str, Any] = {
         "key_sha256": _sha256,
         "question": {"type": "string", "minLength": 1, "maxLength": MAX_QUESTION_CHARS},
         "title": {"type": "string", "minLength": 1, "maxLength": MAX_TITLE_CHARS},
-        "reading_modes": {"type": "array", "items": {"enum": list(READING_MODES)},
+        "reading_modes": {"type": "array", "items": {"enum": schema_names()},
                           "minItems": 1, "uniqueItems": True},
         "sequences": {"type": "array", "items": {"enum": list(SEQUENCES)},
                       "minItems": 1, "uniqueItems": True},
@@ -186,7 +186,7 @@ AI_SCORE_ROW_SCHEMA: dict[str, Any] = {
 _iso = {"type": "string", "maxLength": 40,
         "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$",
         "description": "ISO-8601 time with an offset"}
-_mode = {"enum": list(READING_MODES)}
+_mode = {"enum": schema_names()}  # the registry's live list: a registered mode is accepted
 _decision = {
     "type": "object",
     "required": ["pair_id", "phase", "case_left", "case_right", "chosen_case", "mode",

@@ -12,12 +12,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from studies.decisions.modes import no_ai_error
+from studies.decisions.modes import get_mode, no_ai_error
 from studies.errors import InputFileError, did_you_mean
 from studies.package import (
     AI_DIR,
     AI_HEATMAPS_DIR,
-    AI_MODES,
     AI_SCORES_NAME,
     SEQUENCES,
     Manifest,
@@ -73,8 +72,9 @@ def load_ai(study: str | Path, manifest: Manifest | None = None) -> AiOutputs | 
 
 
 def require_ai(study: str | Path, mode: str, manifest: Manifest | None = None) -> AiOutputs | None:
-    """The AI outputs when ``mode`` needs them (refusing clearly when absent); None for ``unaided``."""
-    if mode not in AI_MODES:
+    """The AI outputs when ``mode`` needs them (refusing clearly when absent); None for a mode
+    that never shows the AI (``unaided``)."""
+    if not get_mode(mode).needs_ai:
         return None
     ai = load_ai(study, manifest)
     if ai is None:

@@ -2,7 +2,8 @@
 
 One pair at a time, in the reader's stored order (practice pairs first). The reader chooses a
 knee, rates confidence when the study asks, and confirms; the answer is committed to the
-decisions file *before* the next pair is shown. Reading modes:
+decisions file *before* the next pair is shown. The reading mode
+(:mod:`studies.decisions.modes`) gives each pair's phases and whether the AI is shown in each:
 
 - ``unaided``: the AI is never shown;
 - ``aided``: the AI is shown from the start of each pair;
@@ -10,6 +11,9 @@ decisions file *before* the next pair is shown. Reading modes:
   ``first`` and locked for good; then the AI is revealed and the reader gives the ``final``
   answer (which may differ). Resuming after a crash between the two shows the pair again with
   the AI revealed and the locked first answer.
+
+Caliper measurements are recorded once, with the answer of the phase in which they were
+taken: those already recorded with an earlier phase's answer to the pair are not repeated.
 
 Write-behind (``write_behind=True``, what the reading app uses): :meth:`ReadingSession.confirm`
 checks the answer, hands its durable write (SQLite, synchronous FULL) to one writer thread and
@@ -35,10 +39,15 @@ from pathlib import Path
 from reader_app.domain.ai import AiOutputs, require_ai
 from reader_app.domain.timing import ActiveClock
 from studies.decisions import AnswerLockedError, DecisionRow, DecisionStore
-from studies.decisions.modes import check_mode_allowed, check_reading_mode, no_ai_error
+from studies.decisions.modes import (
+    DEFAULT_MODE,
+    check_mode_allowed,
+    check_reading_mode,
+    get_mode,
+    no_ai_error,
+)
 from studies.errors import InputFileError
 from studies.package import (
-    AI_MODES,
     Case,
     Manifest,
     decisions_path,
@@ -123,11 +132,12 @@ class ReadingSession:
     before the first pair.
     """
 
-    def __init__(self, manifest: Manifest, store: DecisionStore, mode: str = "unaided", *,
+    def __init__(self, manifest: Manifest, store: DecisionStore, mode: str = DEFAULT_MODE, *,
                  clock: Callable[[], float] = time.monotonic, ai: AiOutputs | None = None,
                  wall_clock: Callable[[], float] = time.time, write_behind: bool = False) -> None:
         check_mode_allowed(manifest, mode)
-        if mode in AI_MODES and ai is None:
+        self.reading_mode = get_mode(mode)
+        if self.reading_mode.needs_ai and ai is None:
             raise no_ai_error(Path(store.path).parent.parent, mode)
         if store.study_id != manifest.study_id:
             raise ValueError("the decisions store belongs to another study")
@@ -149,7 +159,7 @@ class ReadingSession:
         self._load(store.next_unanswered_index(mode))
 
     @classmethod
-    def open(cls, study: str | Path, reader_id: str, mode: str = "unaided", *,
+    def open(cls, study: str | Path, reader_id: str, mode: str = DEFAULT_MODE, *,
              manifest: Manifest | None = None, clock: Callable[[], float] = time.monotonic,
              wall_clock: Callable[[], float] = time.time, decisions: str | Path | None = None,
              write_behind: bool = False) -> ReadingSession:
@@ -295,7 +305,7 @@ class ReadingSession:
     # -- moving through the pairs ---------------------------------------------------------
     def _state(self, index: int, phase: str, locked: str | None) -> PairState:
         op = self.store.order[index]
-        ai_visible = self.mode == "aided" or (self.mode == "sequential" and phase == "final")
+        ai_visible = self.reading_mode.ai_shown(phase)
         ai_left = ai_right = preferred = None
         if ai_visible and self.ai is not None:
             ai_left = self.ai.scores.get(op.left_case)
@@ -317,10 +327,14 @@ class ReadingSession:
             self._total.pause()  # the end screen's reading time stops with the last answer
             return
         pid = self.store.order[index].pair_id
-        phase, locked = "final", None
-        if self.mode == "sequential":
-            first = self.store.answer(pid, "first", self.mode)
-            phase, locked = ("final", first.chosen_side) if first else ("first", None)
+        phases = self.reading_mode.phases
+        phase, locked = phases[-1].name, None
+        for p in phases[:-1]:  # resume on the first phase not yet answered
+            earlier = self.store.answer(pid, p.name, self.mode)
+            if earlier is None:
+                phase, locked = p.name, None
+                break
+            locked = earlier.chosen_side if p.locked else None
         self._start_phase(self._state(index, phase, locked))
 
     def _start_phase(self, state: PairState) -> None:
@@ -360,12 +374,14 @@ class ReadingSession:
     def confirm(self, measurements: list[dict] | None = None) -> DecisionRow | None:
         """Commit the current answer to the decisions file, then move on.
 
-        In sequential mode the first confirm stores the locked unaided answer and reveals the
-        AI on the same pair; the second stores the final answer and shows the next pair. If
-        the store fails (:class:`studies.decisions.StorageError`) nothing moves on.
+        In a mode with several phases (sequential) a confirm before the last phase stores that
+        phase's answer (locked) and opens the next on the same pair (the AI revealed); the last
+        stores the final answer and shows the next pair. If the store fails
+        (:class:`studies.decisions.StorageError`) nothing moves on.
 
         ``measurements``: the reader's caliper measurements on the pair (audit entries from
-        :meth:`reader_app.domain.measure.MeasurementBook.records`), recorded with the answer.
+        :meth:`reader_app.domain.measure.MeasurementBook.records`); those not yet recorded with
+        an earlier phase's answer to the pair are recorded with this one.
 
         Returns the stored row; with write-behind None (the write is in flight: see
         :meth:`settle` and :attr:`last_saved`), and a previous write that failed is raised here.
@@ -380,19 +396,34 @@ class ReadingSession:
         active = self._clock.elapsed
         answer = dict(phase=state.phase, confidence=state.confidence, mode=self.mode, ai_shown=state.ai_visible,
                       started_at=self._phase_wall_start, decided_at=max(self._wall(), self._phase_wall_start),
-                      active_seconds=active, measurements=list(measurements or ()))
+                      active_seconds=active, measurements=self._unrecorded(op.pair_id, state.phase, measurements))
         stored = None
         if self._writer is None:
             stored = self.last_saved = self.store.commit_decision(op.pair_id, op.case_on(state.choice), **answer)
         else:
             row = self.store.prepare_decision(op.pair_id, op.case_on(state.choice), **answer)
             self._pending = _PendingWrite(self._writer.submit(self.store.write, row), row, state, active)
-        if state.phase == "first":
-            self._start_phase(self._state(state.index, "final", state.choice))
+        following = self.reading_mode.next(state.phase)
+        if following is not None:
+            self._start_phase(self._state(state.index, following.name, state.choice))
         else:
             self._load(self._next_index())
         self._changed()
         return stored
+
+    def _unrecorded(self, pair_id: str, phase: str, measurements: list[dict] | None) -> list[dict]:
+        """``measurements`` less those already recorded with the answers of the phases before
+        ``phase`` to ``pair_id`` (each recorded one removed once: a measurement taken twice
+        alike is kept once)."""
+        out = list(measurements or ())
+        before = self.reading_mode.previous(phase)
+        while before is not None:
+            row = self.store.answer(pair_id, before.name, self.mode)
+            for recorded in row.measurements if row is not None else ():
+                if recorded in out:
+                    out.remove(recorded)
+            before = self.reading_mode.previous(before.name)
+        return out
 
     def flag(self, reason: str) -> None:
         """Flag the current pair (recorded at once); the reader still answers it."""

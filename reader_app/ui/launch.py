@@ -24,7 +24,7 @@ from reader_app.controllers.reading import ReadingController
 from reader_app.domain.session import ReadingSession
 from reader_app.domain.volume_cache import VolumeCache
 from reader_app.domain.volumes import KneeImages, load_knee
-from studies.package import AI_MODES
+from studies.decisions.modes import DEFAULT_MODE
 
 if TYPE_CHECKING:
     from reader_app.ui.reading_window import ReadingWindow
@@ -77,7 +77,7 @@ class ReadingScreen:
             self.session.close()
 
 
-def prepare_reading(study: str | Path, reader_id: str, mode: str = "unaided", *,
+def prepare_reading(study: str | Path, reader_id: str, mode: str = DEFAULT_MODE, *,
                     decisions: str | Path | None = None) -> PreparedReading:
     """Open and check ``study`` for ``reader_id`` in ``mode``; start decoding the first pair.
 
@@ -90,7 +90,7 @@ def prepare_reading(study: str | Path, reader_id: str, mode: str = "unaided", *,
     # answers are written behind, on a writer thread, while the next pair is drawn
     session = ReadingSession.open(study, reader_id, mode, decisions=decisions, write_behind=True)
     manifest = session.manifest
-    heatmaps = mode in AI_MODES
+    heatmaps = session.reading_mode.needs_ai
     cache: VolumeCache[str, KneeImages] = VolumeCache(
         lambda cid: load_knee(study, manifest.cases[cid], manifest.sequences, heatmaps=heatmaps,
                               ai_sha256=manifest.ai_sha256),
@@ -107,7 +107,7 @@ def prepare_reading(study: str | Path, reader_id: str, mode: str = "unaided", *,
 def open_reading(
     study: str | Path,
     reader_id: str,
-    mode: str = "unaided",
+    mode: str = DEFAULT_MODE,
     *,
     key: str | Path | None = None,
     prepared: PreparedReading | None = None,

@@ -202,15 +202,17 @@ def conditions_or(
     )
 
 
-def switching_table(scored: pd.DataFrame, ai_pairs: pd.DataFrame) -> pd.DataFrame:
-    """Sequential reading: how often the final answer moved to the AI's choice.
+def switching_table(scored: pd.DataFrame, ai_pairs: pd.DataFrame, after: str, before: str) -> pd.DataFrame:
+    """Sequential reading: how often the final answer (condition ``after``, e.g.
+    ``sequential``) moved to the AI's choice from the locked first one (``before``, e.g.
+    ``sequential_first``).
 
     Among pairs where the locked first answer differed from the AI's choice (AI ties left
     out): ``switched_when_ai_right`` / ``disagreed_ai_right`` and the same when the AI was
     wrong; plus switches away from an agreeing AI. One row per reader and an ``all`` row.
     """
-    first = scored[(scored["condition"] == "sequential_first")]
-    final = scored[(scored["condition"] == "sequential")]
+    first = scored[(scored["condition"] == before)]
+    final = scored[(scored["condition"] == after)]
     if first.empty or final.empty:
         return pd.DataFrame()
     m = first.merge(final, on=["reader", "pair_id"], suffixes=("_first", "_final"))

@@ -1,7 +1,9 @@
 """Every file of ``knee-study analyze``, written into one folder all-or-nothing.
 
 ``summary.json``; ``decisions_long.csv`` (one row per answer, with truth and ``correct``);
-``results.xlsx`` (one sheet per table); ``imrmc_input.imrmc`` (iMRMC's input format) and
+``results.xlsx`` (one sheet per table); ``measurements.csv`` and ``measurements_long.csv``
+(the readers' caliper measurements per reader and one per row,
+:mod:`studies.analysis.measurements`); ``imrmc_input.imrmc`` (iMRMC's input format) and
 ``mrmcaov_long.csv`` (MRMCaov/RJafroc long format ``reader,treatment,case,truth,rating``);
 the PNG figures; ``report.html`` and ``report.pdf`` (the same report, A4 or Letter,
 :mod:`studies.analysis.report_pdf`).
@@ -23,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from studies.analysis import figures, report, report_pdf
+from studies.analysis import figures, measurements, report, report_pdf
 from studies.analysis.results import StudyResults
 from studies.atomic import atomic_directory, check_output_dir
 from studies.errors import OptionError
@@ -204,6 +206,10 @@ def write_outputs(
         (tmp / "results.xlsx").write_bytes(xlsx_bytes(results.tables))
         (tmp / "imrmc_input.imrmc").write_text(imrmc_text(results, study_id), encoding="utf-8")
         safe_frame(knee_level_ratings(results)).to_csv(tmp / "mrmcaov_long.csv", index=False)
+        if "measurements" in results.tables:
+            safe_frame(results.tables["measurements"]).to_csv(tmp / "measurements.csv", index=False)
+            rows = measurements.measurement_rows(results.decisions, results.cases)
+            safe_frame(rows).to_csv(tmp / "measurements_long.csv", index=False)
         for name, png in pngs.items():
             (tmp / name).write_bytes(png)
         (tmp / "report.html").write_text(html_text, encoding="utf-8")

@@ -15,14 +15,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from studies.decisions import modes
 from studies.pairs import DEFAULT_BOUNDS
 
-#: Reading conditions as a reader of the paper knows them.
+#: Conditions that are no reading mode's, as a reader of the paper knows them (the reading
+#: modes' conditions are labelled by :func:`studies.decisions.modes.condition_label`).
 CONDITION_LABELS = {
-    "unaided": "unaided",
-    "aided": "aided",
-    "sequential": "sequential (final, with AI)",
-    "sequential_first": "sequential (first, before AI)",
     "standalone": "standalone",
 }
 
@@ -140,4 +138,8 @@ def reader_label(reader: str, simulated: bool = False) -> str:
 
 
 def condition_label(condition: str) -> str:
+    """A reading condition as a paper prints it (``sequential (final, with AI)``)."""
+    label = modes.condition_label(condition)
+    if label is not None:
+        return label
     return CONDITION_LABELS.get(condition, str(condition).replace("_", " "))

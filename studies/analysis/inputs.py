@@ -23,10 +23,6 @@ from studies.package import (
     verify_key,
 )
 
-#: Reading condition of an answer: its mode, or ``sequential_first`` for the locked unaided
-#: answer of sequential reading (phase "first").
-FIRST_SUFFIX = "_first"
-
 
 def default_decision_files(study: str | Path) -> list[Path]:
     """``STUDY/decisions/*.sqlite``, sorted."""
@@ -153,7 +149,8 @@ def score_decisions(
 ) -> pd.DataFrame:
     """Scored answers: practice pairs dropped, truth joined, ``correct`` in {0, 1}.
 
-    Adds ``condition`` (mode, or ``<mode>_first`` for a sequential first answer),
+    Adds ``condition`` (the analysis condition of the answer's mode and phase,
+    :func:`studies.decisions.modes.condition_of`: ``sequential_first`` for a sequential first answer),
     ``progressor``, ``stratum`` and ``correct``. Refuses answers to pairs the key lacks and
     chosen cases that are not in the pair.
     """
@@ -179,7 +176,9 @@ def score_decisions(
             "which is not one of its two knees: the decisions belong to another study"
         )
     d["correct"] = (d["chosen_case"] == d["progressor"]).astype(float)
-    d["condition"] = np.where(d["phase"] == "first", d["mode"] + FIRST_SUFFIX, d["mode"])
+    from studies.decisions.modes import condition_of
+
+    d["condition"] = [condition_of(m, ph) for m, ph in zip(d["mode"], d["phase"], strict=True)]
     return d
 
 

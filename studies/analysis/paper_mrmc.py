@@ -14,6 +14,7 @@ import pandas as pd
 from studies.analysis import formatting as fmt
 from studies.analysis.paper_tables import PaperTable
 from studies.analysis.results import StudyResults
+from studies.decisions.modes import comparisons
 
 
 def _f(row: dict) -> str:
@@ -101,8 +102,9 @@ def table_mrmc(results: StudyResults) -> PaperTable | None:
 
 
 def table_conditions(results: StudyResults) -> PaperTable | None:
-    """Aided vs unaided and sequential final vs first: two-treatment OR analyses."""
-    frames = [results.tables.get(k) for k in ("aided_vs_unaided", "sequential_vs_first")]
+    """The conditions the reading modes compare (aided vs unaided, sequential final vs first):
+    two-treatment OR analyses."""
+    frames = [results.tables.get(c.table) for c in comparisons("conditions")]
     frames = [f for f in frames if f is not None and not f.empty]
     if not frames:
         return None

@@ -273,3 +273,37 @@ def table_agreement(results: StudyResults) -> PaperTable | None:
         rows,
         ["An answer's label: whether the reader chose the knee whose random id sorts first."],
     )
+
+
+def table_measurements(results: StudyResults) -> PaperTable | None:
+    """How often each reader measured, and the measured lengths against the knees' baseline
+    minimum medial JSW (:mod:`studies.analysis.measurements`); None when nobody measured."""
+    from studies.analysis.measurements import MIN_FOR_R, anybody_measured
+
+    df = results.tables.get("measurements")
+    if not anybody_measured(df):
+        return None
+    records = df.to_dict("records")
+    rows = [
+        [
+            _reader(r),
+            fmt.condition_label(r["condition"]),
+            f"{r['pairs_measured']} / {r['pairs_read']} ({fmt.num(100 * r['share_measured'], 0)} %)",
+            str(r["n_measurements"]),
+            str(r["n_compared"]),
+            fmt.signed(r["mean_difference_mm"], 2),
+            fmt.num(r["mean_abs_difference_mm"], 2),
+            fmt.num(r["pearson_r"], 2),
+        ]
+        for r in records
+    ]
+    return PaperTable(
+        "measurements",
+        "Caliper measurements against the baseline joint-space width",
+        ["Reader", "Reading", "Pairs measured", "Measurements", "Compared", "Mean difference (mm)",
+         "Mean |difference| (mm)", "Pearson r"],
+        rows,
+        ["Difference: measured length - the knee's baseline minimum medial JSW shown to readers. "
+         f"Pearson r where at least {MIN_FOR_R} measurements were compared."],
+        _simulated_rows(records),
+    )

@@ -3,7 +3,7 @@
 The order reads like a paper's results section: the study's facts and caveats, the pooled
 result in a sentence, Table 1 (the study), Table 2 (AUCs) with the comparison with the paper,
 Table 3 (each reader vs the AI), the multi-reader tables, agreement, accuracy per stratum,
-the other figures, then the generated methods paragraph and its references.
+the readers' caliper measurements, the other figures, then the generated methods paragraph and its references.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from studies.analysis import paper_mrmc, paper_tables
 from studies.analysis.formatting import condition_label, reader_label
+from studies.analysis.measurements import NOBODY_MEASURED
 from studies.analysis.methods_text import REFERENCES, methods_paragraphs
 from studies.analysis.paper_tables import PaperTable
 from studies.analysis.results import StudyResults
@@ -90,6 +91,11 @@ def build_document(results: StudyResults, figure_names: list[str]) -> list[Block
     table(paper_mrmc.table_switching(results))
     table(paper_tables.table_agreement(results))
     table(paper_tables.table_strata(results))
+    if "measurements" in results.tables:
+        measured = paper_tables.table_measurements(results)
+        table(measured)
+        if measured is None:
+            doc.append(Text(NOBODY_MEASURED))
     for name in figure_names:
         if name != "paper_comparison.png":
             figure(name)

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from studies.analysis import comparisons, inputs, tables
+from studies.analysis import comparisons, inputs, measurements, tables
+from studies.decisions import modes
 from studies.package import load_key, load_manifest
 from studies.progress import ProgressCallback
 from studies.stats.jsonable import jsonable
@@ -87,6 +88,7 @@ def analyze_study(
     )
     step()
     res.cases = inputs.case_table(manifest, key_data)
+    res.tables["measurements"] = measurements.measurement_table(res.decisions, res.cases)
     res.summary = {
         "study_id": manifest.study_id,
         "title": manifest.title,
@@ -97,6 +99,7 @@ def analyze_study(
         "bounds_mm": (key_data.get("build") or {}).get("bounds_mm"),
         **res.summary,
     }
+    res.summary["tables"]["measurements"] = records(res.tables["measurements"])
     step()
     return res
 
@@ -126,8 +129,9 @@ def analyze_scored(
     """Analyse scored answers (:func:`studies.analysis.inputs.score_decisions`) against the key.
 
     A ``simulated`` column (True for a ``simulate-reader`` reader; absent = people only)
-    marks readers in every per-reader table; the pooled analyses (``mrmc_vs_ai``,
-    ``aided_vs_unaided``, ``sequential_vs_first``, ``switching``, ``agreement``) leave
+    marks readers in every per-reader table; the pooled analyses (``mrmc_vs_ai``, the
+    comparisons the reading modes enable (:func:`studies.decisions.modes.comparisons`:
+    ``switching``, ``aided_vs_unaided``, ``sequential_vs_first``) and ``agreement``) leave
     simulated readers out unless ``include_simulated``.
     """
     if "simulated" not in scored:
@@ -167,14 +171,12 @@ def analyze_scored(
             scored, ai_pairs, n_boot=n_boot, seed=seed, alpha=alpha
         )
         t["mrmc_vs_ai"] = comparisons.mrmc_vs_ai(pooled, ai_pairs, alpha)
-        t["switching"] = comparisons.switching_table(pooled, ai_pairs)
+        for c in modes.comparisons("switching"):
+            t[c.table] = comparisons.switching_table(pooled, ai_pairs, c.first, c.second)
     conds = set(pooled["condition"])
-    if {"aided", "unaided"} <= conds:
-        t["aided_vs_unaided"] = comparisons.conditions_or(pooled, "aided", "unaided", alpha)
-    if {"sequential", "sequential_first"} <= conds:
-        t["sequential_vs_first"] = comparisons.conditions_or(
-            pooled, "sequential", "sequential_first", alpha
-        )
+    for c in modes.comparisons("conditions"):
+        if {c.first, c.second} <= conds:
+            t[c.table] = comparisons.conditions_or(pooled, c.first, c.second, alpha)
     t["agreement"] = comparisons.agreement_table(pooled)
     t = {k: v for k, v in t.items() if v is not None and len(v)}
     for name in ("readers", "strata", "reader_vs_ai"):
@@ -237,7 +239,7 @@ def _notes(
                 "(readers vs AI, conditions, switching, agreement; --include-simulated includes them)"
             )
         )
-    for name in ("mrmc_vs_ai", "aided_vs_unaided", "sequential_vs_first"):
+    for name in ("mrmc_vs_ai", *(c.table for c in modes.comparisons("conditions"))):
         df = t.get(name)
         if df is None or df.empty:
             continue

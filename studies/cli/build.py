@@ -11,6 +11,7 @@ from studies.locations import DEMO_PAIRS, DEMO_PATIENTS
 
 def register(sub: argparse._SubParsersAction) -> None:
     from studies.cli.ingest_args import add_ingest_arguments
+    from studies.decisions.modes import mode_names
 
     p = sub.add_parser(
         "build",
@@ -61,7 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--confidence", type=int, default=5, help="confidence scale 1..N (0: none; default 5)"
     )
-    p.add_argument("--modes", default="unaided,aided,sequential", help="allowed reading modes")
+    p.add_argument("--modes", default=",".join(mode_names()), help="allowed reading modes")
     p.add_argument(
         "--educational",
         action="store_true",

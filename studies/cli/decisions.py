@@ -8,6 +8,10 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from studies.decisions.modes import DEFAULT_MODE, mode_names
+
+    others = [m for m in mode_names() if m != DEFAULT_MODE]
+    modes_help = f"{DEFAULT_MODE} (default), {', '.join(others[:-1])} or {others[-1]}"
     p = sub.add_parser(
         "verify-decisions",
         help="check the audit chain of readers' decisions files",
@@ -41,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--accuracy", required=True, type=float, help="probability of choosing the progressor, 0..1")
     p.add_argument("--seed", type=int, default=None, help="default: derived from the study and reader ids")
     p.add_argument("--delay", type=float, default=0.0, metavar="SECONDS", help="pause before each answer")
-    p.add_argument("--mode", default="unaided", help="unaided (default), aided or sequential")
+    p.add_argument("--mode", default=DEFAULT_MODE, help=modes_help)
     p.set_defaults(func=_simulate)
 
     p = sub.add_parser(

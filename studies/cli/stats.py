@@ -335,6 +335,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 f"  readers - AI ({r['condition']}, random readers and pairs): {r['difference']:+.3f} "
                 f"(95% CI {r['ci_lo']:+.3f} to {r['ci_hi']:+.3f}), p = {r['p']:.4f}"
             )
+    from studies.analysis.measurements import measurement_lines
+
+    for line in measurement_lines(res.tables.get("measurements")):
+        print(f"  {line}")
     for note in s.get("notes", []):
         print(f"  note: {note}")
     print(f"wrote {len(written['files'])} files to {written['out']}; {written['pdf']}")

@@ -8,10 +8,12 @@ store never writes certain rows, so such rows betray an edit whatever the chain 
 - each answer names its pair's two cases as stored (left, right) and chooses one of them;
 - its ``practice`` flag is the pair's (a wrong answer cannot hide as practice);
 - at most one ``decision`` row per pair, mode and phase (later answers are ``answer_change``);
-- ``answer_change`` only where the manifest allows it, never for a sequential ``first``
-  answer, and replacing the current answer of the same pair, mode and phase;
-- ``ai_shown`` false in unaided mode and for ``first`` answers, true otherwise;
-- a sequential ``final`` answer only after its ``first`` answer.
+- ``answer_change`` only where the manifest allows it, never for a locked phase's answer
+  (sequential ``first``), and replacing the current answer of the same pair, mode and phase;
+- only the phases of the answer's mode, ``ai_shown`` as the mode shows the AI in that phase
+  (:mod:`studies.decisions.modes`: false in unaided mode and for ``first`` answers);
+- an answer only after the answer of its mode's previous phase (sequential ``final`` after
+  ``first``).
 
 :func:`consistency_problems` lists every breach; ``analyze`` refuses a file with any.
 """
@@ -23,6 +25,7 @@ import sqlite3
 from pathlib import Path
 
 from studies.decisions.audit import open_readonly, read_header
+from studies.decisions.modes import get_mode, reading_modes
 from studies.decisions.order import reader_order, reader_seed
 from studies.package import Manifest
 
@@ -89,23 +92,25 @@ def _row_problems(row_id: int, kind: str, p: dict, stored: dict, manifest: Manif
         out.append(f"{where}: the chosen case is not one of the pair's")
     if p["practice"] != o["practice"]:
         out.append(f"{where}: marked practice={p['practice']} on a pair whose practice mark is {o['practice']}")
-    should_show = p["mode"] != "unaided" and p["phase"] != "first"
-    if p["ai_shown"] != should_show:
-        out.append(f"{where}: ai_shown={p['ai_shown']} contradicts {p['mode']} mode, {p['phase']} phase")
-    if p["mode"] != "sequential" and p["phase"] == "first":
-        out.append(f"{where}: a first answer outside sequential reading")
-    slot = (p["pair_id"], p["mode"], p["phase"])
+    mode, phase = get_mode(p["mode"]), p["phase"]
+    if p["ai_shown"] != mode.ai_shown(phase):
+        out.append(f"{where}: ai_shown={p['ai_shown']} contradicts {p['mode']} mode, {phase} phase")
+    if not mode.has_phase(phase):
+        having = " or ".join(m.name for m in reading_modes() if m.has_phase(phase))
+        out.append(f"{where}: a {phase} answer outside {having} reading")
+    slot = (p["pair_id"], p["mode"], phase)
     if kind == "decision":
         if slot in seen:
             out.append(f"{where}: a second decision for the same pair, mode and phase "
                        f"(row {seen[slot]} holds the first; the store never writes this)")
-        if p["mode"] == "sequential" and p["phase"] == "final" and (p["pair_id"], "sequential", "first") not in seen:
-            out.append(f"{where}: a final sequential answer before its first answer")
+        before = mode.previous(phase) if mode.has_phase(phase) else None
+        if before is not None and (p["pair_id"], p["mode"], before.name) not in seen:
+            out.append(f"{where}: a {phase} {p['mode']} answer before its {before.name} answer")
     else:
         if not manifest.allow_answer_change:
             out.append(f"{where}: an answer change in a study that does not allow them")
-        if p["phase"] == "first":
-            out.append(f"{where}: a change of a sequential first answer, which can never change")
+        if any(m.is_locked(phase) for m in reading_modes()):
+            out.append(f"{where}: a change of a {p['mode']} {phase} answer, which can never change")
         if slot not in seen or p.get("replaces") != seen[slot]:
             out.append(f"{where}: replaces no earlier answer of this pair, mode and phase")
     seen[slot] = row_id

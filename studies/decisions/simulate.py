@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from studies.decisions.ledger import DecisionRow
-from studies.decisions.modes import check_reading_mode
+from studies.decisions.ledger import PHASES, DecisionRow
+from studies.decisions.modes import DEFAULT_MODE, check_reading_mode, get_mode, mode_names
 from studies.decisions.order import reader_seed
 from studies.decisions.store import DecisionStore
 from studies.errors import OptionError
-from studies.package import READING_MODES, decisions_path, load_key, load_manifest, verify_key
+from studies.package import decisions_path, load_key, load_manifest, verify_key
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def simulate_reader(
     *,
     seed: int | None = None,
     delay: float = 0.0,
-    mode: str = "unaided",
+    mode: str = DEFAULT_MODE,
     on_decision: Callable[[DecisionRow, int, int], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> SimulationResult:
@@ -64,7 +64,7 @@ def simulate_reader(
     progressor = {p["pair_id"]: p["progressor"] for p in [*key.get("practice_pairs", []), *key["pairs"]]}
     seed = reader_seed(manifest.study_id, reader_id) if seed is None else int(seed)
     scale = manifest.confidence_scale
-    phases = ("first", "final") if mode == "sequential" else ("final",)
+    reading = get_mode(mode)
 
     with DecisionStore.open(decisions_path(study, reader_id), reader_id, manifest, mode) as store:
         if store.has_person_sessions():
@@ -81,11 +81,11 @@ def simulate_reader(
         for position, pair in enumerate(store.order):
             if store.answer(pair.pair_id, "final") is not None:
                 continue
-            rng = np.random.default_rng([seed, position, READING_MODES.index(mode)])
-            draws = {ph: (rng.random(), rng.random()) for ph in ("first", "final")}
-            for phase in phases:
+            rng = np.random.default_rng([seed, position, mode_names().index(mode)])
+            draws = {ph: (rng.random(), rng.random()) for ph in PHASES}
+            for phase in reading.phase_names:
                 if store.answer(pair.pair_id, phase) is not None:
-                    continue  # resumed between the sequential answers
+                    continue  # resumed between the answers of a pair's phases
                 hit, fallback = draws[phase]
                 truth = progressor.get(pair.pair_id)
                 if truth is None:  # a key without practice answers: guess
@@ -102,7 +102,7 @@ def simulate_reader(
                     sleep(delay)
                 row = store.commit_decision(
                     pair.pair_id, chosen, phase=phase, confidence=confidence, mode=mode,
-                    ai_shown=mode == "aided" or (mode == "sequential" and phase == "final"),
+                    ai_shown=reading.ai_shown(phase),
                     started_at=started, decided_at=max(time.time(), started),
                     active_seconds=time.monotonic() - t0,
                 )

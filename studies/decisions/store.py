@@ -39,10 +39,11 @@ from studies.decisions.audit import (
 )
 from studies.decisions.ledger import PHASES, DecisionRow, Ledger, to_iso
 from studies.decisions.lock import ReaderLock, check_single_name
+from studies.decisions.modes import DEFAULT_MODE, get_mode, phase_error
 from studies.decisions.order import OrderedPair, reader_order, reader_seed
 from studies.decisions.storage import MIN_FREE_BYTES, check_writable, storage_error
-from studies.errors import InputFileError, OptionError, StudyError
-from studies.package import AI_MODES, READING_MODES, Manifest, check_reader_id
+from studies.errors import InputFileError, StudyError
+from studies.package import Manifest, check_reader_id
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -69,7 +70,7 @@ CREATE VIEW answers AS SELECT id, ts, kind,
 
 
 class AnswerLockedError(StudyError):
-    """An answer may not be given again or changed (sequential first answers never change)."""
+    """An answer may not be given again or changed (a locked phase's answer never changes)."""
 
 
 class DecisionStore:
@@ -106,7 +107,7 @@ class DecisionStore:
 
     # -- opening ------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | Path, reader_id: str, manifest: Manifest, mode: str = "unaided", *,
+    def open(cls, path: str | Path, reader_id: str, manifest: Manifest, mode: str = DEFAULT_MODE, *,
              min_free_bytes: int = MIN_FREE_BYTES, wall_clock: Callable[[], float] = time.time,
              ) -> DecisionStore:
         """Create or resume ``path`` for ``reader_id``; take the file's lock.
@@ -117,8 +118,7 @@ class DecisionStore:
         """
         path = Path(path)
         check_reader_id(reader_id)
-        if mode not in READING_MODES:
-            raise OptionError("mode", f"one of {', '.join(READING_MODES)}", mode)
+        get_mode(mode)
         check_writable(path.parent, min_free_bytes)
         check_single_name(path)
         lock = ReaderLock(path).acquire(reader_id)
@@ -191,7 +191,7 @@ class DecisionStore:
     def _check_unaided_before_ai(self, mode: str) -> None:
         """Refuse unaided reading by a reader who has already seen the AI's answers on scored
         pairs of this study: their "unaided" answers would follow the AI."""
-        if mode in AI_MODES:
+        if get_mode(mode).needs_ai:
             return
         seen = sorted({d.mode for d in self.decisions() if d.ai_shown and not d.practice})
         if seen:
@@ -273,8 +273,7 @@ class DecisionStore:
         self._append("session_stop", {"mode": self.mode, "answered": answered}, "The session stop")
 
     def _check_mode(self, mode: str) -> None:
-        if mode not in READING_MODES:
-            raise OptionError("mode", f"one of {', '.join(READING_MODES)}", mode)
+        get_mode(mode)
 
     def pair(self, pair_id: str) -> OrderedPair:
         try:
@@ -290,11 +289,10 @@ class DecisionStore:
             raise ValueError(f"case {chosen_case!r} is not in pair {pair_id!r}")
         if phase not in PHASES:
             raise ValueError(f"phase must be one of {PHASES}, got {phase!r}")
-        self._check_mode(mode)
-        if phase == "first" and mode != "sequential":
-            raise ValueError("a 'first' answer exists only in sequential reading")
-        expected_ai = mode == "aided" or (mode == "sequential" and phase == "final")
-        if bool(ai_shown) != expected_ai:
+        reading = get_mode(mode)
+        if not reading.has_phase(phase):
+            raise ValueError(phase_error(phase))
+        if bool(ai_shown) != reading.ai_shown(phase):
             raise ValueError(f"ai_shown={ai_shown} contradicts mode {mode!r}, phase {phase!r}")
         scale = self.manifest.confidence_scale
         if scale:
@@ -339,7 +337,8 @@ class DecisionStore:
         """Record a first answer to ``pair_id`` in ``phase``; committed before it returns.
 
         Raises :class:`AnswerLockedError` when that pair and phase is already answered in this
-        mode (see :meth:`change_answer`) or a sequential final answer comes before the first;
+        mode (see :meth:`change_answer`) or comes before the answer of the mode's previous phase
+        (a sequential final answer before the first);
         ``ValueError`` for calls that contradict the study (unknown case, confidence out of
         the scale, ``ai_shown`` contradicting the mode); :class:`StorageError` if not saved.
         """
@@ -360,8 +359,9 @@ class DecisionStore:
                         decided_at, active_seconds, "decision", None, measurements)
         if self._ledger.answer(pair_id, mode, phase):
             raise AnswerLockedError(f"pair {pair_id} already has a {phase} answer in {mode} mode")
-        if mode == "sequential" and phase == "final" and not self._ledger.answer(pair_id, mode, "first"):
-            raise AnswerLockedError(f"pair {pair_id}: the unaided first answer must come before the final one")
+        before = get_mode(mode).previous(phase)
+        if before is not None and not self._ledger.answer(pair_id, mode, before.name):
+            raise AnswerLockedError(f"pair {pair_id}: the {before.answer_label} answer must come before the {phase} one")
         return row
 
     def change_answer(self, pair_id: str, chosen_case: str, *, phase: str = "final",
@@ -369,13 +369,14 @@ class DecisionStore:
                       started_at: float, decided_at: float, active_seconds: float) -> DecisionRow:
         """Replace a committed answer (appended, never updated) where the study allows it.
 
-        A sequential reading's ``first`` answer can never change.
+        The answer of a locked phase (sequential reading's ``first``) can never change.
         """
         mode = mode or self.mode
         if not self.manifest.allow_answer_change:
             raise AnswerLockedError("this study does not allow changing a committed answer")
-        if phase == "first":
-            raise AnswerLockedError("the unaided first answer of sequential reading can never change")
+        reading = get_mode(mode)
+        if reading.is_locked(phase):
+            raise AnswerLockedError(f"the {reading.phase(phase).answer_label} answer of {mode} reading can never change")
         old = self._ledger.answer(pair_id, mode, phase)
         if old is None:
             raise AnswerLockedError(f"pair {pair_id} has no {phase} answer in {mode} mode to change")
