@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from model.backbone import Provenance, to_network_input
+from model.backbone import Provenance, network_input
 from studies.atomic import write_bytes_atomic
 from studies.errors import InputFileError
 
@@ -142,7 +142,7 @@ class RuntimeEncoder:
         return np.array(res["features"]), (np.array(res["maps"]) if maps else None)
 
     def _inputs(self, slices: np.ndarray) -> np.ndarray:
-        return to_network_input(slices, self.provenance.input_size).contiguous().numpy()
+        return network_input(slices, self.provenance).contiguous().numpy()
 
     def encode(self, slices: np.ndarray) -> np.ndarray:
         """(N, H, W) float slices in [0, 1] -> (N, F) float32 features."""
