@@ -210,11 +210,13 @@ def cmd_infer(args) -> int:
 
 def cmd_backbone_info(args) -> int:
     from model.backbone import create_backbone, self_check
+    from model.backbones import get_backbone
 
-    model, prov = create_backbone(_resolve_backbone(args), weights=args.weights, input_size=_input_size(args))
+    spec = get_backbone(_resolve_backbone(args))
+    model, prov = create_backbone(spec.name, weights=args.weights, input_size=_input_size(args))
     print(prov.describe())
     print(json.dumps(prov.to_json(), indent=2))
-    check = self_check(model)
+    check = self_check(model, mean=spec.mean, std=spec.std)
     verdict = "PASSED" if check["passed"] else "FAILED"
     print(f"self-check (chelsea the cat -> ImageNet classes {check['expected']}): {verdict}; top-5 {check['top5']}")
     return 0 if check["passed"] else 1

@@ -107,12 +107,14 @@ class FeatureStore:
         return self.path(key).is_file()
 
     def get(self, key: str) -> np.ndarray:
+        """The (N, F) float32 features stored under ``key``."""
         try:
             return np.load(self.path(key), allow_pickle=False).astype(np.float32)
         except (OSError, ValueError) as exc:
             raise InputFileError(self.path(key), f"unreadable feature file ({exc})", hint="Delete it to recompute") from exc
 
     def put(self, key: str, features: np.ndarray) -> None:
+        """Store ``features`` (N, F) under ``key`` (as float16, atomically)."""
         buf = io.BytesIO()
         np.save(buf, np.asarray(features, dtype=np.float16), allow_pickle=False)
         write_bytes_atomic(self.path(key), buf.getvalue())

@@ -6,7 +6,7 @@ CPU runs the same weights through ONNX Runtime (the default engine, ``onnx``; Op
 1e-5 (docs/model.md, ``tests/model/test_model_runtime.py``).
 
 - :func:`export_graph`: the feature path as an ONNX graph. Input ``x`` (N, 3, H, W) float32,
-  ImageNet-normalised (:func:`model.backbone.to_network_input`, the same preprocessing as
+  normalised as the backbone wants (:func:`model.backbone.network_input`, the same preprocessing as
   torch's); outputs ``features`` (N, F) (global average pooling included) and ``maps``
   (N, F, H/32, W/32), the last block's activations Grad-CAM weights. N, H and W are free.
 - :func:`graph_path`: ``ROOT/graphs/<architecture>-<12 hex of the weights>-<input size>.onnx``,

@@ -53,6 +53,10 @@ class MILClassifier(ClassifierMixin, BaseEstimator):
     (their defaults and constraints are written there, once). ``__init__`` stores them as
     given; :meth:`fit` checks them. ``get_params`` / ``set_params`` / ``sklearn.base.clone``
     work as for any scikit-learn estimator.
+
+    Learned by :meth:`fit`: ``module_`` (the :class:`AttentionMIL`, eval mode), ``classes_``
+    (the labels seen), ``clinical_mean_`` / ``clinical_std_`` (K,), ``loss_curve_`` and
+    ``validation_loss_`` (one value per epoch), ``n_epochs_``, ``best_epoch_``.
     """
 
     def __init__(
@@ -193,7 +197,7 @@ class MILClassifier(ClassifierMixin, BaseEstimator):
             raise RuntimeError("This MILClassifier is not fitted yet; call fit(X, C, y) first.")
 
     def predict_proba(self, X, C=None, *, batch_size: int = 1024) -> np.ndarray:
-        """(n, N, F), (n, K) -> (n, n_classes) probabilities."""
+        """(n, N, F) features, (n, K) raw clinical values -> (n, n_classes) probabilities."""
         self._check_fitted()
         X = np.asarray(X, dtype=np.float32)
         C = np.zeros((len(X), 0), np.float32) if C is None else np.asarray(C, dtype=np.float32)
@@ -205,6 +209,7 @@ class MILClassifier(ClassifierMixin, BaseEstimator):
         return np.concatenate(out) if out else np.zeros((0, self.module_.n_classes), np.float32)
 
     def predict(self, X, C=None) -> np.ndarray:
+        """(n, N, F), (n, K) -> (n,) the most probable class of each bag."""
         return self.predict_proba(X, C).argmax(1)
 
     def attention(self, X) -> np.ndarray:
@@ -232,6 +237,7 @@ class MILClassifier(ClassifierMixin, BaseEstimator):
 
     @classmethod
     def from_bytes(cls, data: bytes) -> MILClassifier:
+        """A fitted estimator from :meth:`to_bytes` (also files of earlier versions)."""
         d = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
         est = cls.from_params_json(d["params"])
         f, k, c = d["shape"]

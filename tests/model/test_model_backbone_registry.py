@@ -12,7 +12,13 @@ import torch
 from torch import nn
 
 from model.backbone import create_backbone, network_input
-from model.backbones import BackboneSpec, backbone_names, get_backbone, register_backbone, unregister_backbone
+from model.backbones import (
+    BackboneSpec,
+    backbone_names,
+    get_backbone,
+    register_backbone,
+    unregister_backbone,
+)
 from studies.errors import OptionError
 
 TINY = "tiny_test_net"
