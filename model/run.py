@@ -141,7 +141,7 @@ def _is_weights(v: object) -> bool:
 
 
 def _is_visits(v: object) -> bool:
-    return v is None or isinstance(v, (tuple, list)) and len(v) > 0 and all(an_int(0).accepts(m) for m in v)
+    return v is None or isinstance(v, (tuple, list)) and all(an_int(0).accepts(m) for m in v)
 
 
 #: The run options' constraints (the classifier's are :data:`model.classifier_params.PARAMETERS`).
