@@ -86,7 +86,7 @@ def cross_validate(
     a clone of it with ``seed + k`` and, when its ``epochs`` is None, the epochs
     :func:`~model.training.auto_epochs` gives a training split, the same for every fold.
     """
-    estimator = MILClassifier(seed=seed) if estimator is None else estimator
+    estimator = (MILClassifier(seed=seed) if estimator is None else estimator).check_params()
     fold = assign_folds(y, groups, folds, seed)
     proba = {m: np.zeros((len(y), n_classes)) for m in MODELS}
     estimators = []
