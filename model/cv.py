@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold
@@ -20,7 +21,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from model.metrics import evaluate
-from model.training import MILClassifier, MILParams, auto_epochs
+from model.training import MILClassifier, auto_epochs
 from studies.errors import OptionError
 from studies.progress import ProgressCallback
 
@@ -39,10 +40,10 @@ class CVResult:
 
 
 def assign_folds(y: np.ndarray, groups: np.ndarray, folds: int, seed: int) -> np.ndarray:
-    """(n,) fold numbers 1..folds; grouped by ``groups``, stratified by ``y``."""
+    """(n,) fold numbers 1..folds of (n,) labels ``y`` and (n,) patient ids ``groups``;
+    grouped by ``groups``, stratified by ``y``. ``folds`` (an int >= 2, checked by
+    :meth:`model.run.RunConfig.check`) may not exceed the number of patients."""
     n_groups = len(np.unique(groups))
-    if not (isinstance(folds, int) and folds >= 2):
-        raise OptionError("folds", "an int >= 2", folds)
     if folds > n_groups:
         raise OptionError("folds", f"at most the number of patients ({n_groups})", folds)
     fold = np.zeros(len(y), dtype=int)
@@ -76,17 +77,21 @@ def cross_validate(
     n_classes: int = 2,
     folds: int = 5,
     seed: int = 0,
-    params: MILParams | None = None,
+    estimator: MILClassifier | None = None,
     progress: ProgressCallback | None = None,
 ) -> CVResult:
-    """Cross-validate on ``X`` (n, N, F), ``C`` (n, K), ``y`` (n,), ``groups`` (n,)."""
-    params = params or MILParams(seed=seed)
+    """Cross-validate on ``X`` (n, N, F), ``C`` (n, K), ``y`` (n,), ``groups`` (n,).
+
+    ``estimator``: the unfitted classifier (default ``MILClassifier(seed=seed)``); fold k fits
+    a clone of it with ``seed + k`` and, when its ``epochs`` is None, the epochs
+    :func:`~model.training.auto_epochs` gives a training split, the same for every fold.
+    """
+    estimator = (MILClassifier(seed=seed) if estimator is None else estimator).check_params()
     fold = assign_folds(y, groups, folds, seed)
     proba = {m: np.zeros((len(y), n_classes)) for m in MODELS}
     estimators = []
-    pooled_img = X.mean(axis=1)
-    epochs = params.epochs or auto_epochs(int(round(len(y) * (folds - 1) / folds)), params.batch_size)
-    params = MILParams(**{**params.__dict__, "epochs": epochs})
+    pooled_img = X.mean(axis=1)  # (n, F)
+    epochs = estimator.epochs or auto_epochs(int(round(len(y) * (folds - 1) / folds)), estimator.batch_size)
     steps = folds * epochs
     for k in range(1, folds + 1):
         tr, te = fold != k, fold == k
@@ -97,7 +102,8 @@ def cross_validate(
             if progress:
                 progress((k - 1) * epochs + done, steps)
 
-        est = MILClassifier(MILParams(**{**params.__dict__, "seed": params.seed + k})).fit(X[tr], C[tr], y[tr], progress=cb)
+        est = clone(estimator).set_params(epochs=epochs, seed=estimator.seed + k)
+        est.fit(X[tr], C[tr], y[tr], progress=cb)
         estimators.append(est)
         proba["mil"][te] = est.predict_proba(X[te], C[te])
         if C.shape[1]:

@@ -12,6 +12,8 @@ import logging
 import time
 from pathlib import Path
 
+from sklearn.base import clone
+
 from model.backbone import create_backbone, resolve_device
 from model.cohort_data import TaskData, load_task_data
 from model.cv import cross_validate, plot_rocs
@@ -32,8 +34,8 @@ from model.run import (
     save_model,
     write_json,
 )
-from model.tasks import check_variables, get_task
-from model.training import MILClassifier, MILParams
+from model.tasks import get_task
+from model.training import MILClassifier
 from studies.atomic import write_text_atomic
 from studies.errors import OptionError
 
@@ -63,9 +65,9 @@ def prepare(
     ``device``: where the backbone runs ('cpu', 'cuda', 'auto'; see
     :func:`model.backbone.resolve_device`); ``engine``: what runs it ('onnx', 'openvino',
     'torch'; default ONNX Runtime on the CPU, see :func:`model.encoders.resolve_engine`), its
-    exported graph cached under ``features_root/graphs``."""
+    exported graph cached under ``features_root/graphs``. ``config`` has been checked at the
+    entry (:meth:`model.run.RunConfig.check`)."""
     task = get_task(config.task)
-    check_variables(task, config.variables)
     device = resolve_device(device)  # a GPU this machine lacks is refused before any work
     engine = resolve_engine(engine, device)  # and so is an unknown engine
     backbone, prov = create_backbone(config.backbone, weights=config.weights, input_size=config.input_size)
@@ -126,7 +128,7 @@ def run_cv(
     res = cross_validate(
         data.X, data.C, data.y, data.groups,
         n_classes=task.n_classes, folds=config.folds, seed=config.seed,
-        params=config.params, progress=_stage(progress, "cv"),
+        estimator=config.classifier, progress=_stage(progress, "cv"),
     )
     seconds = time.perf_counter() - t0
     write_json(out / CONFIG, config.to_json())
@@ -170,7 +172,7 @@ def run_train(
     if not joined:
         write_json(out / CONFIG, config.to_json())
         write_json(out / DATA, data.report)
-    est = MILClassifier(MILParams(**config.params.__dict__)).fit(data.X, data.C, data.y, progress=_stage(progress, "train"))
+    est = clone(config.classifier).fit(data.X, data.C, data.y, progress=_stage(progress, "train"))
     save_model(out, FINAL, est)
     write_text_atomic(out / TRAINING_PARTICIPANTS, "\n".join(sorted(set(data.groups))) + "\n")
     return est

@@ -1,11 +1,12 @@
 """Slice features from the backbone, and a feature store keyed by knee and visit.
 
-:class:`SliceEncoder` turns preprocessed slices (N, H, W) in [0, 1] into (N, 1280) features:
-slices smaller than ``Provenance.input_size`` (448 px by default) upsampled, grey
-level repeated to 3 channels, ImageNet normalisation, ``forward_features`` and global average
+:class:`SliceEncoder` turns preprocessed slices (N, H, W) in [0, 1] into (N, F) features
+(F = ``Provenance.n_features``, 1280 for the EfficientNets): slices smaller than
+``Provenance.input_size`` (448 px by default) upsampled, grey level repeated to 3 channels,
+the backbone's normalisation (ImageNet's), ``forward_features`` and global average
 pooling (timm's ``forward_head(pre_logits=True)``).
 
-:class:`FeatureStore` keeps one (N, 1280) float16 array per key (a cohort knee-visit, e.g.
+:class:`FeatureStore` keeps one (N, F) float16 array per key (a cohort knee-visit, e.g.
 ``9001234_left_12m``, or ``case_<id>`` for study cases) under
 ``ROOT/<backbone>-<sequence>-<hash>/``; the hash covers the weights and the preprocessing
 parameters (and the preprocessing method's version), so features of different settings never
@@ -23,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from model.backbone import Provenance, resolve_device, to_network_input
+from model.backbone import Provenance, network_input, resolve_device
 from model.preprocess.cache import VERSION as PREPROCESS_VERSION
 from model.preprocess.pipeline import PreprocessConfig
 from studies.atomic import write_bytes_atomic, write_text_atomic
@@ -49,7 +50,7 @@ class SliceEncoder:
         (H', W'): the slice size, upsampled when smaller than the provenance's ``input_size``
         (see :func:`model.backbone.to_network_input`). On the encoder's device.
         """
-        x = to_network_input(slices, self.provenance.input_size)
+        x = network_input(slices, self.provenance)
         return self.backbone.forward_features(x.to(self.device))  # .to keeps the channels-last order
 
     def pool(self, maps: torch.Tensor) -> torch.Tensor:
@@ -106,12 +107,14 @@ class FeatureStore:
         return self.path(key).is_file()
 
     def get(self, key: str) -> np.ndarray:
+        """The (N, F) float32 features stored under ``key``."""
         try:
             return np.load(self.path(key), allow_pickle=False).astype(np.float32)
         except (OSError, ValueError) as exc:
             raise InputFileError(self.path(key), f"unreadable feature file ({exc})", hint="Delete it to recompute") from exc
 
     def put(self, key: str, features: np.ndarray) -> None:
+        """Store ``features`` (N, F) under ``key`` (as float16, atomically)."""
         buf = io.BytesIO()
         np.save(buf, np.asarray(features, dtype=np.float16), allow_pickle=False)
         write_bytes_atomic(self.path(key), buf.getvalue())

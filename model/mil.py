@@ -4,7 +4,7 @@ Attention sub-model: a 1-D convolution along the slice axis over the per-slice f
 vectors, then a GRU giving one score per slice; a softmax over the slices turns the scores
 into attention weights in [0, 1] that sum to 1. Classification sub-model: the attention-
 weighted mean of the slice features, the standardised clinical variables concatenated
-(1280 + K), an MLP with two hidden ReLU layers, and class logits (softmax -> probabilities).
+(F + K; F = 1280 for EfficientNet), an MLP with two hidden ReLU layers, and class logits (softmax -> probabilities).
 
 The standardisation of the slice features and of the clinical variables (means and standard
 deviations learned by the estimator on the training data) lives in the module as buffers,
@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+
+from model.classifier_params import DEFAULTS
 
 
 class SliceConv1d(nn.Module):
@@ -46,24 +48,27 @@ class AttentionMIL(nn.Module):
 
     Parameters
     ----------
-    n_features : F, features per slice (1280 for EfficientNet-B0/Lite0).
+    n_features : F, features per slice: the backbone's ``num_features`` (1280 for
+        EfficientNet-B0/Lite0; :attr:`model.backbone.Provenance.n_features`).
     n_clinical : K, clinical variables (0 for none).
     n_classes : C.
     conv_channels, gru_hidden : width of the attention sub-model.
     mlp_hidden : sizes of the two hidden layers of the MLP.
     dropout : dropout before each MLP layer.
+
+    The keyword defaults are the classifier's (:data:`model.classifier_params.DEFAULTS`).
     """
 
     def __init__(
         self,
-        n_features: int = 1280,
+        n_features: int,
         n_clinical: int = 6,
         n_classes: int = 2,
         *,
-        conv_channels: int = 32,
-        gru_hidden: int = 16,
-        mlp_hidden: tuple[int, int] = (64, 32),
-        dropout: float = 0.3,
+        conv_channels: int = DEFAULTS["conv_channels"],
+        gru_hidden: int = DEFAULTS["gru_hidden"],
+        mlp_hidden: tuple[int, int] = DEFAULTS["mlp_hidden"],
+        dropout: float = DEFAULTS["dropout"],
     ) -> None:
         super().__init__()
         self.n_features, self.n_clinical, self.n_classes = n_features, n_clinical, n_classes

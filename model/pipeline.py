@@ -17,11 +17,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from model.backbone import INPUT_SIZE
+from model.classifier_params import DEFAULTS
 from model.experiment import run_cv, run_train
 from model.infer import infer_study
 from model.preprocess.pipeline import PreprocessConfig
 from model.run import CONFIG, FINAL, RunConfig, load_config, model_path
-from model.training import MILParams
+from model.training import MILClassifier
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +56,9 @@ def train_and_infer(
     task: str = "jsn-abs",
     sequence: str = "cor_iw_tse",
     folds: int = 5,
-    epochs: int | None = None,
+    epochs: int | None = DEFAULTS["epochs"],
     visits: tuple[int, ...] | None = (0,),
-    seed: int = 0,
+    seed: int = DEFAULTS["seed"],
     weights: str | None = "default",
     input_size: int = INPUT_SIZE,
     cache_dir: str | Path | None = None,
@@ -81,11 +82,11 @@ def train_and_infer(
         weights=weights,
         input_size=input_size,
         preprocess=PreprocessConfig(sequence=sequence),
-        params=MILParams(epochs=epochs, seed=seed),
+        classifier=MILClassifier(epochs=epochs, seed=seed),
         folds=folds,
         seed=seed,
         visits=visits,
-    )
+    ).check()
     kw = {"features_root": cache / "features", "cache_root": cache / "preprocess", "workers": workers, "device": device,
           "engine": engine}
     _train(config, run_dir, progress, kw)

@@ -25,11 +25,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from model.backbone import INPUT_SIZE
+from model.backbone import INPUT_SIZE, INPUT_SIZE_RULE
+from model.backbones import DEFAULT_BACKBONE, backbone_names
+from model.constraints import Constraint, an_int, check_params, one_of
 from model.preprocess.pipeline import PreprocessConfig
-from model.training import MILClassifier, MILParams
+from model.tasks import TASKS, check_variables, get_task
+from model.training import MILClassifier
 from studies.atomic import write_bytes_atomic, write_text_atomic
-from studies.errors import InputFileError
+from studies.errors import InputFileError, OptionError
 
 CONFIG = "config.json"
 METRICS = "metrics.json"
@@ -47,12 +50,13 @@ class RunConfig:
     cohort: str
     task: str = "jsn-abs"
     variables: tuple[str, ...] = ("age", "sex", "bmi", "height_m", "weight_kg", "jsw_mm")
-    backbone: str = "efficientnet_lite0"
+    backbone: str = DEFAULT_BACKBONE
     weights: str | None = "default"
     #: Slices smaller than this (pixels) are upsampled before the backbone (:func:`model.backbone.to_network_input`).
     input_size: int = INPUT_SIZE
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
-    params: MILParams = field(default_factory=MILParams)
+    #: The unfitted classifier; its hyper-parameters are config.json's ``classifier``.
+    classifier: MILClassifier = field(default_factory=MILClassifier)
     folds: int = 5
     seed: int = 0
     #: Window starts t (months) to use; None = all (0, 12, 24), the paper's sliding window.
@@ -81,19 +85,17 @@ class RunConfig:
             "weights": self.weights,
             "input_size": self.input_size,
             "preprocess": self.preprocess.to_json(),
-            "classifier": self.params.to_json(),
+            "classifier": self.classifier.params_json(),
             "folds": self.folds,
             "visits": list(self.visits) if self.visits else None,
             "ingest": dict(self.ingest),
-            "seeds": {"cv_split": self.seed, "classifier": self.params.seed},
+            "seeds": {"cv_split": self.seed, "classifier": self.classifier.seed},
             "backbone_provenance": self.provenance,
             "feature_engine": self.engine,
         }
 
     @classmethod
     def from_json(cls, d: dict) -> RunConfig:
-        p = dict(d["classifier"])
-        p["mlp_hidden"] = tuple(p["mlp_hidden"])
         return cls(
             cohort=d["cohort"],
             task=d["task"],
@@ -103,7 +105,7 @@ class RunConfig:
             # runs written before the option existed were fed at 224 px (recorded in the provenance)
             input_size=d.get("input_size", d.get("backbone_provenance", {}).get("input_size", 224)),
             preprocess=PreprocessConfig(**d["preprocess"]),
-            params=MILParams(**p),
+            classifier=MILClassifier.from_params_json(d["classifier"]),
             folds=d["folds"],
             seed=d["seeds"]["cv_split"],
             visits=tuple(d["visits"]) if d.get("visits") else None,
@@ -113,10 +115,45 @@ class RunConfig:
             run_id=d["run_id"],
         )
 
+    def check(self) -> RunConfig:
+        """Check every option once, at the entry (``knee-model`` commands, the demo's
+        :func:`model.pipeline.train_and_infer`, a run folder's config.json when loaded),
+        before any work; return self. Raises :class:`~studies.errors.OptionError` naming the
+        option, what it must be and what it got. The preprocessing options are checked when
+        :class:`PreprocessConfig` is made, the cohort and the weights file when read."""
+        check_params(
+            {"task": self.task, "backbone": self.backbone, "weights": self.weights, "folds": self.folds,
+             "seed": self.seed, "visits": self.visits, "input-size": self.input_size},
+            _RUN_CONSTRAINTS,
+        )
+        check_variables(get_task(self.task), tuple(self.variables))
+        self.classifier.check_params()
+        return self
+
     def data_signature(self) -> dict:
         """The parts that must match for models in one run folder to belong together."""
         d = self.to_json()
         return {k: d[k] for k in ("cohort", "task", "sequence", "variables", "visits", "ingest", "preprocess", "backbone_provenance")}
+
+
+def _is_weights(v: object) -> bool:
+    return v is None or isinstance(v, (str, Path)) and str(v) != ""
+
+
+def _is_visits(v: object) -> bool:
+    return v is None or isinstance(v, (tuple, list)) and all(an_int(0).accepts(m) for m in v)
+
+
+#: The run options' constraints (the classifier's are :data:`model.classifier_params.PARAMETERS`).
+_RUN_CONSTRAINTS: dict[str, Constraint] = {
+    "task": one_of(lambda: TASKS),
+    "backbone": one_of(backbone_names),
+    "weights": Constraint("'default', 'timm', a state-dict file, or None (random; tests only)", _is_weights),
+    "folds": an_int(2),
+    "seed": an_int(0),
+    "visits": Constraint("a list of window starts in months (ints >= 0), or None: every window", _is_visits),
+    "input-size": INPUT_SIZE_RULE,
+}
 
 
 def new_run_id(config: RunConfig) -> str:
@@ -135,8 +172,8 @@ def load_config(run: str | Path) -> RunConfig:
     if not path.is_file():
         raise InputFileError(path, "not a model run folder (no config.json)", hint="Run `knee-model cv` or `knee-model train` first")
     try:
-        return RunConfig.from_json(json.loads(path.read_text()))
-    except (KeyError, TypeError, ValueError) as exc:
+        return RunConfig.from_json(json.loads(path.read_text())).check()
+    except (KeyError, TypeError, ValueError, OptionError) as exc:
         raise InputFileError(path, f"not a valid run config ({exc})") from exc
 
 

@@ -6,7 +6,7 @@ CPU runs the same weights through ONNX Runtime (the default engine, ``onnx``; Op
 1e-5 (docs/model.md, ``tests/model/test_model_runtime.py``).
 
 - :func:`export_graph`: the feature path as an ONNX graph. Input ``x`` (N, 3, H, W) float32,
-  ImageNet-normalised (:func:`model.backbone.to_network_input`, the same preprocessing as
+  normalised as the backbone wants (:func:`model.backbone.network_input`, the same preprocessing as
   torch's); outputs ``features`` (N, F) (global average pooling included) and ``maps``
   (N, F, H/32, W/32), the last block's activations Grad-CAM weights. N, H and W are free.
 - :func:`graph_path`: ``ROOT/graphs/<architecture>-<12 hex of the weights>-<input size>.onnx``,
@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from model.backbone import Provenance, to_network_input
+from model.backbone import Provenance, network_input
 from studies.atomic import write_bytes_atomic
 from studies.errors import InputFileError
 
@@ -142,7 +142,7 @@ class RuntimeEncoder:
         return np.array(res["features"]), (np.array(res["maps"]) if maps else None)
 
     def _inputs(self, slices: np.ndarray) -> np.ndarray:
-        return to_network_input(slices, self.provenance.input_size).contiguous().numpy()
+        return network_input(slices, self.provenance).contiguous().numpy()
 
     def encode(self, slices: np.ndarray) -> np.ndarray:
         """(N, H, W) float slices in [0, 1] -> (N, F) float32 features."""

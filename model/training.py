@@ -10,47 +10,19 @@ give the same model on the same machine.
 from __future__ import annotations
 
 import io
-from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
 from torch import nn
 
+from model.classifier_params import DEFAULTS, check_classifier_params
 from model.mil import AttentionMIL
-from studies.errors import OptionError
 from studies.progress import ProgressCallback
-
-
-@dataclass
-class MILParams:
-    """Hyper-parameters (the resolved config stores them)."""
-
-    #: None: :func:`auto_epochs` (about 600 optimiser steps, 10 to 60 epochs).
-    epochs: int | None = None
-    batch_size: int = 128
-    lr: float = 1e-3
-    weight_decay: float = 1e-2
-    conv_channels: int = 16
-    gru_hidden: int = 16
-    mlp_hidden: tuple[int, int] = (64, 32)
-    dropout: float = 0.5
-    class_weight: str | None = "balanced"
-    #: Share of the bags held out (stratified) to pick the epoch with the lowest validation
-    #: loss (early stopping); 0 trains on everything for the full epoch count.
-    validation_fraction: float = 0.15
-    seed: int = 0
-    extra: dict = field(default_factory=dict)
-
-    def to_json(self) -> dict:
-        d = asdict(self)
-        d["mlp_hidden"] = list(self.mlp_hidden)
-        return d
 
 
 def _validation_split(y: np.ndarray, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """(train, validation) indices; the validation share is drawn per class (stratified)."""
-    if not 0 <= fraction < 1:
-        raise OptionError("validation_fraction", "a number in [0, 1)", fraction)
     val = []
     for c in np.unique(y):
         idx = np.flatnonzero(y == c)
@@ -71,19 +43,72 @@ def auto_epochs(n: int, batch_size: int, *, steps: int = 600, lo: int = 10, hi: 
     return int(min(hi, max(lo, -(-steps // per_epoch))))
 
 
-class MILClassifier:
+class MILClassifier(ClassifierMixin, BaseEstimator):
     """Attention-MIL over slice features plus clinical variables.
 
-    ``X``: (n, N, F) float slice features; ``C``: (n, K) raw clinical values (NaN allowed) or
-    None; ``y``: (n,) integer class labels 0..C-1.
+    ``X``: (n, N, F) float slice features (n bags of N slices, F features each); ``C``: (n, K)
+    raw clinical values (NaN allowed) or None; ``y``: (n,) integer class labels 0..C-1.
+
+    The keyword arguments are the hyper-parameters of :data:`model.classifier_params.PARAMETERS`
+    (their defaults and constraints are written there, once). ``__init__`` stores them as
+    given; :meth:`fit` checks them. ``get_params`` / ``set_params`` / ``sklearn.base.clone``
+    work as for any scikit-learn estimator.
+
+    Learned by :meth:`fit`: ``module_`` (the :class:`AttentionMIL`, eval mode), ``classes_``
+    (the labels seen), ``clinical_mean_`` / ``clinical_std_`` (K,), ``loss_curve_`` and
+    ``validation_loss_`` (one value per epoch), ``n_epochs_``, ``best_epoch_``.
     """
 
-    def __init__(self, params: MILParams | None = None, **overrides) -> None:
-        self.params = params or MILParams()
-        for k, v in overrides.items():
-            if not hasattr(self.params, k):
-                raise OptionError(k, f"one of {', '.join(MILParams.__dataclass_fields__)}", k)
-            setattr(self.params, k, v)
+    def __init__(
+        self,
+        *,
+        epochs: int | None = DEFAULTS["epochs"],
+        batch_size: int = DEFAULTS["batch_size"],
+        lr: float = DEFAULTS["lr"],
+        weight_decay: float = DEFAULTS["weight_decay"],
+        conv_channels: int = DEFAULTS["conv_channels"],
+        gru_hidden: int = DEFAULTS["gru_hidden"],
+        mlp_hidden: tuple[int, int] = DEFAULTS["mlp_hidden"],
+        dropout: float = DEFAULTS["dropout"],
+        class_weight: str | None = DEFAULTS["class_weight"],
+        validation_fraction: float = DEFAULTS["validation_fraction"],
+        seed: int = DEFAULTS["seed"],
+    ) -> None:
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.conv_channels = conv_channels
+        self.gru_hidden = gru_hidden
+        self.mlp_hidden = mlp_hidden
+        self.dropout = dropout
+        self.class_weight = class_weight
+        self.validation_fraction = validation_fraction
+        self.seed = seed
+
+    def check_params(self) -> MILClassifier:
+        """Raise :class:`~studies.errors.OptionError` for a hyper-parameter outside its
+        constraint ("The 'epochs' parameter must be ..."); return self."""
+        check_classifier_params(self.get_params())
+        return self
+
+    def params_json(self) -> dict:
+        """The hyper-parameters as JSON values (config.json's ``classifier``, a model file's ``params``)."""
+        return {**self.get_params(), "mlp_hidden": list(self.mlp_hidden)}
+
+    @classmethod
+    def from_params_json(cls, d: dict) -> MILClassifier:
+        """An unfitted estimator from :meth:`params_json`'s dict (files of earlier versions
+        carry an always-empty ``extra`` entry, which is ignored)."""
+        params = {k: v for k, v in d.items() if k != "extra"}
+        if "mlp_hidden" in params:
+            params["mlp_hidden"] = tuple(params["mlp_hidden"])
+        return cls(**params)
+
+    def _architecture(self) -> dict:
+        """The keyword arguments of :class:`AttentionMIL` these hyper-parameters set."""
+        return {"conv_channels": self.conv_channels, "gru_hidden": self.gru_hidden,
+                "mlp_hidden": tuple(self.mlp_hidden), "dropout": self.dropout}
 
     # -- fitting -------------------------------------------------------------------------
     def fit(self, X, C, y, *, progress: ProgressCallback | None = None) -> MILClassifier:
@@ -101,9 +126,7 @@ class MILClassifier:
             torch.set_num_threads(previous)
 
     def _fit(self, X, C, y, *, progress: ProgressCallback | None = None) -> MILClassifier:
-        p = self.params
-        if p.epochs is not None and not (isinstance(p.epochs, int) and p.epochs >= 1):
-            raise OptionError("epochs", "an int >= 1 (or None: automatic)", p.epochs)
+        self.check_params()
         X = np.asarray(X, dtype=np.float32)
         y = np.asarray(y).astype(np.int64)
         if X.ndim != 3 or len(X) != len(y):
@@ -113,17 +136,9 @@ class MILClassifier:
         if len(self.classes_) < 2:
             raise ValueError(f"y has a single class ({self.classes_.tolist()}); need at least 2")
         n_classes = int(max(self.classes_.max() + 1, 2))
-        torch.manual_seed(p.seed)
-        rng = np.random.default_rng(p.seed)
-        m = AttentionMIL(
-            X.shape[2],
-            C.shape[1],
-            n_classes,
-            conv_channels=p.conv_channels,
-            gru_hidden=p.gru_hidden,
-            mlp_hidden=tuple(p.mlp_hidden),
-            dropout=p.dropout,
-        )
+        torch.manual_seed(self.seed)
+        rng = np.random.default_rng(self.seed)
+        m = AttentionMIL(X.shape[2], C.shape[1], n_classes, **self._architecture())
         f_mean, f_std = X.mean(axis=(0, 1)), X.std(axis=(0, 1))
         m.feature_mean.copy_(torch.as_tensor(f_mean, dtype=torch.float32))
         m.feature_std.copy_(torch.as_tensor(np.where(f_std > 1e-6, f_std, 1.0), dtype=torch.float32))
@@ -136,23 +151,23 @@ class MILClassifier:
             m.clinical_std.copy_(torch.as_tensor(std, dtype=torch.float32))
         self.clinical_mean_, self.clinical_std_ = m.clinical_mean.numpy().copy(), m.clinical_std.numpy().copy()
         counts = np.bincount(y, minlength=n_classes).astype(np.float64)
-        if p.class_weight == "balanced":
+        if self.class_weight == "balanced":
             w = np.where(counts > 0, len(y) / (n_classes * np.maximum(counts, 1)), 0.0)
         else:
             w = np.ones(n_classes)
         loss_fn = nn.CrossEntropyLoss(weight=torch.as_tensor(w, dtype=torch.float32))
-        opt = torch.optim.AdamW(m.parameters(), lr=p.lr, weight_decay=p.weight_decay)
+        opt = torch.optim.AdamW(m.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         Xt, Ct, yt = torch.from_numpy(X), torch.from_numpy(C), torch.from_numpy(y)
         self.loss_curve_, self.validation_loss_ = [], []
-        self.n_epochs_ = epochs = p.epochs or auto_epochs(len(y), p.batch_size)
-        train_idx, val_idx = _validation_split(y, p.validation_fraction, rng)
+        self.n_epochs_ = epochs = self.epochs or auto_epochs(len(y), self.batch_size)
+        train_idx, val_idx = _validation_split(y, self.validation_fraction, rng)
         best, best_loss, self.best_epoch_ = None, float("inf"), epochs
         for epoch in range(epochs):
             m.train()
             order = torch.from_numpy(rng.permutation(train_idx))
             total = 0.0
-            for start in range(0, len(order), p.batch_size):
-                b = order[start : start + p.batch_size]
+            for start in range(0, len(order), self.batch_size):
+                b = order[start : start + self.batch_size]
                 opt.zero_grad()
                 loss = loss_fn(m(Xt[b], Ct[b]), yt[b])
                 loss.backward()
@@ -182,7 +197,7 @@ class MILClassifier:
             raise RuntimeError("This MILClassifier is not fitted yet; call fit(X, C, y) first.")
 
     def predict_proba(self, X, C=None, *, batch_size: int = 1024) -> np.ndarray:
-        """(n, N, F), (n, K) -> (n, n_classes) probabilities."""
+        """(n, N, F) features, (n, K) raw clinical values -> (n, n_classes) probabilities."""
         self._check_fitted()
         X = np.asarray(X, dtype=np.float32)
         C = np.zeros((len(X), 0), np.float32) if C is None else np.asarray(C, dtype=np.float32)
@@ -194,6 +209,7 @@ class MILClassifier:
         return np.concatenate(out) if out else np.zeros((0, self.module_.n_classes), np.float32)
 
     def predict(self, X, C=None) -> np.ndarray:
+        """(n, N, F), (n, K) -> (n,) the most probable class of each bag."""
         return self.predict_proba(X, C).argmax(1)
 
     def attention(self, X) -> np.ndarray:
@@ -210,7 +226,7 @@ class MILClassifier:
         buf = io.BytesIO()
         torch.save(
             {
-                "params": self.params.to_json(),
+                "params": self.params_json(),
                 "shape": [m.n_features, m.n_clinical, m.n_classes],
                 "classes": self.classes_.tolist(),
                 "state_dict": m.state_dict(),
@@ -221,12 +237,11 @@ class MILClassifier:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> MILClassifier:
+        """A fitted estimator from :meth:`to_bytes` (also files of earlier versions)."""
         d = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-        params = MILParams(**{**d["params"], "mlp_hidden": tuple(d["params"]["mlp_hidden"])})
-        est = cls(params)
+        est = cls.from_params_json(d["params"])
         f, k, c = d["shape"]
-        m = AttentionMIL(f, k, c, conv_channels=params.conv_channels, gru_hidden=params.gru_hidden,
-                         mlp_hidden=params.mlp_hidden, dropout=params.dropout)
+        m = AttentionMIL(f, k, c, **est._architecture())
         m.load_state_dict(d["state_dict"])
         m.eval()
         est.module_ = m

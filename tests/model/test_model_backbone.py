@@ -11,13 +11,12 @@ import torch
 from model.backbone import (
     CAT_CLASSES,
     INPUT_SIZE,
-    N_FEATURES,
     create_backbone,
-    lite0_package_weights,
     network_size,
     self_check,
     to_network_input,
 )
+from model.backbones import lite0_package_weights
 from model.features import SliceEncoder
 from studies.errors import InputFileError, OptionError
 
@@ -79,9 +78,10 @@ def test_slices_become_normalised_rgb_and_1280_features():
     assert prov.input_size == 224
     enc = SliceEncoder(model, prov, batch_size=2)
     feats = enc.encode(torch.rand(5, 64, 64).numpy())
-    assert feats.shape == (5, N_FEATURES) and feats.dtype == "float32"
+    assert prov.n_features == model.num_features == 1280  # read from the built model
+    assert feats.shape == (5, 1280) and feats.dtype == "float32"
     maps = enc.feature_maps(torch.rand(2, 64, 64).numpy())
-    assert maps.shape == (2, N_FEATURES, 7, 7)  # 64 px slices are fed at 224 px: 224 / 32 cells
+    assert maps.shape == (2, 1280, 7, 7)  # 64 px slices are fed at 224 px: 224 / 32 cells
 
 
 def test_channels_last_gives_the_same_features():

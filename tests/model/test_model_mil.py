@@ -82,5 +82,5 @@ def test_errors_are_explicit():
 
     with pytest.raises(OptionError, match="epochs"):
         MILClassifier(epochs=0).fit(X, C, y)
-    with pytest.raises(OptionError, match="lerning_rate"):
+    with pytest.raises(TypeError, match="lerning_rate"):
         MILClassifier(lerning_rate=1)
