@@ -98,9 +98,13 @@ class ServerBackend:
         return self._pushers[path]
 
     def after_write(self, store: DecisionStore) -> str:
+        return self.after_write_path(store.path)
+
+    def after_write_path(self, path: Path) -> str:
+        """Send what the local file at ``path`` holds beyond the server's record; the status."""
         from studies.decisions.pg.push import ServerUnavailable
 
-        pusher = self.pusher(store.path)
+        pusher = self.pusher(path)
         try:
             state = pusher.push()
         except ServerUnavailable:

@@ -231,7 +231,7 @@ def migrate(conn) -> list[int]:
             conn.execute(f"INSERT INTO {SCHEMA}.schema_migrations (version, description) VALUES (%s, %s)",
                          (version, description))
             applied.append(version)
-        conn.execute(f"GRANT SELECT ON {SCHEMA}.schema_migrations TO {COORDINATOR_GROUP}")
+        conn.execute(f"GRANT SELECT ON {SCHEMA}.schema_migrations TO {COORDINATOR_GROUP}, {READER_GROUP}")
     return applied
 
 
