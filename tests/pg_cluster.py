@@ -159,3 +159,19 @@ def pg_server(pg_cluster, monkeypatch):
     server = Server(pg_cluster, f"knee_test_{os.getpid()}_{next(_counter)}")
     assert main(["server", "init", "--store", server.admin_url]) == 0
     return server
+
+
+def register(server: Server, s, readers: tuple[str, ...], folder: Path) -> dict[str, str]:
+    """``server add-study`` for the tiny study ``s`` and ``add-reader`` for each reader id;
+    reader id -> that reader's URL (its password file named in it)."""
+    from studies.cli import main
+    from studies.decisions.pg.admin import role_name_for
+
+    assert main(["server", "add-study", str(s.study), "--key", str(s.key), "--store", server.admin_url]) == 0
+    urls = {}
+    for r in readers:
+        out = folder / f"{r}.pgpass"
+        assert main(["server", "add-reader", str(s.study), "--reader", r, "--out", str(out),
+                     "--store", server.admin_url]) == 0
+        urls[r] = server.url(role_name_for(s.manifest.study_id, r), out)
+    return urls
