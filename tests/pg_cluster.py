@@ -48,11 +48,12 @@ def require_bindir() -> Path:
 class Cluster:
     """One cluster: ``start()``, ``stop()``, ``url(user)``; ``close()`` removes everything.
 
-    ``run_as``: the system user the server runs as (``postgres`` when we are root, else None).
+    ``run_as``: the system user the server runs as (``postgres`` when we are root, else None);
+    ``fsync`` off by default (tests need no durability across a power cut; benchmarks do).
     The superuser ``knee_admin`` logs in with a password kept in ``admin.pgpass`` (``PGPASSFILE``
     for the admin's connections); every connection is over the socket in ``sockdir``."""
 
-    def __init__(self, bindir: Path, *, run_as: str | None = None) -> None:
+    def __init__(self, bindir: Path, *, run_as: str | None = None, fsync: bool = False) -> None:
         self.bindir = bindir
         self.run_as = run_as if run_as is not None else ("postgres" if os.geteuid() == 0 else None)
         self.root = Path(tempfile.mkdtemp(prefix="knee-pg-"))
@@ -75,7 +76,7 @@ class Cluster:
         pwfile.unlink()
         with open(self.data / "postgresql.conf", "a") as fh:
             fh.write(f"listen_addresses = ''\nunix_socket_directories = '{self.sockdir}'\n"
-                     "fsync = off\nmax_connections = 60\n")
+                     f"fsync = {'on' if fsync else 'off'}\nmax_connections = 60\n")
         self.running = False
 
     def _run(self, tool: str, *args: str) -> subprocess.CompletedProcess:
