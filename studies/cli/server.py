@@ -131,7 +131,7 @@ def _status(args: argparse.Namespace) -> int:
     with backend.connect() as conn:
         print(f"{backend.description}: schema version {schema_version(conn)}")
         rows = progress(conn, args.study)
-        for sid, key, n_pairs, n_scored in studies(conn):
+        for sid, key, _n_pairs, n_scored in studies(conn):
             if args.study and sid != args.study:
                 continue
             print(f"study {sid} (key {key[:16]}): {n_scored} scored pairs")

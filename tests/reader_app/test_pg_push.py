@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from pg_cluster import pg_cluster, pg_server, register  # noqa: F401
+from pg_cluster import register
 from PySide6.QtWidgets import QLabel
 from study_factory import make_study
 
@@ -99,8 +99,9 @@ def test_kill_between_local_commit_and_send_then_resume_loses_and_doubles_nothin
 
 
 def test_the_window_says_saved_locally_while_the_server_is_away(qtbot, pg_server, pg_cluster, tmp_path):
-    from reader_app.ui.push_status import attach_push
     from uihelpers import reading_window
+
+    from reader_app.ui.push_status import attach_push
 
     s = make_study(tmp_path / "a", n_pairs=3, n_practice=0)
     urls = register(pg_server, s, ("r1",), tmp_path)

@@ -53,3 +53,15 @@ def test_role_names_fit_postgres_limits_and_scram_verifiers_have_the_server_form
     assert len(role_name_for("S" * 64, "r" * 64)) == 63
     v = scram_verifier("pw", salt=b"0123456789abcdef")
     assert v.startswith("SCRAM-SHA-256$4096:") and v.count("$") == 2 and v.count(":") == 2
+
+
+def test_missing_server_binaries_skip_naming_the_package_unless_required(monkeypatch):
+    import pg_cluster
+
+    monkeypatch.setattr(pg_cluster, "find_bindir", lambda: None)
+    monkeypatch.delenv(pg_cluster.REQUIRE_ENV, raising=False)
+    with pytest.raises(pytest.skip.Exception, match="Debian package 'postgresql'"):
+        pg_cluster.require_bindir()
+    monkeypatch.setenv(pg_cluster.REQUIRE_ENV, "1")
+    with pytest.raises(pytest.fail.Exception, match="postgresql"):
+        pg_cluster.require_bindir()

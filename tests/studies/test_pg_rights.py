@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from pg_cluster import pg_cluster, pg_server, register  # noqa: F401
+from pg_cluster import register
 from study_factory import make_study
 
 from studies.decisions.audit import row_hash

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import psycopg
 from forge import forge
-from pg_cluster import pg_cluster, pg_server, register  # noqa: F401
+from pg_cluster import register
 from study_factory import make_study
 
 from studies.cli import main

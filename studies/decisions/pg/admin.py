@@ -19,7 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from studies.decisions.pg.connect import ServerAddress, ServerError
-from studies.decisions.pg.schema import COORDINATOR_GROUP, READER_GROUP, SCHEMA_VERSION, SERVER_GENESIS_TAG, schema_version
+from studies.decisions.pg.schema import (
+    COORDINATOR_GROUP,
+    READER_GROUP,
+    SCHEMA_VERSION,
+    SERVER_GENESIS_TAG,
+    schema_version,
+)
 from studies.package import Manifest, check_reader_id
 
 _ROLE_CHARS = re.compile(r"[^a-z0-9_]")

@@ -15,7 +15,13 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from studies.decisions.audit import FORMAT_NAME, canonical_json, genesis_hash, open_readonly, read_header
+from studies.decisions.audit import (
+    FORMAT_NAME,
+    canonical_json,
+    genesis_hash,
+    open_readonly,
+    read_header,
+)
 from studies.decisions.pg.connect import ServerAddress, ServerError, connect
 
 _INSERT_ROW = (
