@@ -96,7 +96,27 @@ class Cluster:
         self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
         self.running = False
 
+    def enable_tls(self, cert: Path, key: Path, port: int) -> None:
+        """Listen on 127.0.0.1:``port`` too, with TLS (``cert``/``key`` copied into the data
+        folder, owned by the server's user); takes effect at the next :meth:`start`."""
+        import shutil as _sh
+
+        for src, name in ((cert, "server.crt"), (key, "server.key")):
+            dst = self.data / name
+            _sh.copy(src, dst)
+            dst.chmod(0o600)
+            if self.run_as:
+                ent = pwd.getpwnam(self.run_as)
+                os.chown(dst, ent.pw_uid, ent.pw_gid)
+        with open(self.data / "postgresql.conf", "a") as fh:
+            fh.write(f"listen_addresses = '127.0.0.1'\nport = {port}\nssl = on\n"
+                     "ssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n")
+        self.port = port
+
     def url(self, user: str = SUPERUSER, dbname: str = "postgres") -> str:
+        port = getattr(self, "port", None)
+        if port:
+            return f"postgresql://{user}@/{dbname}?host={self.sockdir}&port={port}"
         return f"postgresql://{user}@/{dbname}?host={self.sockdir}"
 
     def admin_env(self) -> dict[str, str]:
