@@ -108,7 +108,7 @@ def _add_reader(args: argparse.Namespace) -> int:
     _handover(creds, f"reader {args.reader} of study {study_id}")
     host = backend.address.params.get("host", "")
     print(f"  knee-reader STUDY --reader {args.reader} --store 'postgresql://{creds.role}@"
-          f"{'' if host.startswith('/') else host}/{backend.address.params['dbname']}"
+          f"{'' if host.startswith('/') else host}/{backend.address.params.get('dbname', '')}"
           f"{'?host=' + host if host.startswith('/') else ''}'")
     return 0
 

@@ -180,3 +180,28 @@ def test_the_cluster_runs_as_an_unprivileged_user(pg_cluster):
         assert pg_cluster.run_as is None and uid == os.geteuid()
     with psycopg.connect(pg_cluster.url(), autocommit=True, passfile=str(pg_cluster.admin_pgpass)) as conn:
         assert conn.execute("SHOW listen_addresses").fetchone() == ("",)  # a socket only
+
+
+def test_a_service_from_pgservicefile_and_a_password_from_pgpassfile(pg_server, tmp_path, monkeypatch, capsys):
+    services = tmp_path / "services.conf"
+    services.write_text(f"[knee]\nhost={pg_server.cluster.sockdir}\ndbname={pg_server.dbname}\nuser=knee_admin\n")
+    monkeypatch.setenv("PGSERVICEFILE", str(services))
+    assert main(["server", "status", "--store", "postgresql:///?service=knee"]) == 0
+    assert "schema version 1" in capsys.readouterr().out
+
+
+def test_a_password_prompt_when_no_pgpassfile_holds_it(pg_server, tmp_path, monkeypatch):
+    from studies.decisions.pg.connect import ServerError, connect, parse_store_url
+
+    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "none"))
+    address = parse_store_url(pg_server.admin_url)
+    try:
+        connect(address, prompt=False)
+        raise AssertionError("connected without a password")
+    except ServerError as exc:
+        assert "PGPASSFILE" in str(exc)
+    asked = []
+    monkeypatch.setattr("getpass.getpass", lambda prompt: asked.append(prompt) or pg_server.cluster.password)
+    with connect(address, prompt=True) as conn:
+        assert conn.execute("SELECT current_user").fetchone() == ("knee_admin",)
+    assert len(asked) == 1 and pg_server.cluster.password not in asked[0]

@@ -97,7 +97,7 @@ def _pgpass_line(address: ServerAddress, role: str, password: str) -> tuple[str,
     host = address.params.get("host", "") or "localhost"
     esc = lambda s: s.replace("\\", "\\\\").replace(":", "\\:")  # noqa: E731
     port = address.params.get("port", "5432")
-    return f"{esc(host)}:{port}:{esc(address.params['dbname'])}:{role}:{esc(password)}\n", host
+    return f"{esc(host)}:{port}:{esc(address.params.get('dbname', '*'))}:{role}:{esc(password)}\n", host
 
 
 def _create_login(conn, address: ServerAddress, role: str, group: str, out: Path) -> Credentials:

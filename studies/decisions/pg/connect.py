@@ -48,10 +48,6 @@ class ServerAddress:
     shown: str
 
     @property
-    def local(self) -> bool:
-        return _is_local(self.params.get("host", ""))
-
-    @property
     def user(self) -> str:
         return self.params.get("user", "") or getpass.getuser()
 
@@ -75,10 +71,13 @@ def parse_store_url(url: str, *, insecure_tls: bool = False) -> ServerAddress:
             "store", "a URL without a password (put the password in a PGPASSFILE, mode 0600, "
             "one line host:port:database:user:password, and set PGPASSFILE to its path)",
             _without_password(url))
-    if not params.get("dbname"):
-        raise OptionError("store", "a URL naming the database (postgresql://host/DATABASE)", url)
+    if not params.get("dbname") and not params.get("service"):
+        raise OptionError("store", "a URL naming the database (postgresql://host/DATABASE) or a "
+                          "service of PGSERVICEFILE (postgresql:///?service=NAME)", url)
     host = params.get("host", "")
-    if not _is_local(host):
+    # a service whose host the URL does not name is treated as remote (TLS checked); over a
+    # Unix socket libpq uses no TLS whatever sslmode says, so that costs local services nothing
+    if not _is_local(host) or ("service" in params and "host" not in params):
         mode = params.get("sslmode")
         if mode is None:
             params["sslmode"] = "require" if insecure_tls else STRICT_SSLMODE
