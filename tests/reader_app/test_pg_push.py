@@ -152,3 +152,13 @@ def test_the_coordinators_live_view_follows_the_writes(qtbot, pg_server, tmp_pat
     cell = lambda i, j: view.table.item(i, j).text() if view.table.item(i, j) else ""  # noqa: E731
     qtbot.waitUntil(lambda: view.table.rowCount() == 2 and cell(0, 2) == "4/4" and cell(1, 2) == "0/4", timeout=10000)
     view.close()
+
+
+def test_the_app_refuses_a_store_url_with_a_password(capsys):
+    from reader_app.main import main
+
+    assert main(["somewhere", "--reader", "r1", "--store", "postgresql://r1:hunter2@db.example.org/knee"]) == 2
+    err = capsys.readouterr().err
+    assert "PGPASSFILE" in err and "hunter2" not in err
+    assert main(["somewhere", "--reader", "r1", "--store", "postgresql://r1@db.example.org/knee?sslmode=disable"]) == 2
+    assert "insecure-tls" in capsys.readouterr().err

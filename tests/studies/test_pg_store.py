@@ -205,3 +205,19 @@ def test_a_password_prompt_when_no_pgpassfile_holds_it(pg_server, tmp_path, monk
     with connect(address, prompt=True) as conn:
         assert conn.execute("SELECT current_user").fetchone() == ("knee_admin",)
     assert len(asked) == 1 and pg_server.cluster.password not in asked[0]
+
+
+def test_merge_decisions_sends_files_read_offline(pg_server, tmp_path, capsys):
+    s = make_study(tmp_path / "a", n_pairs=3, n_practice=0, with_images=False)
+    urls = register(pg_server, s, ("r1", "r2"), tmp_path)
+    for r in ("r1", "r2"):
+        simulate_reader(s.study, s.key, r, 0.5)  # no server while reading
+    r1, r2 = (str(decisions_path(s.study, r)) for r in ("r1", "r2"))
+    capsys.readouterr()
+    assert main(["merge-decisions", str(s.study), r1, "--store", urls["r1"]]) == 0
+    assert "5 row(s) sent, 5 on the server" in capsys.readouterr().out
+    assert main(["merge-decisions", str(s.study), r1, "--store", urls["r1"]]) == 0
+    assert "0 row(s) sent, 5 on the server" in capsys.readouterr().out  # a resend changes nothing
+    assert main(["merge-decisions", str(s.study), r2, "--store", urls["r1"]]) == 1  # not r1's to send
+    assert "conflict" in capsys.readouterr().out
+    assert main(["merge-decisions", str(s.study), r2, "--store", pg_server.admin_url]) == 0
