@@ -122,10 +122,9 @@ def start_push(store_url: str, local_path, *, insecure_tls: bool = False, interv
                retry: float = 2.0, on_status: Callable[[PushStatus], None] | None = None) -> BackgroundPush:
     """A started :class:`BackgroundPush` of the local decisions file at ``local_path``."""
     from studies.decisions.audit import open_readonly
-    from studies.decisions.pg.connect import parse_store_url
-    from studies.decisions.pg.push import Pusher
+    from studies.decisions.backend import ServerBackend
 
-    address = parse_store_url(store_url, insecure_tls=insecure_tls)
+    pusher = ServerBackend(store_url, insecure_tls=insecure_tls).pusher(local_path)
 
     def count_local() -> int:
         conn = open_readonly(local_path)
@@ -134,5 +133,5 @@ def start_push(store_url: str, local_path, *, insecure_tls: bool = False, interv
         finally:
             conn.close()
 
-    return BackgroundPush(Pusher(address, local_path, connect_timeout=3), count_local=count_local,
+    return BackgroundPush(pusher, count_local=count_local,
                           interval=interval, retry=retry, on_status=on_status).start()

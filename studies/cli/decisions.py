@@ -140,30 +140,18 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
+    from studies.cli.decisions_server import finish_push, push_report
     from studies.decisions.simulate import simulate_reader
-    from studies.package import check_reader_id
+    from studies.package import check_reader_id, decisions_path
 
     check_reader_id(args.reader)
-
-    def report(row, done: int, total: int) -> None:
-        print(f"committed {row.pair_id} ({row.phase}): chose {row.chosen_case} on the "
-              f"{row.chosen_side} [{done}/{total}]", flush=True)
-
     backend = backend_of(args)
-    if args.store:
-        from studies.cli.decisions_server import push_report
-        from studies.package import decisions_path
-
-        report = push_report(backend, decisions_path(args.study, args.reader))  # noqa: F811
     res = simulate_reader(args.study, args.key, args.reader, args.accuracy, seed=args.seed,
-                          delay=args.delay, mode=args.mode, on_decision=report)
+                          delay=args.delay, mode=args.mode,
+                          on_decision=push_report(backend, decisions_path(args.study, args.reader)))
     resumed = f" (resumed: {res.already} pair(s) were already answered)" if res.already else ""
     print(f"{args.reader}: {res.committed} answer(s) written to {res.path}{resumed}", file=sys.stderr)
-    if args.store:
-        from studies.cli.decisions_server import finish_push
-
-        return finish_push(backend, res.path, args.reader)
-    return 0
+    return finish_push(backend, res.path, args.reader)
 
 
 def _merge(args: argparse.Namespace) -> int:

@@ -83,9 +83,10 @@ def export(args: argparse.Namespace, backend) -> int:
 
 
 def push_report(backend, path: Path):
-    """A ``simulate-reader`` callback: send each committed answer, say when it waits locally."""
+    """A ``simulate-reader`` callback printing each committed answer; with a server, it is
+    sent first and the line ends with "sent" or says that it waits locally."""
     def report(row, done: int, total: int) -> None:
-        status = backend.after_write_path(path)
+        status = backend.after_write(path)
         print(f"committed {row.pair_id} ({row.phase}): chose {row.chosen_case} on the "
               f"{row.chosen_side} [{done}/{total}] {status}".rstrip(), flush=True)
     return report
@@ -93,8 +94,8 @@ def push_report(backend, path: Path):
 
 def finish_push(backend, path: Path, reader: str) -> int:
     """Send what is left after a run; 0 when everything is on the server."""
-    status = backend.after_write_path(path)
-    if status != "sent":
+    status = backend.after_write(path)
+    if status and status != "sent":
         print(f"{reader}: {status}; run again (or open the reader app) to send it", file=sys.stderr)
     return 0
 

@@ -2,10 +2,11 @@
 
 Every user of the decisions store goes through :class:`DecisionBackend`:
 
-- writers (the reading app, ``simulate-reader``) open the reader's local file with
-  :meth:`~DecisionBackend.open_reader` and call :meth:`~DecisionBackend.after_write` once an
-  answer is durable: a no-op for files; for a server, the row is sent (and kept locally to
-  send later when the server is unreachable);
+- writers (the reading app, ``simulate-reader``) write the reader's local file
+  (:class:`~studies.decisions.store.DecisionStore`, unchanged) and call
+  :meth:`~DecisionBackend.after_write` once an answer is durable: a no-op for files; for a
+  server, the new rows are sent (and stay in the local file, to be sent later, while the
+  server is unreachable);
 - readers (``verify-decisions``, ``export-decisions``, ``analyze``, the coordinator) ask
   :meth:`~DecisionBackend.reader_files` for decisions files: the files themselves, or the
   server's records written out as files (:mod:`studies.decisions.pg.snapshot`), so both
@@ -25,9 +26,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from studies.decisions.store import DecisionStore
-from studies.package import Manifest
-
 
 @runtime_checkable
 class DecisionBackend(Protocol):
@@ -36,11 +34,9 @@ class DecisionBackend(Protocol):
     #: Where, in words (for messages; never holds a password).
     description: str
 
-    def open_reader(self, path: Path, reader_id: str, manifest: Manifest, mode: str) -> DecisionStore:
-        """The reader's local decisions file, open for writing (its lock held)."""
-
-    def after_write(self, store: DecisionStore) -> str:
-        """Called after a durable write to ``store``; a short status ("" when nothing to say)."""
+    def after_write(self, path: Path) -> str:
+        """Called after a durable write to the local decisions file at ``path``; a short
+        status ("" when there is nothing to say)."""
 
     def reader_files(self, study_id: str, files: Sequence[Path]) -> contextlib.AbstractContextManager[list[Path]]:
         """Decisions files to read: ``files`` for the file back end; the server's records of
@@ -55,10 +51,7 @@ class FileBackend:
 
     description = "decisions files"
 
-    def open_reader(self, path: Path, reader_id: str, manifest: Manifest, mode: str) -> DecisionStore:
-        return DecisionStore.open(path, reader_id, manifest, mode)
-
-    def after_write(self, store: DecisionStore) -> str:
+    def after_write(self, path: Path) -> str:
         return ""
 
     @contextlib.contextmanager
@@ -85,9 +78,6 @@ class ServerBackend:
 
         return connect(self.address)
 
-    def open_reader(self, path: Path, reader_id: str, manifest: Manifest, mode: str) -> DecisionStore:
-        return DecisionStore.open(path, reader_id, manifest, mode)
-
     def pusher(self, path: Path):
         """The :class:`~studies.decisions.pg.push.Pusher` of the local file at ``path``."""
         from studies.decisions.pg.push import Pusher
@@ -97,11 +87,9 @@ class ServerBackend:
             self._pushers[path] = Pusher(self.address, path)
         return self._pushers[path]
 
-    def after_write(self, store: DecisionStore) -> str:
-        return self.after_write_path(store.path)
-
-    def after_write_path(self, path: Path) -> str:
-        """Send what the local file at ``path`` holds beyond the server's record; the status."""
+    def after_write(self, path: Path) -> str:
+        """Send what the local file at ``path`` holds beyond the server's record; the status
+        ("sent", or "saved locally, ..." when rows wait)."""
         from studies.decisions.pg.push import ServerUnavailable
 
         pusher = self.pusher(path)

@@ -36,7 +36,7 @@ path = decisions_path(study, reader)
 lat = []
 with DecisionStore.open(path, reader, manifest) as store:
     store.session_start(simulated=True)
-    backend.after_write(store)
+    backend.after_write(path)
     print("ready", flush=True)
     sys.stdin.readline()
     t_start = time.perf_counter()
@@ -44,7 +44,7 @@ with DecisionStore.open(path, reader, manifest) as store:
         now = time.time()
         store.commit_decision(p.pair_id, p.left_case, started_at=now, decided_at=now, active_seconds=1.0)
         t0 = time.perf_counter()
-        assert backend.after_write(store) == "sent"
+        assert backend.after_write(path) == "sent"
         lat.append(time.perf_counter() - t0)
     t_end = time.perf_counter()
 print(json.dumps({"lat": lat, "start": t_start, "end": t_end, "n": len(lat)}))

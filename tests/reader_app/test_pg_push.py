@@ -144,7 +144,7 @@ def test_the_coordinators_live_view_follows_the_writes(qtbot, pg_server, tmp_pat
     backend = open_backend(urls["r1"])
 
     def sent(row, n, total):
-        assert backend.after_write_path(decisions_path(s.study, "r1")) == "sent"
+        assert backend.after_write(decisions_path(s.study, "r1")) == "sent"
         seen.append(poller.poll_once().readers[0].answered)
 
     simulate_reader(s.study, s.key, "r1", 1.0, on_decision=sent)

@@ -25,7 +25,7 @@ def two_readers(pg_server, tmp_path):
     register(pg_server, other, (), tmp_path)
     for r in ("r1", "r2"):
         simulate_reader(s.study, s.key, r, 0.7)
-        open_backend(urls[r]).after_write_path(decisions_path(s.study, r))
+        open_backend(urls[r]).after_write(decisions_path(s.study, r))
     return s, other, urls
 
 

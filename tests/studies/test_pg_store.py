@@ -49,7 +49,7 @@ def test_status_and_registration(pg_server, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "PGPASSFILE" in out and (tmp_path / "r1.pgpass").read_text().split(":")[-1].strip() not in out
     simulate_reader(s.study, s.key, "r1", 1.0)
-    assert open_backend(urls["r1"]).after_write_path(decisions_path(s.study, "r1")) == "sent"
+    assert open_backend(urls["r1"]).after_write(decisions_path(s.study, "r1")) == "sent"
     assert main(["server", "status", "--store", pg_server.admin_url]) == 0
     assert "r1           3/3 answered (5 rows" in capsys.readouterr().out
     # a rebuilt study under the same id (another key) is refused
@@ -106,8 +106,8 @@ def test_the_server_stopped_mid_study_then_restarted(pg_server, pg_cluster, tmp_
     assert "server unreachable" in out  # the reader read on, saved locally
     assert "to send" in err or "unreachable" in err
     path = decisions_path(s.study, "r1")
-    assert open_backend(urls["r1"]).after_write_path(path) == "sent"  # the queue goes out
-    assert open_backend(urls["r1"]).after_write_path(path) == "sent"  # and again: nothing doubles
+    assert open_backend(urls["r1"]).after_write(path) == "sent"  # the queue goes out
+    assert open_backend(urls["r1"]).after_write(path) == "sent"  # and again: nothing doubles
     capsys.readouterr()
     assert main(["verify-decisions", "--store", pg_server.admin_url, "--study", str(s.study), str(path)]) == 0
     assert "server chain OK, intact: 18 rows" in capsys.readouterr().out
@@ -118,7 +118,7 @@ def test_verify_lists_how_a_local_file_differs_from_the_server(pg_server, tmp_pa
     urls = register(pg_server, s, ("r1",), tmp_path)
     simulate_reader(s.study, s.key, "r1", 1.0)
     path = decisions_path(s.study, "r1")
-    open_backend(urls["r1"]).after_write_path(path)
+    open_backend(urls["r1"]).after_write(path)
     older = tmp_path / "older.sqlite"
     shutil.copy(path, older)
     forge(older, keep_rows=3)
@@ -149,7 +149,7 @@ def test_export_and_analyze_from_the_server_equal_the_files(pg_server, tmp_path,
     urls = register(pg_server, s, ("r1", "r2"), tmp_path)
     for r, acc in (("r1", 0.6), ("r2", 0.9)):
         simulate_reader(s.study, s.key, r, acc)
-        assert open_backend(urls[r]).after_write_path(decisions_path(s.study, r)) == "sent"
+        assert open_backend(urls[r]).after_write(decisions_path(s.study, r)) == "sent"
     a, b = tmp_path / "server.csv", tmp_path / "files.csv"
     assert main(["export-decisions", "--store", pg_server.admin_url, "--study", str(s.study), "--out", str(a)]) == 0
     assert main(["export-decisions", str(s.study / "decisions"), "--out", str(b)]) == 0

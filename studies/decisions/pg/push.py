@@ -79,7 +79,7 @@ class Pusher:
     the server holds something else for this reader.
     """
 
-    def __init__(self, address: ServerAddress, path: str | Path, *, connect_timeout: int = 5) -> None:
+    def __init__(self, address: ServerAddress, path: str | Path, *, connect_timeout: int = 3) -> None:
         self.address, self.path = address, Path(path)
         self._timeout = connect_timeout
         self._conn = None
@@ -112,7 +112,9 @@ class Pusher:
     def _connect(self):
         if self._conn is None or self._conn.closed:
             try:
-                self._conn = connect(self.address, prompt=False, connect_timeout=self._timeout)
+                # keepalives: a network that goes away mid-push is noticed in seconds, not hours
+                self._conn = connect(self.address, prompt=False, connect_timeout=self._timeout, keepalives="1",
+                                     keepalives_idle="5", keepalives_interval="2", keepalives_count="3")
             except ServerError as exc:
                 raise ServerUnavailable(str(exc)) from None
             self._acked = None

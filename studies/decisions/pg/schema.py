@@ -84,17 +84,17 @@ CREATE TABLE knee.conflicts (
     detected_at timestamptz NOT NULL DEFAULT now());
 
 CREATE FUNCTION knee.sha256_hex(t text) RETURNS text LANGUAGE sql IMMUTABLE STRICT
-    SET search_path = pg_catalog AS $$ SELECT encode(sha256(convert_to(t, 'UTF8')), 'hex') $$;
+    SET search_path = pg_catalog, pg_temp AS $$ SELECT encode(sha256(convert_to(t, 'UTF8')), 'hex') $$;
 
 -- may `who` write (and read) rows of `reader` in `study`? Definer rights: readers cannot read the table.
 CREATE FUNCTION knee.may_write(study text, reader text, who name) RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT EXISTS (SELECT 1 FROM knee.readers r WHERE r.study_id = study AND r.reader_id = reader
                    AND r.role_name = who)
         OR EXISTS (SELECT 1 FROM pg_roles WHERE rolname = who AND rolsuper) $$;
 
 CREATE FUNCTION knee.headers_before_insert() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     doc jsonb; stored text; key text;
 BEGIN
@@ -125,7 +125,7 @@ BEGIN
 END $$;
 
 CREATE FUNCTION knee.audit_before_insert() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     chain record; stored text; last_id integer; last_hash text; expected text;
 BEGIN
