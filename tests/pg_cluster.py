@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import glob
 import os
-import pwd
 import secrets
 import shutil
 import subprocess
@@ -55,7 +54,7 @@ class Cluster:
 
     def __init__(self, bindir: Path, *, run_as: str | None = None, fsync: bool = False) -> None:
         self.bindir = bindir
-        self.run_as = run_as if run_as is not None else ("postgres" if os.geteuid() == 0 else None)
+        self.run_as = run_as if run_as is not None else ("postgres" if getattr(os, "geteuid", lambda: 1)() == 0 else None)
         self.root = Path(tempfile.mkdtemp(prefix="knee-pg-"))
         self.data, self.sockdir, self.log = self.root / "data", self.root / "sock", self.root / "server.log"
         self.sockdir.mkdir()
@@ -66,6 +65,8 @@ class Cluster:
         pwfile = self.root / "pw"
         pwfile.write_text(self.password + "\n")
         if self.run_as:
+            import pwd
+
             ent = pwd.getpwnam(self.run_as)
             os.chmod(self.root, 0o755)
             for p in (self.sockdir, pwfile):
@@ -106,6 +107,8 @@ class Cluster:
             _sh.copy(src, dst)
             dst.chmod(0o600)
             if self.run_as:
+                import pwd
+
                 ent = pwd.getpwnam(self.run_as)
                 os.chown(dst, ent.pw_uid, ent.pw_gid)
         with open(self.data / "postgresql.conf", "a") as fh:
