@@ -71,7 +71,7 @@ def test_status_and_registration(pg_server, tmp_path, capsys):
 def test_two_workstations_write_one_study_at_once(pg_server, tmp_path, capsys):
     s = make_study(tmp_path / "a", n_pairs=25, n_practice=1, with_images=False, confidence=True)
     urls = register(pg_server, s, ("r1", "r2"), tmp_path)
-    procs = [_simulate(s, r, urls[r], "--delay", "0.03") for r in ("r1", "r2")]
+    procs = [_simulate(s, r, urls[r], "--delay", "0.05") for r in ("r1", "r2")]
     for p in procs:
         out, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
@@ -94,7 +94,7 @@ def test_two_workstations_write_one_study_at_once(pg_server, tmp_path, capsys):
 def test_the_server_stopped_mid_study_then_restarted(pg_server, pg_cluster, tmp_path, capsys):
     s = make_study(tmp_path / "a", n_pairs=16, n_practice=0, with_images=False)
     urls = register(pg_server, s, ("r1",), tmp_path)
-    proc = _simulate(s, "r1", urls["r1"], "--delay", "0.15")
+    proc = _simulate(s, "r1", urls["r1"], "--delay", "0.3")
     lines = [proc.stdout.readline() for _ in range(3)]
     assert all(ln.rstrip().endswith(" sent") for ln in lines), lines
     pg_cluster.stop()
@@ -221,3 +221,28 @@ def test_merge_decisions_sends_files_read_offline(pg_server, tmp_path, capsys):
     assert main(["merge-decisions", str(s.study), r2, "--store", urls["r1"]]) == 1  # not r1's to send
     assert "conflict" in capsys.readouterr().out
     assert main(["merge-decisions", str(s.study), r2, "--store", pg_server.admin_url]) == 0
+
+
+def test_two_inits_at_once_apply_the_schema_once(pg_cluster):
+    import threading
+
+    from pg_cluster import new_database
+
+    from studies.decisions.pg.schema import migrate
+
+    url = new_database(pg_cluster, f"knee_init_race_{os.getpid()}")
+    applied, errors = [], []
+
+    def init() -> None:
+        try:
+            with psycopg.connect(url, autocommit=True, passfile=str(pg_cluster.admin_pgpass)) as conn:
+                applied.append(migrate(conn))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=init) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors and sorted(applied) == [[], [1]]
