@@ -2,6 +2,8 @@
 
     knee-reader [STUDY] [--reader ID] [--mode unaided|aided|sequential] [--screenshot PNG]
     knee-reader --coordinator STUDY --key KEY
+    knee-reader --coordinator --store URL [STUDY]
+    knee-reader STUDY --reader ID --store URL   (answers also sent to a decisions server)
     knee-reader --demo [--demo-dir DIR]
     knee-reader --check [--json] [--torch | --full] [--study DIR] [--cache DIR]
 
@@ -37,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--coordinator", action="store_true", help="open the coordinator's view (needs --key; with --demo, the demo's)")
     p.add_argument("--demo", action="store_true", help="build the demo study if needed and read it")
     p.add_argument("--demo-dir", default=DEMO_DIR, help=f"where the demo's files go (default: {DEMO_DIR})")
+    p.add_argument("--store", metavar="URL", default=None,
+                   help="also send answers to a decisions server, postgresql://user@host/db (password from "
+                   "PGPASSFILE); with --coordinator: show the server's progress per reader")
+    p.add_argument("--insecure-tls", action="store_true", help="allow a non-local server without a verified certificate")
     p.add_argument("--check", action="store_true",
                    help="check this machine (knee-study doctor; --check --help for its options) and exit")
     return p
@@ -153,8 +159,20 @@ def run_gui(args: argparse.Namespace) -> int:
         except Exception as exc:  # shown; for the user's errors, back to the start dialog
             prepared, error = None, exc
     install_excepthook()
+    push = None
+    if args.store:
+        from reader_app.ui.push_status import attach_push
+
+        push = attach_push(screen, args.store, insecure_tls=args.insecure_tls)
     screen.window.show()
-    return app.exec()
+    code = app.exec()
+    if push is not None:
+        screen.close()  # the session's end row is written, then sent with what is left
+        status = push.stop()
+        if status.to_send or status.conflict:
+            print(f"knee-reader: {status.text}; the answers are safe in the local file and are "
+                  "sent the next time the study is opened with --store", file=sys.stderr)
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -163,10 +181,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_check(argv)
     args = build_parser().parse_args(argv)
     try:
+        if args.store:  # a bad URL (a password in it, weak TLS) is refused before any window
+            from studies.decisions.pg.connect import parse_store_url
+
+            parse_store_url(args.store, insecure_tls=args.insecure_tls)
         if args.demo:
             from reader_app.demo import run_demo
 
             return int(run_demo(args) or 0)
+        if args.coordinator and args.store:
+            from reader_app.ui.server_progress import main as server_progress
+
+            return int(server_progress(args) or 0)
         if args.coordinator:
             if not args.study or not args.key:
                 return _fail("--coordinator needs STUDY and --key KEY")

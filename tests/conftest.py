@@ -28,3 +28,6 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"{SHARED} not present")
     return SHARED
+
+# A throwaway PostgreSQL cluster for the decisions-server tests (tests/pg_cluster.py).
+from pg_cluster import pg_cluster, pg_server  # noqa: E402, F401

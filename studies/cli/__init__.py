@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "studies.cli.decisions",
     "studies.cli.stats",
     "studies.cli.doctor",
+    "studies.cli.server",
 )
 
 

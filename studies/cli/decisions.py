@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from studies.cli.store_args import add_store_arguments, backend_of
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     from studies.decisions.modes import DEFAULT_MODE, mode_names
@@ -18,7 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Say whether each decisions file's audit chain is intact and, if not, where "
         "it breaks. Read-only: safe while a reader is still reading. Exit status 1 if any is broken.",
     )
-    p.add_argument("files", nargs="+", metavar="FILE", type=Path, help="decisions/<reader>.sqlite")
+    p.add_argument("files", nargs="*", metavar="FILE", type=Path,
+                   help="decisions/<reader>.sqlite (with --store: local files to compare with the server)")
+    _add_server_options(p)
     p.set_defaults(func=_verify)
 
     p = sub.add_parser(
@@ -27,9 +31,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Long format, one row per answer (sequential reading gives the locked unaided "
         "answer, ai_shown=False, and the final one); practice pairs left out; times in UTC.",
     )
-    p.add_argument("files", nargs="+", metavar="FILE", type=Path,
-                   help="decisions files, or folders holding them (STUDY/decisions)")
+    p.add_argument("files", nargs="*", metavar="FILE", type=Path,
+                   help="decisions files, or folders holding them (STUDY/decisions); none with --store")
     p.add_argument("--out", required=True, type=Path, help="the CSV to write (replaced atomically)")
+    _add_server_options(p)
     p.set_defaults(func=_export)
 
     p = sub.add_parser(
@@ -46,6 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=None, help="default: derived from the study and reader ids")
     p.add_argument("--delay", type=float, default=0.0, metavar="SECONDS", help="pause before each answer")
     p.add_argument("--mode", default=DEFAULT_MODE, help=modes_help)
+    add_store_arguments(p)
     p.set_defaults(func=_simulate)
 
     p = sub.add_parser(
@@ -63,13 +69,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--key", type=Path, metavar="KEY",
                    help="the study key: record each collected file's chain head beside it, and refuse "
                    "a file shorter than, or rewritten below, a head recorded earlier")
+    add_store_arguments(p)
     p.set_defaults(func=_merge)
+
+
+def _add_server_options(p: argparse.ArgumentParser) -> None:
+    add_store_arguments(p)
+    p.add_argument("--study", default=None, help="with --store: the study package folder or its study id")
+
+
+def _files_required(args: argparse.Namespace) -> None:
+    if not args.files:
+        from studies.errors import OptionError
+
+        raise OptionError("files", "at least one decisions file (or --store URL --study STUDY)", [])
 
 
 def _verify(args: argparse.Namespace) -> int:
     from studies.decisions import verify_file
     from studies.errors import StudyError
 
+    backend = backend_of(args)
+    if args.store:
+        from studies.cli.decisions_server import verify
+
+        return verify(args, backend)
+    _files_required(args)
     broken = 0
     for f in args.files:
         try:
@@ -97,6 +122,11 @@ def _export(args: argparse.Namespace) -> int:
     from studies.decisions import export_decisions
     from studies.errors import InputFileError
 
+    if args.store:
+        from studies.cli.decisions_server import export
+
+        return export(args, backend_of(args))
+    _files_required(args)
     files: list[Path] = []
     for f in args.files:
         if f.is_dir():
@@ -114,20 +144,18 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
+    from studies.cli.decisions_server import finish_push, push_report
     from studies.decisions.simulate import simulate_reader
-    from studies.package import check_reader_id
+    from studies.package import check_reader_id, decisions_path
 
     check_reader_id(args.reader)
-
-    def report(row, done: int, total: int) -> None:
-        print(f"committed {row.pair_id} ({row.phase}): chose {row.chosen_case} on the "
-              f"{row.chosen_side} [{done}/{total}]", flush=True)
-
+    backend = backend_of(args)
     res = simulate_reader(args.study, args.key, args.reader, args.accuracy, seed=args.seed,
-                          delay=args.delay, mode=args.mode, on_decision=report)
+                          delay=args.delay, mode=args.mode,
+                          on_decision=push_report(backend, decisions_path(args.study, args.reader)))
     resumed = f" (resumed: {res.already} pair(s) were already answered)" if res.already else ""
     print(f"{args.reader}: {res.committed} answer(s) written to {res.path}{resumed}", file=sys.stderr)
-    return 0
+    return finish_push(backend, res.path, args.reader)
 
 
 def _merge(args: argparse.Namespace) -> int:
@@ -137,6 +165,10 @@ def _merge(args: argparse.Namespace) -> int:
         from studies.package import verify_key
 
         verify_key(args.study, args.key)
+    if args.store:
+        from studies.cli.decisions_server import merge
+
+        return merge(args, backend_of(args))
     items = merge_decisions(args.study, list(args.files), dry_run=args.dry_run, key=args.key)
     bad = 0
     for item in items:

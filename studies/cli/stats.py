@@ -105,6 +105,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="include readers written by simulate-reader in the pooled analyses "
         "(they are always shown per reader, marked as simulated)",
     )
+    from studies.cli.store_args import add_store_arguments
+
+    add_store_arguments(p)  # --store URL: the decisions come from the server
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser(
@@ -296,6 +299,14 @@ def cmd_mrmc(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
+    if getattr(args, "store", None):
+        from studies.cli.decisions_server import analyze_from_server
+
+        return analyze_from_server(args, _analyze)
+    return _analyze(args)
+
+
+def _analyze(args: argparse.Namespace) -> int:
     from studies.analysis import analyze_study
     from studies.analysis.exports import check_outside_study, write_outputs
     from studies.atomic import check_output_dir
