@@ -277,9 +277,12 @@ def _prepare_with_dialog(paths: DemoPaths) -> None:
         raise state["error"]  # type: ignore[misc]
 
 
-def run_demo(args: argparse.Namespace) -> int:
-    """Entry of ``knee-reader --demo``: prepare what is missing, then open the reader."""
-    paths = DemoPaths(Path(args.demo_dir).resolve())
+def run_demo(demo_dir: str | Path, *, coordinator: bool = False) -> int:
+    """Entry of ``knee-reader --demo``: prepare what is missing in ``demo_dir``, then open the
+    reader on the demo study (``coordinator``: the coordinator's view instead)."""
+    from reader_app.ui.launch import ReadingOptions, run_gui, run_screenshot
+
+    paths = DemoPaths(Path(demo_dir).resolve())
     problem = gui_problem()
     display = problem is None
     if problem not in (None, "no display"):
@@ -301,15 +304,13 @@ def run_demo(args: argparse.Namespace) -> int:
     )
     print("\n".join(demo_summary(paths)), file=sys.stderr)
     coordinator_cmd = f"knee-reader --coordinator {paths.study} --key {paths.key}"
-    if getattr(args, "coordinator", False):
+    if coordinator:
         return _open_coordinator(paths, display)
     print(f"The coordinator's view of these results: `{coordinator_cmd}` (or `knee-reader --demo --coordinator`).",
           file=sys.stderr)
+    reading = ReadingOptions(study=str(paths.study), reader=DEMO_READER, mode=DEMO_MODE)
     if not display:
-        from reader_app.main import run_screenshot
-
-        out = paths.root / "first-pair.png"
-        run_screenshot(str(paths.study), DEMO_READER, DEMO_MODE, str(out))
+        run_screenshot(reading, paths.root / "first-pair.png")
         print(
             "No display here, so the reader was rendered offscreen to the PNG above. On a machine "
             f"with a display, `knee-reader {paths.study} --reader {DEMO_READER} --mode {DEMO_MODE}` "
@@ -317,12 +318,7 @@ def run_demo(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 0
-    from reader_app.main import build_parser, run_gui
-
-    gui_args = build_parser().parse_args(
-        [str(paths.study), "--reader", DEMO_READER, "--mode", DEMO_MODE]
-    )
-    return run_gui(gui_args)
+    return run_gui(reading)
 
 
 def _open_coordinator(paths: DemoPaths, display: bool) -> int:

@@ -3,7 +3,6 @@ opens at once; without a display the first pair is written to a PNG."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 import types
 
@@ -65,7 +64,7 @@ def test_ready_demo_without_display_writes_the_first_pair(tmp_path, monkeypatch,
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     make_study(tmp_path, n_pairs=2, n_practice=1, with_ai=True)
     assert not demo.has_display() and demo.gui_problem() == "no display"
-    assert demo.run_demo(argparse.Namespace(demo_dir=str(tmp_path))) == 0
+    assert demo.run_demo(tmp_path) == 0
     png = tmp_path / "first-pair.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "--mode sequential" in capsys.readouterr().err
@@ -135,8 +134,7 @@ def test_prepare_adds_simulated_readers_marked_as_such(tmp_path, monkeypatch):
 def test_the_printed_summary_and_the_coordinators_view_of_the_demo(tmp_path, monkeypatch, qapp, capsys):
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     make_study(tmp_path, n_pairs=6, n_practice=1, with_ai=True)
-    args = argparse.Namespace(demo_dir=str(tmp_path), coordinator=True)
-    assert demo.run_demo(args) == 0
+    assert demo.run_demo(tmp_path, coordinator=True) == 0
     err = capsys.readouterr().err
     assert "Demo study: 6 pairs." in err and "sim-2 (unaided): proportion correct" in err
     assert "AI on the study's 6 pairs" in err and "±0.40" in err and "Simulated readers (sim-1, sim-2, sim-3)" in err
