@@ -22,7 +22,7 @@ from sklearn.preprocessing import StandardScaler
 from model.metrics import evaluate
 from model.training import MILClassifier, MILParams, auto_epochs
 from studies.errors import OptionError
-from studies.progress import ProgressCallback
+from studies.progress import NO_PROGRESS, Progress
 
 MODELS = ("mil", "clinical_logreg", "image_logreg")
 
@@ -77,9 +77,11 @@ def cross_validate(
     folds: int = 5,
     seed: int = 0,
     params: MILParams | None = None,
-    progress: ProgressCallback | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> CVResult:
-    """Cross-validate on ``X`` (n, N, F), ``C`` (n, K), ``y`` (n,), ``groups`` (n,)."""
+    """Cross-validate on ``X`` (n, N, F), ``C`` (n, K), ``y`` (n,), ``groups`` (n,).
+
+    ``progress``: one stage per fold (equal weights), counting its epochs."""
     params = params or MILParams(seed=seed)
     fold = assign_folds(y, groups, folds, seed)
     proba = {m: np.zeros((len(y), n_classes)) for m in MODELS}
@@ -87,17 +89,13 @@ def cross_validate(
     pooled_img = X.mean(axis=1)
     epochs = params.epochs or auto_epochs(int(round(len(y) * (folds - 1) / folds)), params.batch_size)
     params = MILParams(**{**params.__dict__, "epochs": epochs})
-    steps = folds * epochs
     for k in range(1, folds + 1):
         tr, te = fold != k, fold == k
         if len(np.unique(y[tr])) < 2:
             raise OptionError("folds", "fewer folds: a training split has a single class", folds)
-
-        def cb(done, total, k=k):
-            if progress:
-                progress((k - 1) * epochs + done, steps)
-
-        est = MILClassifier(MILParams(**{**params.__dict__, "seed": params.seed + k})).fit(X[tr], C[tr], y[tr], progress=cb)
+        with progress.stage(f"fold {k}", weight=1 / folds) as st:
+            est = MILClassifier(MILParams(**{**params.__dict__, "seed": params.seed + k})).fit(X[tr], C[tr], y[tr],
+                                                                                             progress=st)
         estimators.append(est)
         proba["mil"][te] = est.predict_proba(X[te], C[te])
         if C.shape[1]:

@@ -18,7 +18,7 @@ from torch import nn
 
 from model.mil import AttentionMIL
 from studies.errors import OptionError
-from studies.progress import ProgressCallback
+from studies.progress import NO_PROGRESS, Progress
 
 
 @dataclass
@@ -86,7 +86,7 @@ class MILClassifier:
             setattr(self.params, k, v)
 
     # -- fitting -------------------------------------------------------------------------
-    def fit(self, X, C, y, *, progress: ProgressCallback | None = None) -> MILClassifier:
+    def fit(self, X, C, y, *, progress: Progress = NO_PROGRESS) -> MILClassifier:
         """Fit on bags ``X`` (n, N, F), raw clinical ``C`` (n, K), labels ``y`` (n,); returns self.
 
         Runs on one torch thread: the head's operations are too small to share between
@@ -100,7 +100,7 @@ class MILClassifier:
         finally:
             torch.set_num_threads(previous)
 
-    def _fit(self, X, C, y, *, progress: ProgressCallback | None = None) -> MILClassifier:
+    def _fit(self, X, C, y, *, progress: Progress = NO_PROGRESS) -> MILClassifier:
         p = self.params
         if p.epochs is not None and not (isinstance(p.epochs, int) and p.epochs >= 1):
             raise OptionError("epochs", "an int >= 1 (or None: automatic)", p.epochs)
@@ -168,8 +168,7 @@ class MILClassifier:
                 if val < best_loss:
                     best_loss, self.best_epoch_ = val, epoch + 1
                     best = {k: t.clone() for k, t in m.state_dict().items()}
-            if progress:
-                progress(epoch + 1, epochs)
+            progress.update(epoch + 1, epochs)
         if best is not None:
             m.load_state_dict(best)
         m.eval()
