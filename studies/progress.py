@@ -158,9 +158,6 @@ class Progress:
 class _NoProgress(Progress):
     """The null object: every report is accepted and dropped."""
 
-    def __init__(self) -> None:
-        super().__init__()
-
     @contextmanager
     def stage(self, text: str, weight: float) -> Iterator[Progress]:
         yield self

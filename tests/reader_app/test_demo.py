@@ -74,6 +74,17 @@ def test_the_terminal_shows_each_stage_with_the_time_left(tmp_path, monkeypatch,
     assert lines[-1].startswith("[100%] Ready (") and lines[-1].endswith(" s, less than 10 s left)")
 
 
+def test_the_dialog_polls_the_worker_and_shows_the_models_stages(tmp_path, monkeypatch, qapp):
+    from PySide6.QtWidgets import QProgressDialog
+
+    _fake_pipeline(monkeypatch, [])
+    labels = []
+    real_set = QProgressDialog.setLabelText
+    monkeypatch.setattr(QProgressDialog, "setLabelText", lambda self, text: labels.append(text) or real_set(self, text))
+    demo._prepare_with_dialog(demo.DemoPaths(tmp_path / "demo"))
+    assert labels[-1].startswith("Ready…\n100% — ")
+
+
 def test_a_built_study_without_ai_only_runs_the_model(tmp_path, monkeypatch):
     calls = []
     _fake_pipeline(monkeypatch, calls)
