@@ -13,6 +13,7 @@ import reader_app.ui.launch as launch
 from reader_app import demo
 from reader_app.main import main
 from reader_app.ui.launch import ReadingOptions
+from studies.errors import OptionError
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ def test_the_command_line_becomes_reading_options(calls):
 def test_a_screenshot_without_a_reader_is_refused_by_name(capsys):
     assert main(["S", "--screenshot", "x.png"]) == 2
     assert capsys.readouterr().err.strip() == "knee-reader: error: --screenshot needs STUDY and --reader ID"
-    with pytest.raises(Exception, match="study and reader"):
+    with pytest.raises(OptionError, match="study and reader"):
         launch.run_screenshot(ReadingOptions(study="S"), "x.png")
 
 
