@@ -160,21 +160,23 @@ def cmd_preprocess(args) -> int:
 
 
 def cmd_features(args) -> int:
-    from model.experiment import cli_progress, prepare
+    from model.experiment import prepare
+    from studies.progress import terminal_progress
 
     config, data = prepare(_config(args), features_root=args.cache / "features", cache_root=args.cache / "preprocess",
-                           workers=args.workers, device=args.device, engine=args.engine, progress=cli_progress("features"))
+                           workers=args.workers, device=args.device, engine=args.engine, progress=terminal_progress("features"))
     print(json.dumps({"features": data.X.shape, **data.report}, indent=2, default=str))
     return 0
 
 
 def cmd_cv(args) -> int:
-    from model.experiment import cli_progress, run_cv
+    from model.experiment import run_cv
+    from studies.progress import terminal_progress
 
     config = _config(args)  # checked before the run folder is touched
     _prepare_out(args)
     m = run_cv(config, args.out, features_root=args.cache / "features", cache_root=args.cache / "preprocess",
-               workers=args.workers, device=args.device, engine=args.engine, progress=cli_progress("cv"))
+               workers=args.workers, device=args.device, engine=args.engine, progress=terminal_progress("cv"))
     for name, res in m["models"].items():
         p = res["pooled"]
         print(f"{name:16s} ROC AUC {p['roc_auc']}  PR AUC {p['pr_auc']}  weighted F1 {p['f1_weighted']:.3f}")
@@ -183,23 +185,24 @@ def cmd_cv(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from model.experiment import cli_progress, run_train
+    from model.experiment import run_train
+    from studies.progress import terminal_progress
 
     config = _config(args)
     _prepare_out(args)
     run_train(config, args.out, features_root=args.cache / "features", cache_root=args.cache / "preprocess",
-              workers=args.workers, device=args.device, engine=args.engine, progress=cli_progress("train"))
+              workers=args.workers, device=args.device, engine=args.engine, progress=terminal_progress("train"))
     print(f"final model written to {args.out / 'models' / 'final.pt'}")
     return 0
 
 
 def cmd_infer(args) -> int:
     from model.infer import infer_study
-    from studies.progress import ProgressBar
+    from studies.progress import terminal_progress
 
     info = infer_study(args.run, args.study, key=args.key, heatmaps=not args.no_heatmaps,
                        heatmap_runs=tuple(args.heatmap_run), device=args.device, engine=args.engine,
-                       cache_dir=args.cache, progress=ProgressBar("infer"))
+                       cache_dir=args.cache, progress=terminal_progress("infer"))
     maps = f" and heatmaps ({', '.join(info['heatmap_sequences'])})" if info["heatmap_sequences"] else ""
     print(f"scores{maps} of run {info['run_id']} written to {args.study / 'ai'}")
     print(f"models: {info['model_selection']}")

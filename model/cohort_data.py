@@ -19,7 +19,7 @@ import pandas as pd
 from model.features import FeatureStore, SliceEncoder
 from model.preprocess.pipeline import VolumeJob, preprocess_many, worker_pool
 from model.tasks import Task, clinical_matrix, knee_key, task_rows
-from studies.progress import ProgressCallback
+from studies.progress import NO_PROGRESS, Progress
 
 CHUNK = 32
 
@@ -48,7 +48,7 @@ def load_task_data(
     ingest: dict | None = None,
     cache_root: str | Path | None = None,
     workers: int = 1,
-    progress: ProgressCallback | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> TaskData:
     """Everything the classifier needs for ``task`` on a cohort (see module docstring).
 
@@ -79,8 +79,7 @@ def load_task_data(
     rows = _complete_series(cohort, rows, sequence, lambda c, k: resolve(c, k, count_cache=counts))
     keys = [knee_key(r.participant_id, r.side, r.visit_month) for r in rows.itertuples()]
     todo = [i for i, k in enumerate(keys) if not store.has(k)]
-    if progress:
-        progress(0, len(todo))
+    progress.update(0, len(todo))
     # Each chunk is preprocessed in the pool's processes, then encoded with all of torch's
     # threads while the pool waits: the two phases never compete for the cores.
     pool = worker_pool(workers) if workers > 1 and len(todo) > 1 else None
@@ -91,8 +90,7 @@ def load_task_data(
             stacks = preprocess_many(jobs, store.config, cache_root=cache_root, pool=pool)
             for i, stack in zip(chunk, stacks, strict=True):
                 store.put(keys[i], encoder.encode(stack))
-            if progress:
-                progress(min(s + CHUNK, len(todo)), len(todo))
+            progress.update(min(s + CHUNK, len(todo)), len(todo))
     finally:
         if pool is not None:
             pool.shutdown()

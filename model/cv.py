@@ -23,7 +23,7 @@ from sklearn.preprocessing import StandardScaler
 from model.metrics import evaluate
 from model.training import MILClassifier, auto_epochs
 from studies.errors import OptionError
-from studies.progress import ProgressCallback
+from studies.progress import NO_PROGRESS, Progress
 
 MODELS = ("mil", "clinical_logreg", "image_logreg")
 
@@ -78,13 +78,14 @@ def cross_validate(
     folds: int = 5,
     seed: int = 0,
     estimator: MILClassifier | None = None,
-    progress: ProgressCallback | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> CVResult:
     """Cross-validate on ``X`` (n, N, F), ``C`` (n, K), ``y`` (n,), ``groups`` (n,).
 
     ``estimator``: the unfitted classifier (default ``MILClassifier(seed=seed)``); fold k fits
     a clone of it with ``seed + k`` and, when its ``epochs`` is None, the epochs
     :func:`~model.training.auto_epochs` gives a training split, the same for every fold.
+    ``progress``: one stage per fold (equal weights), counting its epochs.
     """
     estimator = (MILClassifier(seed=seed) if estimator is None else estimator).check_params()
     fold = assign_folds(y, groups, folds, seed)
@@ -92,18 +93,13 @@ def cross_validate(
     estimators = []
     pooled_img = X.mean(axis=1)  # (n, F)
     epochs = estimator.epochs or auto_epochs(int(round(len(y) * (folds - 1) / folds)), estimator.batch_size)
-    steps = folds * epochs
     for k in range(1, folds + 1):
         tr, te = fold != k, fold == k
         if len(np.unique(y[tr])) < 2:
             raise OptionError("folds", "fewer folds: a training split has a single class", folds)
-
-        def cb(done, total, k=k):
-            if progress:
-                progress((k - 1) * epochs + done, steps)
-
-        est = clone(estimator).set_params(epochs=epochs, seed=estimator.seed + k)
-        est.fit(X[tr], C[tr], y[tr], progress=cb)
+        with progress.stage(f"fold {k}", weight=1 / folds) as st:
+            est = clone(estimator).set_params(epochs=epochs, seed=estimator.seed + k)
+            est.fit(X[tr], C[tr], y[tr], progress=st)
         estimators.append(est)
         proba["mil"][te] = est.predict_proba(X[te], C[te])
         if C.shape[1]:

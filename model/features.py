@@ -29,7 +29,7 @@ from model.preprocess.cache import VERSION as PREPROCESS_VERSION
 from model.preprocess.pipeline import PreprocessConfig
 from studies.atomic import write_bytes_atomic, write_text_atomic
 from studies.errors import InputFileError
-from studies.progress import ProgressCallback
+from studies.progress import NO_PROGRESS, Progress
 
 
 class SliceEncoder:
@@ -129,17 +129,15 @@ class FeatureStore:
         make_stack: Callable[[int], np.ndarray],
         encoder: SliceEncoder,
         *,
-        progress: ProgressCallback | None = None,
+        progress: Progress = NO_PROGRESS,
     ) -> int:
         """Compute the features of the ``keys`` not stored yet; return how many were computed.
 
         ``make_stack(i)`` returns the preprocessed slices (N, H, W) of ``keys[i]``.
         """
         todo = [i for i, k in enumerate(keys) if not self.has(k)]
-        if progress:
-            progress(0, len(todo))
+        progress.update(0, len(todo))
         for done, i in enumerate(todo, 1):
             self.put(keys[i], encoder.encode(make_stack(i)))
-            if progress:
-                progress(done, len(todo))
+            progress.update(done, len(todo))
         return len(todo)

@@ -58,7 +58,7 @@ from studies.package import (
     load_manifest,
     verify_key,
 )
-from studies.progress import ProgressCallback
+from studies.progress import NO_PROGRESS, Progress
 
 log = logging.getLogger(__name__)
 TRAINING_PARTICIPANTS = "training_participants.txt"
@@ -181,7 +181,7 @@ def infer_study(
     engine: str | None = None,
     cache_dir: str | Path | None = None,
     workers: int = 2,
-    progress: ProgressCallback | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> dict:
     """Score every case of ``study`` with ``run``; write ``ai/``; return run.json's content.
 
@@ -193,7 +193,8 @@ def infer_study(
     cached under ``cache_dir`` (default :func:`model.encoders.default_cache_root`) ``/features``;
     the cases' preprocessing (N4) runs in ``workers`` processes first, cached under
     ``cache_dir/preprocess``; then each case's 8 slices go through the backbone once, for its
-    score and its heatmap together.
+    score and its heatmap together. ``progress``: per run, the preprocessing then the scoring of
+    the cases, equal stages counting cases.
     """
     run, study = Path(run), Path(study)
     manifest = load_manifest(study)
@@ -217,26 +218,21 @@ def infer_study(
     missing_vars = [v for v in variables if PACKAGE_NAMES.get(v, v) not in shown]
     scores: list[tuple[str, float]] = []
     maps: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
-    total = 2 * len(cases) * (1 + len(extra))  # preprocessing, then scoring, of each case and run
-    if progress:
-        progress(0, total)
-    done = 0
+    share = 1 / (2 * (1 + len(extra)))  # preprocessing, then scoring, of the cases of each run
     pool = worker_pool(workers) if workers > 1 and len(cases) > 1 else None  # one for every run
     try:
         for rm in [main, *extra]:
-            base = done
-            stacks = _stacks(rm, study, manifest, cases, cache / "preprocess", pool,
-                             (lambda d, t, b=base: progress(b + d, total)) if progress else None)
-            done += len(cases)
-            for cid, stack in zip(cases, stacks, strict=True):
-                p, heat = _score_case(rm, study, manifest, cid, stack, heatmap=heatmaps)
-                if rm is main:
-                    scores.append((cid, p))
-                if heat is not None:
-                    maps[(cid, rm.config.sequence)] = heat
-                done += 1
-                if progress:
-                    progress(done, total)
+            with progress.stage("", weight=share) as st:
+                stacks = _stacks(rm, study, manifest, cases, cache / "preprocess", pool, st)
+            with progress.stage("", weight=share) as st:
+                st.update(0, len(cases))
+                for i, (cid, stack) in enumerate(zip(cases, stacks, strict=True), 1):
+                    p, heat = _score_case(rm, study, manifest, cid, stack, heatmap=heatmaps)
+                    if rm is main:
+                        scores.append((cid, p))
+                    if heat is not None:
+                        maps[(cid, rm.config.sequence)] = heat
+                    st.update(i, len(cases))
     finally:
         if pool is not None:
             pool.shutdown()

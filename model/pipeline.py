@@ -6,13 +6,16 @@ models for leakage-free scores of training-cohort knees) and the final model int
 under ``cache_dir`` (default ``run_dir/../model-cache``), and a complete run folder of the
 same settings is reused as it is, so a second call only re-scores the study; a run folder of
 other settings there is replaced.
+
+Its progress is declared here, in stages weighted by their measured time: the scoring run
+(cross-validation, then the final model), one run per other displayed sequence (for its
+heatmaps), then the scores and Grad-CAM heatmaps of the study's cases.
 """
 
 from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,12 +26,21 @@ from model.infer import infer_study
 from model.preprocess.pipeline import PreprocessConfig
 from model.run import CONFIG, FINAL, RunConfig, load_config, model_path
 from model.training import MILClassifier
+from studies.package import SEQUENCE_LABELS
+from studies.progress import NO_PROGRESS, Progress
 
 log = logging.getLogger(__name__)
 
-#: ``progress(stage, done, total)``; stages: 'features', 'cv', 'train', then
-#: 'heatmaps:features', 'heatmaps:cv', 'heatmaps:train' (the other sequence's run), 'infer'.
-StageProgress = Callable[[str, int, int], None]
+#: Weights of :func:`train_and_infer`'s stages, in proportion to their time on 2 cores with
+#: the 50-pair demo study: the scoring run (features 160 s, cross-validation and final model
+#: ~10 s), each run of another sequence for its heatmaps (features 150 s, ~5 s), the scores and
+#: Grad-CAM heatmaps of the study's 102 cases with both runs (290 s). Normalised to the runs made.
+SCORING_RUN_WEIGHT = 0.43
+HEATMAP_RUN_WEIGHT = 0.36
+INFER_WEIGHT = 0.21
+#: Share of a run's time spent cross-validating (the rest fits the final model on cached features).
+CV_SHARE = 0.97
+INFER_TEXT = "scores and Grad-CAM heatmaps of the study's cases"
 
 
 #: config.json entries that record what happened rather than decide the result.
@@ -66,7 +78,7 @@ def train_and_infer(
     device: str = "cpu",
     engine: str | None = None,
     heatmap_sequences: tuple[str, ...] = ("cor_iw_tse", "sag_3d_dess"),
-    progress: StageProgress | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> dict:
     """Train (or reuse) a run on the cohort and write scores + heatmaps into the study.
 
@@ -89,20 +101,25 @@ def train_and_infer(
     ).check()
     kw = {"features_root": cache / "features", "cache_root": cache / "preprocess", "workers": workers, "device": device,
           "engine": engine}
-    _train(config, run_dir, progress, kw)
+    others = [s for s in heatmap_sequences if s != sequence]
+    scale = SCORING_RUN_WEIGHT + HEATMAP_RUN_WEIGHT * len(others) + INFER_WEIGHT
+    with progress.stage(_label(sequence), weight=SCORING_RUN_WEIGHT / scale) as st:
+        _train(config, run_dir, st, kw)
     # One more run per other displayed sequence, of the same task, for its heatmaps only.
     extra = []
-    for other in heatmap_sequences:
-        if other == sequence:
-            continue
+    for other in others:
         other_dir = heatmap_run_dir(run_dir, other)
         other_config = replace(config, preprocess=PreprocessConfig(sequence=other), run_id="")
-        prefixed = (lambda stage, d, t: progress(f"heatmaps:{stage}", d, t)) if progress else None
-        _train(other_config, other_dir, prefixed, kw)
+        with progress.stage(f"{_label(other)} (for its heatmaps)", weight=HEATMAP_RUN_WEIGHT / scale) as st:
+            _train(other_config, other_dir, st, kw)
         extra.append(other_dir)
-    cb = (lambda d, t: progress("infer", d, t)) if progress else None
-    return infer_study(run_dir, study_dir, key=key_path, heatmap_runs=tuple(extra), device=device, engine=engine,
-                       cache_dir=cache, workers=workers, progress=cb)
+    with progress.stage(INFER_TEXT, weight=INFER_WEIGHT / scale) as st:
+        return infer_study(run_dir, study_dir, key=key_path, heatmap_runs=tuple(extra), device=device, engine=engine,
+                           cache_dir=cache, workers=workers, progress=st)
+
+
+def _label(sequence: str) -> str:
+    return SEQUENCE_LABELS.get(sequence, sequence)
 
 
 def heatmap_run_dir(run_dir: str | Path, sequence: str) -> Path:
@@ -111,12 +128,14 @@ def heatmap_run_dir(run_dir: str | Path, sequence: str) -> Path:
     return run_dir.with_name(f"{run_dir.name}-{sequence}")
 
 
-def _train(config: RunConfig, run_dir: Path, progress, kw: dict) -> None:
+def _train(config: RunConfig, run_dir: Path, progress: Progress, kw: dict) -> None:
     """Cross-validate and fit the final model, unless a complete run of these settings exists;
     a run folder of other settings (an interrupted run of an earlier version, say) is replaced."""
     if not _complete(run_dir, config):
         if (run_dir / CONFIG).is_file() and load_config(run_dir).data_signature() != config.data_signature():
             log.warning("replacing %s: a run of other settings", run_dir)
             shutil.rmtree(run_dir)
-        run_cv(config, run_dir, progress=progress, **kw)
-        run_train(load_config(run_dir), run_dir, progress=progress, **kw)
+        with progress.stage("", weight=CV_SHARE) as st:
+            run_cv(config, run_dir, progress=st, **kw)
+        with progress.stage("", weight=1.0 - CV_SHARE) as st:
+            run_train(load_config(run_dir), run_dir, progress=st, **kw)

@@ -18,7 +18,7 @@ from torch import nn
 
 from model.classifier_params import DEFAULTS, check_classifier_params
 from model.mil import AttentionMIL
-from studies.progress import ProgressCallback
+from studies.progress import NO_PROGRESS, Progress
 
 
 def _validation_split(y: np.ndarray, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -111,7 +111,7 @@ class MILClassifier(ClassifierMixin, BaseEstimator):
                 "mlp_hidden": tuple(self.mlp_hidden), "dropout": self.dropout}
 
     # -- fitting -------------------------------------------------------------------------
-    def fit(self, X, C, y, *, progress: ProgressCallback | None = None) -> MILClassifier:
+    def fit(self, X, C, y, *, progress: Progress = NO_PROGRESS) -> MILClassifier:
         """Fit on bags ``X`` (n, N, F), raw clinical ``C`` (n, K), labels ``y`` (n,); returns self.
 
         Runs on one torch thread: the head's operations are too small to share between
@@ -125,7 +125,7 @@ class MILClassifier(ClassifierMixin, BaseEstimator):
         finally:
             torch.set_num_threads(previous)
 
-    def _fit(self, X, C, y, *, progress: ProgressCallback | None = None) -> MILClassifier:
+    def _fit(self, X, C, y, *, progress: Progress = NO_PROGRESS) -> MILClassifier:
         self.check_params()
         X = np.asarray(X, dtype=np.float32)
         y = np.asarray(y).astype(np.int64)
@@ -183,8 +183,7 @@ class MILClassifier(ClassifierMixin, BaseEstimator):
                 if val < best_loss:
                     best_loss, self.best_epoch_ = val, epoch + 1
                     best = {k: t.clone() for k, t in m.state_dict().items()}
-            if progress:
-                progress(epoch + 1, epochs)
+            progress.update(epoch + 1, epochs)
         if best is not None:
             m.load_state_dict(best)
         m.eval()

@@ -25,23 +25,26 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from reader_app.domain.time_left import describe_left, seconds_left
 from studies.errors import OptionError
 from studies.package import AI_DIR, AI_SCORES_NAME, MANIFEST_NAME, decisions_path
+from studies.progress import NO_PROGRESS, LatestProgress, Progress, ProgressSink, ProgressState
 
 DEMO_READER = "demo"
 DEMO_MODE = "sequential"
 #: The demo's simulated readers: (reader id, probability of choosing the progressor), unaided.
 SIMULATED_READERS = (("sim-1", 0.60), ("sim-2", 0.65), ("sim-3", 0.70))
 
-#: Share of the progress bar given to each stage, in proportion to their measured time on 2
-#: cores (building the 50-pair study about 15 s; the model's part several minutes), so that the
-#: time left, extrapolated from the time elapsed, holds.
-_STAGES = (("Building the synthetic cohort and the demo study", 0.04), ("Training the model and scoring the study", 0.96))
+#: The demo's stages and their shares of the first run's time on 2 cores (building the
+#: 50-pair study about 15 s; the model's part several minutes; the simulated readers a few
+#: seconds), so that the time left, extrapolated from the time elapsed, holds. The model's part
+#: is split by the model's own stages (``model.pipeline``).
+BUILD_STAGE = ("Building the synthetic cohort and the demo study", 0.04)
+MODEL_STAGE = ("Training the model and scoring the study", 0.95)
+READERS_STAGE = ("Simulated readers answering the study", 0.01)
 
 
 @dataclass(frozen=True)
@@ -81,73 +84,43 @@ class DemoPaths:
         return self.study_ready() and self.ai_ready() and self.readers_ready()
 
 
-#: The model's stages: (start, share) of the model's part of the bar, in proportion to their
-#: measured time on 2 cores with the 50-pair demo study (features 160 + 150 s, scores and
-#: Grad-CAM of 102 cases with both runs 290 s, cross-validation and final models 15 s), and
-#: what to call them.
-_MODEL_STAGES = {
-    "features": (0.0, 0.40, "COR IW TSE: preprocessing and EfficientNet features"),
-    "cv": (0.40, 0.02, "COR IW TSE: 5-fold cross-validation"),
-    "train": (0.42, 0.01, "COR IW TSE: final model"),
-    "heatmaps:features": (0.43, 0.33, "SAG 3D DESS (for its heatmaps): features"),
-    "heatmaps:cv": (0.76, 0.02, "SAG 3D DESS: cross-validation"),
-    "heatmaps:train": (0.78, 0.01, "SAG 3D DESS: final model"),
-    "infer": (0.79, 0.21, "scores and Grad-CAM heatmaps of the study's cases"),
-}
+def prepare_demo(paths: DemoPaths, progress: Progress = NO_PROGRESS) -> None:
+    """Build whatever of the demo is missing; safe to call again after an interruption.
 
-#: progress(stage_text, fraction_done in [0, 1])
-StageProgress = Callable[[str, float], None]
+    ``progress``: the stages :data:`BUILD_STAGE`, :data:`MODEL_STAGE` (split by the model's own
+    stages) and :data:`READERS_STAGE`; finished when the demo is ready.
+    """
+    with progress.stage(*BUILD_STAGE) as st:
+        if not paths.study_ready():
+            from studies.builder import build_demo
 
-
-def prepare_demo(paths: DemoPaths, progress: StageProgress | None = None) -> None:
-    """Build whatever of the demo is missing; safe to call again after an interruption."""
-    shown = [0.0]
-
-    def report(text: str, frac: float) -> None:
-        # Stages may interleave (features are computed while cross-validating): the bar
-        # never goes back.
-        shown[0] = max(shown[0], frac)
-        if progress is not None:
-            progress(text, shown[0])
-
-    offset = 0.0
-    (build_text, build_share), (model_text, model_share) = _STAGES
-    if not paths.study_ready():
-        from studies.builder import build_demo
-
-        # Models trained on an earlier demo cohort do not belong to the new one.
-        for run in paths.runs():
-            shutil.rmtree(run, ignore_errors=True)
-
-        # A half-finished earlier attempt (cohort without a study) is rebuilt from scratch.
-        build_demo(
-            paths.root,
-            force=True,
-            progress=lambda done, total: report(build_text, offset + build_share * done / max(total, 1)),
-        )
-    offset += build_share
-    report(model_text, offset)
-    if not paths.ai_ready():
-        from model.pipeline import train_and_infer  # torch: only here, in the worker
-
-        def model_progress(stage: str, done: int, total: int) -> None:
-            start, share, text = _MODEL_STAGES.get(stage, (0.0, 1.0, stage))
-            frac = start + share * done / max(total, 1)
-            report(f"{model_text}: {text}", offset + model_share * frac)
-
-        try:
-            train_and_infer(paths.cohort, paths.study, paths.key, paths.run, progress=model_progress)
-        except OptionError as exc:
-            if exc.name != "out" or not paths.run.exists():
-                raise
-            # The demo's run folder was made for another cohort (a demo folder that was
-            # moved or copied): it is the demo's own, so it is trained again.
+            # Models trained on an earlier demo cohort do not belong to the new one.
             for run in paths.runs():
                 shutil.rmtree(run, ignore_errors=True)
-            train_and_infer(paths.cohort, paths.study, paths.key, paths.run, progress=model_progress)
-    if not paths.readers_ready():
-        add_simulated_readers(paths)
-    report("Ready", 1.0)
+            # A half-finished earlier attempt (cohort without a study) is rebuilt from scratch.
+            build_demo(paths.root, force=True, progress=st)
+    with progress.stage(*MODEL_STAGE) as st:
+        if not paths.ai_ready():
+            _train_and_score(paths, st)
+    with progress.stage(*READERS_STAGE):
+        if not paths.readers_ready():
+            add_simulated_readers(paths)
+    progress.finish()
+
+
+def _train_and_score(paths: DemoPaths, progress: Progress) -> None:
+    from model.pipeline import train_and_infer  # torch: only here, in the worker
+
+    try:
+        train_and_infer(paths.cohort, paths.study, paths.key, paths.run, progress=progress)
+    except OptionError as exc:
+        if exc.name != "out" or not paths.run.exists():
+            raise
+        # The demo's run folder was made for another cohort (a demo folder that was
+        # moved or copied): it is the demo's own, so it is trained again.
+        for run in paths.runs():
+            shutil.rmtree(run, ignore_errors=True)
+        train_and_infer(paths.cohort, paths.study, paths.key, paths.run, progress=progress)
 
 
 def add_simulated_readers(paths: DemoPaths) -> None:
@@ -218,22 +191,28 @@ def gui_problem() -> str | None:
     )
 
 
-def _terminal_progress() -> StageProgress:
-    state = {"text": None, "tenth": -1, "t0": time.perf_counter()}
+def _shown_text(state: ProgressState) -> str:
+    return "Ready" if state.finished else (state.text or "Starting")
 
-    def report(text: str, frac: float) -> None:
-        tenth = int(frac * 20)
-        if text != state["text"] or tenth != state["tenth"]:
-            state["text"], state["tenth"] = text, tenth
-            elapsed = time.perf_counter() - state["t0"]
-            left = describe_left(seconds_left(elapsed, frac))
-            print(f"[{frac:4.0%}] {text} ({elapsed:.0f} s, {left})", file=sys.stderr, flush=True)
 
-    return report
+def _terminal_sink() -> ProgressSink:
+    """The demo's progress on stderr: a line per stage and per 5 %, with the time left."""
+    last: list[tuple[str, int]] = []
+
+    def show(state: ProgressState) -> None:
+        text = _shown_text(state)
+        key = (text, int(state.fraction * 20))
+        if not last or key != last[0]:
+            last[:] = [key]
+            left = describe_left(seconds_left(state.elapsed, state.fraction))
+            print(f"[{state.fraction:4.0%}] {text} ({state.elapsed:.0f} s, {left})", file=sys.stderr, flush=True)
+
+    return show
 
 
 def _prepare_with_dialog(paths: DemoPaths) -> None:
-    """Run :func:`prepare_demo` in a worker thread behind a modal progress dialog."""
+    """Run :func:`prepare_demo` in a worker thread behind a modal progress dialog that polls
+    the worker's latest progress (:class:`studies.progress.LatestProgress`)."""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QProgressDialog
 
@@ -242,26 +221,28 @@ def _prepare_with_dialog(paths: DemoPaths) -> None:
     dialog.setMinimumWidth(460)
     dialog.setMinimumDuration(0)
     dialog.setAutoClose(False)
-    state: dict[str, object] = {"text": "Starting…", "frac": 0.0, "error": None, "done": False}
+    latest = LatestProgress()
+    outcome: dict[str, object] = {"error": None, "done": False}
 
     def worker() -> None:
         try:
-            prepare_demo(paths, lambda text, frac: state.update(text=text, frac=frac))
+            prepare_demo(paths, Progress(latest))
         except BaseException as exc:  # shown by the GUI thread
-            state["error"] = exc
+            outcome["error"] = exc
         finally:
-            state["done"] = True
+            outcome["done"] = True
 
     thread = threading.Thread(target=worker, name="demo-prepare", daemon=True)
     thread.start()
     t0 = time.perf_counter()
 
     def poll() -> None:
-        frac = float(state["frac"])  # type: ignore[arg-type]
+        state = latest.state
         elapsed = time.perf_counter() - t0
-        dialog.setLabelText(f"{state['text']}…\n{frac:.0%} — {elapsed:.0f} s — {describe_left(seconds_left(elapsed, frac))}")
-        dialog.setValue(int(1000 * frac))
-        if state["done"]:
+        dialog.setLabelText(f"{_shown_text(state)}…\n{state.fraction:.0%} — {elapsed:.0f} s — "
+                            f"{describe_left(seconds_left(elapsed, state.fraction))}")
+        dialog.setValue(int(1000 * state.fraction))
+        if outcome["done"]:
             timer.stop()
             dialog.close()
 
@@ -269,17 +250,20 @@ def _prepare_with_dialog(paths: DemoPaths) -> None:
     timer.timeout.connect(poll)
     timer.start(100)
     dialog.show()
-    while not state["done"]:
+    while not outcome["done"]:
         QApplication.processEvents()
         thread.join(0.02)
     poll()
-    if state["error"] is not None:
-        raise state["error"]  # type: ignore[misc]
+    if outcome["error"] is not None:
+        raise outcome["error"]  # type: ignore[misc]
 
 
-def run_demo(args: argparse.Namespace) -> int:
-    """Entry of ``knee-reader --demo``: prepare what is missing, then open the reader."""
-    paths = DemoPaths(Path(args.demo_dir).resolve())
+def run_demo(demo_dir: str | Path, *, coordinator: bool = False) -> int:
+    """Entry of ``knee-reader --demo``: prepare what is missing in ``demo_dir``, then open the
+    reader on the demo study (``coordinator``: the coordinator's view instead)."""
+    from reader_app.ui.launch import ReadingOptions, run_gui, run_screenshot
+
+    paths = DemoPaths(Path(demo_dir).resolve())
     problem = gui_problem()
     display = problem is None
     if problem not in (None, "no display"):
@@ -292,7 +276,7 @@ def run_demo(args: argparse.Namespace) -> int:
             create_app()
             _prepare_with_dialog(paths)
         else:
-            prepare_demo(paths, _terminal_progress())
+            prepare_demo(paths, Progress(_terminal_sink()))
     if not paths.readers_ready():  # a demo prepared by an earlier version
         add_simulated_readers(paths)
     print(
@@ -301,15 +285,13 @@ def run_demo(args: argparse.Namespace) -> int:
     )
     print("\n".join(demo_summary(paths)), file=sys.stderr)
     coordinator_cmd = f"knee-reader --coordinator {paths.study} --key {paths.key}"
-    if getattr(args, "coordinator", False):
+    if coordinator:
         return _open_coordinator(paths, display)
     print(f"The coordinator's view of these results: `{coordinator_cmd}` (or `knee-reader --demo --coordinator`).",
           file=sys.stderr)
+    reading = ReadingOptions(study=str(paths.study), reader=DEMO_READER, mode=DEMO_MODE)
     if not display:
-        from reader_app.main import run_screenshot
-
-        out = paths.root / "first-pair.png"
-        run_screenshot(str(paths.study), DEMO_READER, DEMO_MODE, str(out))
+        run_screenshot(reading, paths.root / "first-pair.png")
         print(
             "No display here, so the reader was rendered offscreen to the PNG above. On a machine "
             f"with a display, `knee-reader {paths.study} --reader {DEMO_READER} --mode {DEMO_MODE}` "
@@ -317,12 +299,7 @@ def run_demo(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 0
-    from reader_app.main import build_parser, run_gui
-
-    gui_args = build_parser().parse_args(
-        [str(paths.study), "--reader", DEMO_READER, "--mode", DEMO_MODE]
-    )
-    return run_gui(gui_args)
+    return run_gui(reading)
 
 
 def _open_coordinator(paths: DemoPaths, display: bool) -> int:

@@ -12,6 +12,10 @@ on the first unanswered pair offscreen, writes the PNG and exits; it records not
 session runs on a temporary copy of the reader's decisions file). ``--check`` is ``knee-study
 doctor``: what this machine lacks to open the reader, and how to fix it (no window, no Qt
 import). Importing this module, or starting the app, never imports torch.
+
+This module only parses the command line and dispatches: the reading window and the
+screenshot are :mod:`reader_app.ui.launch`'s, the demo :mod:`reader_app.demo`'s, the machine
+check ``knee-study doctor``'s.
 """
 
 from __future__ import annotations
@@ -19,11 +23,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from studies.decisions.modes import mode_names
 from studies.errors import StudyError
 from studies.locations import DEMO_DIR
+
+if TYPE_CHECKING:
+    from reader_app.ui.launch import ReadingOptions
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,116 +70,11 @@ def _fail(message: str) -> int:
     return 2
 
 
-def run_screenshot(study: str, reader: str, mode: str | None, out: str, key: str | None = None) -> int:
-    """Open ``study`` offscreen, write the window to ``out`` (PNG) and close everything.
+def _reading_options(args: argparse.Namespace) -> ReadingOptions:
+    from reader_app.ui.launch import ReadingOptions
 
-    The session runs on a temporary copy of the reader's decisions file (or a new one), so a
-    screenshot writes nothing into the study: the reader's audit trail stays theirs, and a
-    reader reading at the same time (holding the file's lock) is no obstacle.
-    """
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="knee-reader-screenshot-") as tmp:
-        return _screenshot(study, reader, mode, out, key, _decisions_copy(study, reader, Path(tmp)))
-
-
-def _decisions_copy(study: str, reader: str, folder: Path) -> Path:
-    """A consistent copy of the reader's decisions file in ``folder`` (SQLite's backup, which
-    also takes what is still in the write-ahead log); the path alone when there is none."""
-    import sqlite3
-
-    from studies.decisions.audit import open_readonly
-    from studies.package import check_reader_id, decisions_path
-
-    src, dst = decisions_path(study, check_reader_id(reader)), folder / f"{reader}.sqlite"
-    if src.is_file():
-        source = open_readonly(src)  # a clean error for a file that is not a decisions file
-        target = sqlite3.connect(dst)
-        try:
-            source.backup(target)
-        finally:
-            target.close()
-            source.close()
-    return dst
-
-
-def _screenshot(study: str, reader: str, mode: str | None, out: str, key: str | None, decisions: Path) -> int:
-    from reader_app.ui.launch import prepare_reading
-    from studies.package import load_manifest
-
-    mode = mode or load_manifest(study).reading_modes[0]
-    prepared = prepare_reading(study, reader, mode, decisions=decisions)  # decoding starts while Qt loads
-    try:
-        from reader_app.ui.app import create_app
-
-        create_app(offscreen=True)
-        from reader_app.ui.launch import open_reading
-        from reader_app.ui.screenshot import save_screenshot
-    except BaseException:
-        prepared.close()
-        raise
-    screen = open_reading(study, reader, mode, key=key, prepared=prepared, prefetch=False)
-    try:
-        save_screenshot(screen.window, out)
-    finally:
-        screen.window.close()
-    print(out)
-    return 0
-
-
-def run_gui(args: argparse.Namespace) -> int:
-    from reader_app.ui.launch import prepare_reading
-    from studies.package import load_manifest
-
-    study, reader, mode = args.study, args.reader, args.mode
-    ask = not study or not reader
-    prepared, error = None, None
-    if not ask:  # decode the first pair while Qt loads
-        try:
-            mode = mode or load_manifest(study).reading_modes[0]
-            prepared = prepare_reading(study, reader, mode)
-        except Exception as exc:  # shown once Qt is up
-            error = exc
-    from reader_app.ui.app import create_app
-
-    app = create_app()
-    from reader_app.ui.errors import describe, install_excepthook, show_error
-    from reader_app.ui.launch import open_reading
-    from reader_app.ui.start_dialog import StartDialog
-
-    while True:
-        if error is not None:
-            show_error(None, describe(error, "Opening the study"))
-            if not isinstance(error, StudyError):
-                return 1  # a bug: its details were shown; do not loop on it
-            error, ask, mode = None, True, None
-        if ask:
-            dialog = StartDialog(study or "", reader or "")
-            if dialog.exec() != StartDialog.DialogCode.Accepted:
-                return 1
-            choice = dialog.choice()
-            study, reader, mode = str(choice.study), choice.reader_id, choice.mode
-        try:
-            mode = mode or load_manifest(study).reading_modes[0]
-            screen = open_reading(study, reader, mode, key=args.key, prepared=prepared)
-            break
-        except Exception as exc:  # shown; for the user's errors, back to the start dialog
-            prepared, error = None, exc
-    install_excepthook()
-    push = None
-    if args.store:
-        from reader_app.ui.push_status import attach_push
-
-        push = attach_push(screen, args.store, insecure_tls=args.insecure_tls)
-    screen.window.show()
-    code = app.exec()
-    if push is not None:
-        screen.close()  # the session's end row is written, then sent with what is left
-        status = push.stop()
-        if status.to_send or status.conflict:
-            print(f"knee-reader: {status.text}; the answers are safe in the local file and are "
-                  "sent the next time the study is opened with --store", file=sys.stderr)
-    return code
+    return ReadingOptions(study=args.study, reader=args.reader, mode=args.mode, key=args.key,
+                          store=args.store, insecure_tls=args.insecure_tls)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -188,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.demo:
             from reader_app.demo import run_demo
 
-            return int(run_demo(args) or 0)
+            return int(run_demo(args.demo_dir, coordinator=args.coordinator) or 0)
         if args.coordinator and args.store:
             from reader_app.ui.server_progress import main as server_progress
 
@@ -202,8 +104,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.screenshot:
             if not args.study or not args.reader:
                 return _fail("--screenshot needs STUDY and --reader ID")
-            return run_screenshot(args.study, args.reader, args.mode, args.screenshot, args.key)
-        return run_gui(args)
+            from reader_app.ui.launch import run_screenshot
+
+            return run_screenshot(_reading_options(args), args.screenshot)
+        from reader_app.ui.launch import run_gui
+
+        return run_gui(_reading_options(args))
     except StudyError as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:

@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from studies.atomic import atomic_directory, check_output_dir, write_bytes_atomic
 from studies.cohort import Cohort, IngestOptions, load_cohort, resolve
 from studies.decisions.modes import mode_names
@@ -39,7 +37,7 @@ from studies.package import (
 from studies.pairs import SamplingConfig, SelectedPair, eligible_baseline, select_pairs
 from studies.parallel import parallel_map
 from studies.plan import plan_study
-from studies.progress import ProgressCallback
+from studies.progress import NO_PROGRESS, Progress
 
 KEY_SCHEMA_VERSION = 1
 
@@ -137,13 +135,13 @@ def build_study(
     key: str | Path,
     options: BuildOptions | None = None,
     *,
-    progress: ProgressCallback | None = None,
-    materialize_progress: ProgressCallback | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> BuildResult:
     """Build the package at ``out`` and the key at ``key``; return both and the build report.
 
-    ``progress(done, total)`` follows the image conversion; ``materialize_progress`` the
-    writing of a synthetic cohort's images for the chosen knees (knees done, total).
+    ``progress`` follows the writing of a synthetic cohort's images for the chosen knees
+    (knees done) and the image conversion (volumes done), stages weighted by
+    :data:`MATERIALIZE_SHARE`.
 
     Raises :class:`studies.pairs.SamplingError` (with the per-stratum counts) when the cohort
     is too small, :class:`OptionError` for bad options or paths, :class:`InputFileError` for
@@ -168,9 +166,9 @@ def build_study(
         labels, None if cohort.is_synthetic else _has_images_on_disk, min_jsw_mm=-cfg.bounds[2]
     )
     exclusions = {**exclusions, **more}
-    selection, materialized = _select_complete(
-        cohort, eligible, cfg, exclusions, options.workers, materialize_progress
-    )
+    share = MATERIALIZE_SHARE if cohort.is_synthetic else 0.0
+    with progress.stage("writing the chosen knees' images" if share else "", weight=share) as st:
+        selection, materialized = _select_complete(cohort, eligible, cfg, exclusions, options.workers, st)
     report = selection.report
     report["cohort"] = {
         "source": cohort.source,
@@ -193,7 +191,8 @@ def build_study(
         jobs = [
             ConversionJob(src, side, str(tmp / rel), options.n4) for src, side, rel in plan.jobs
         ]
-        convert_many(jobs, workers=options.workers, progress=progress)
+        with progress.stage("converting images", weight=1.0 - share) as st:
+            convert_many(jobs, workers=options.workers, progress=st)
         key_data = {
             "schema_version": KEY_SCHEMA_VERSION,
             "study_id": plan.study_id,
@@ -219,6 +218,10 @@ def build_study(
     return BuildResult(study=out, key=key, manifest=manifest, report=report)
 
 
+#: Share of :func:`build_study`'s time spent writing a synthetic cohort's images for the chosen
+#: knees (the rest converts them into the package), measured with the demo study on 2 cores.
+MATERIALIZE_SHARE = 0.63
+
 #: Rounds of drawing pairs, checking the chosen knees' series and drawing again without the
 #: knees whose series turned out truncated or unreadable.
 MAX_DRAWS = 20
@@ -230,7 +233,7 @@ def _select_complete(
     cfg: SamplingConfig,
     exclusions: dict[str, int],
     workers: int,
-    materialize_progress: ProgressCallback | None,
+    progress: Progress,
 ):
     """Draw the pairs; check every chosen knee's series on disk (counting slices, writing a
     synthetic cohort's images first); redraw without the knees that lack a complete series.
@@ -246,7 +249,7 @@ def _select_complete(
         pool = eligible[[(str(p), s) not in bad for p, s in zip(eligible["participant_id"], eligible["side"], strict=True)]]
         selection = select_pairs(pool.reset_index(drop=True), cfg, exclusions)
         if cohort.is_synthetic:
-            materialized += _materialize(cohort, selection.pairs, workers, materialize_progress)
+            materialized += _materialize(cohort, selection.pairs, workers, progress)
         rows = [r for p in selection.pairs for r in (p.progressor, p.non_progressor)]
         lacking = resolve(cohort, [(str(r["participant_id"]), r["side"], 0) for r in rows])
         if not lacking:
@@ -284,12 +287,12 @@ def _materialize_chunk(args: tuple[str, list[tuple[str, str, int]]]) -> int:
 
 
 def _materialize(
-    cohort: Cohort, pairs: list[SelectedPair], workers: int, progress: ProgressCallback | None
+    cohort: Cohort, pairs: list[SelectedPair], workers: int, progress: Progress
 ) -> int:
     """Write (studies.synth) the baseline images of chosen synthetic knees not on disk yet.
 
-    Runs in ``workers`` processes; ``progress(done, total)`` counts knees. Returns the
-    number of knees that needed images.
+    Runs in ``workers`` processes, ``MATERIALIZE_CHUNK`` knees a task; ``progress`` counts the
+    tasks done. Returns the number of knees that needed images.
     """
     rows = [r for p in pairs for r in (p.progressor, p.non_progressor)]
     missing = [(str(r["participant_id"]), r["side"], 0) for r in rows if not _has_images_on_disk(r)]
@@ -298,9 +301,7 @@ def _materialize(
         for i in range(0, len(missing), MATERIALIZE_CHUNK)
     ]
     if chunks:
-        sizes = [len(c[1]) for c in chunks]
-        done_knees = (lambda d, t: progress(sum(sizes[:d]), len(missing))) if progress else None
-        parallel_map(_materialize_chunk, chunks, workers=workers, progress=done_knees)
+        parallel_map(_materialize_chunk, chunks, workers=workers, progress=progress)
     return len(missing)
 
 
@@ -331,9 +332,9 @@ def _build_params(options: BuildOptions, cohort: Cohort) -> dict[str, Any]:
 
 #: The demo's cohort and study sizes are defined in studies.locations (DEMO_PATIENTS, DEMO_PAIRS).
 DEMO_PRACTICE = 1
-#: Shares of the demo's progress bar: generating the tables, writing the chosen knees'
-#: synthetic images, converting them into the package.
-_DEMO_PHASES = (0.05, 0.6, 0.35)
+#: Share of :func:`build_demo`'s time spent generating the cohort's tables (the rest builds
+#: the study), measured on 2 cores.
+DEMO_COHORT_SHARE = 0.05
 
 
 def build_demo(
@@ -342,7 +343,7 @@ def build_demo(
     patients: int = DEMO_PATIENTS,
     pairs: int = DEMO_PAIRS,
     seed: int = 0,
-    progress: ProgressCallback | None = None,
+    progress: Progress = NO_PROGRESS,
     force: bool = False,
     workers: int | None = None,
 ) -> BuildResult:
@@ -350,7 +351,7 @@ def build_demo(
     ``out_dir/study`` (the package, with one practice pair) and ``out_dir/key.json``.
 
     The cohort is written without images; only the chosen knees' baseline images are
-    materialized. ``progress(done, total)`` covers the whole run (total 1000). Refuses an
+    materialized. ``progress`` follows the whole run, in stages. Refuses an
     existing ``out_dir/study`` (it may hold readers' decisions) unless ``force``.
     """
     from studies.synth import generate_cohort
@@ -367,35 +368,21 @@ def build_demo(
                 "a folder without a previous demo (pass force=True / --force to replace it)",
                 f"{out} (has {name})",
             )
-    total = 1000
-    starts = np.cumsum([0, *_DEMO_PHASES]) * total
-
-    def phase(start: int, width: int) -> ProgressCallback | None:
-        if progress is None:
-            return None
-        return lambda d, t: progress(start + int(width * d / max(t, 1)), total)
-
-    generate_cohort(
-        out / "cohort",
-        patients=patients,
-        seed=seed,
-        size="small",
-        progressor_rate=0.5,
-        images="none",
-        force=force,
-        progress=phase(0, int(starts[1])),
-    )
+    with progress.stage("generating the synthetic cohort", weight=DEMO_COHORT_SHARE) as st:
+        generate_cohort(
+            out / "cohort",
+            patients=patients,
+            seed=seed,
+            size="small",
+            progressor_rate=0.5,
+            images="none",
+            force=force,
+            progress=st,
+        )
     options = BuildOptions(
         sampling=SamplingConfig(n_pairs=pairs, practice=DEMO_PRACTICE, seed=seed),
         force=force,
         workers=workers or max(1, min(2, os.cpu_count() or 1)),
     )
-    result = build_study(
-        out / "cohort",
-        out / "study",
-        out / "key.json",
-        options,
-        materialize_progress=phase(int(starts[1]), int(starts[2] - starts[1])),
-        progress=phase(int(starts[2]), int(total - starts[2])),
-    )
-    return result
+    with progress.stage("", weight=1.0 - DEMO_COHORT_SHARE) as st:
+        return build_study(out / "cohort", out / "study", out / "key.json", options, progress=st)

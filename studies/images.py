@@ -19,7 +19,7 @@ The package convention (``docs/study-package.md``):
   ``db_name`` and ``intent_name``, no extensions, gzip with no file name and mtime 0; no DICOM
   or ITK metadata is carried over (the array and affine are all that is written).
 
-:func:`convert_many` runs conversions in parallel processes with a progress callback.
+:func:`convert_many` runs conversions in parallel processes, reporting to a :class:`studies.progress.Progress`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import numpy as np
 from studies.atomic import write_bytes_atomic
 from studies.errors import InputFileError, OptionError
 from studies.parallel import parallel_map
-from studies.progress import ProgressCallback
+from studies.progress import NO_PROGRESS, Progress
 from studies.series_io import TAR_SUFFIXES, is_tar_series, read_series
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
@@ -179,11 +179,11 @@ def convert_one(job: ConversionJob) -> ConvertedVolume:
 
 
 def convert_many(
-    jobs: list[ConversionJob], *, workers: int = 1, progress: ProgressCallback | None = None
+    jobs: list[ConversionJob], *, workers: int = 1, progress: Progress = NO_PROGRESS
 ) -> list[ConvertedVolume]:
     """Convert ``jobs`` with ``workers`` processes (1: in this process); results in job order.
 
-    ``progress(done, total)`` is called after each volume. The first failure is re-raised
+    ``progress`` counts the volumes done. The first failure is re-raised
     (remaining work is cancelled).
     """
     return parallel_map(convert_one, jobs, workers=workers, progress=progress)

@@ -1,8 +1,8 @@
-"""Process-parallel map with a progress callback, for the builder's long per-item work.
+"""Process-parallel map with progress, for the builder's long per-item work.
 
-``parallel_map(fn, items, workers=N, progress=cb)`` returns ``[fn(x) for x in items]`` in
-order, computed in ``N`` spawned processes (1: in this process), calling ``progress(done,
-total)`` as items finish. ``fn`` must be a picklable top-level function. Spawned (not
+``parallel_map(fn, items, workers=N, progress=task)`` returns ``[fn(x) for x in items]`` in
+order, computed in ``N`` spawned processes (1: in this process), counting the items done on
+``task`` (a :class:`studies.progress.Progress`) as they finish. ``fn`` must be a picklable top-level function. Spawned (not
 forked) workers are safe under threads, as in the Qt app, and on every OS. The first
 failure is re-raised and the remaining work cancelled.
 """
@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import TypeVar
 
 from studies.errors import OptionError
-from studies.progress import ProgressCallback
+from studies.progress import NO_PROGRESS, Progress
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -33,20 +33,18 @@ def parallel_map(
     items: Sequence[T],
     *,
     workers: int = 1,
-    progress: ProgressCallback | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> list[R]:
     """``[fn(x) for x in items]`` using ``workers`` processes; see the module docstring."""
     if isinstance(workers, bool) or not (isinstance(workers, int) and workers >= 1):
         raise OptionError("workers", "an int >= 1", workers)
     total = len(items)
-    if progress:
-        progress(0, total)
+    progress.update(0, total)
     if workers == 1 or total <= 1:
         results = []
         for i, item in enumerate(items, 1):
             results.append(fn(item))
-            if progress:
-                progress(i, total)
+            progress.update(i, total)
         return results
     out: list = [None] * total
     ctx = multiprocessing.get_context("spawn")
@@ -57,8 +55,7 @@ def parallel_map(
         try:
             for done, fut in enumerate(as_completed(futures), 1):
                 out[futures[fut]] = fut.result()
-                if progress:
-                    progress(done, total)
+                progress.update(done, total)
         except BaseException:
             for f in futures:
                 f.cancel()

@@ -31,7 +31,7 @@ from studies.package import (
     read_json,
 )
 from studies.package_paths import package_file
-from studies.progress import ProgressCallback
+from studies.progress import NO_PROGRESS, Progress
 
 #: Voxel axis (RAS order) along which each sequence's slices run.
 SLICE_AXIS = {"cor_iw_tse": 1, "sag_3d_dess": 0}
@@ -41,7 +41,7 @@ BLANK_HEADER_FIELDS = ("descrip", "aux_file", "db_name", "intent_name")
 
 
 def validate_study(
-    study: str | Path, key: str | Path | None = None, *, progress: ProgressCallback | None = None
+    study: str | Path, key: str | Path | None = None, *, progress: Progress = NO_PROGRESS
 ) -> list[str]:
     """Every problem found in the package at ``study`` (and the key, when given)."""
     study = Path(study)
@@ -80,8 +80,7 @@ def validate_study(
             if path.is_file() and (bad := changed_problem(path, expected)) is not None:
                 problems.append(f"case '{cid}' {seq}: {path} {bad}; restore it from the built package")
             problems += _image_problems(path, f"case '{cid}' {seq}", seq, shapes, (cid, seq))
-        if progress:
-            progress(i, len(todo))
+        progress.update(i, len(todo))
     images_dir = study / IMAGES_DIR
     if images_dir.is_dir():
         for f in sorted(images_dir.iterdir()):

@@ -22,7 +22,7 @@ from model.preprocess.n4 import FAST_BY_SEQUENCE, n4_reference, n4_slab
 from model.preprocess.orientation import orient, read_volume
 from model.preprocess.slices import N_SLICES, middle_indices, slice_axis, take_slices
 from studies.errors import InputFileError, OptionError
-from studies.progress import ProgressCallback
+from studies.progress import NO_PROGRESS, Progress
 
 N4_METHODS = ("fast", "reference", "none")
 
@@ -125,24 +125,22 @@ def preprocess_many(
     cache_root: str | Path | None = None,
     workers: int = 1,
     pool: ProcessPoolExecutor | None = None,
-    progress: ProgressCallback | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> list[np.ndarray]:
     """Preprocess ``jobs`` (in ``workers`` processes, or in ``pool``); stacks in job order.
 
-    ``progress(done, total)`` after each volume. The first failure is re-raised.
+    ``progress`` counts the volumes done. The first failure is re-raised.
     """
     if not (isinstance(workers, int) and workers >= 1):
         raise OptionError("workers", "an int >= 1", workers)
     root = str(cache_root) if cache_root else None
     total = len(jobs)
-    if progress:
-        progress(0, total)
+    progress.update(0, total)
     if pool is None and (workers == 1 or total <= 1):
         out = []
         for i, job in enumerate(jobs, 1):
             out.append(preprocess_job(job, config, root))
-            if progress:
-                progress(i, total)
+            progress.update(i, total)
         return out
     own = pool is None
     pool = pool or worker_pool(min(workers, total))
@@ -150,8 +148,7 @@ def preprocess_many(
         results: list[np.ndarray] = []
         for i, stack in enumerate(pool.map(preprocess_job, jobs, [config] * total, [root] * total), 1):
             results.append(stack)
-            if progress:
-                progress(i, total)
+            progress.update(i, total)
         return results
     finally:
         if own:

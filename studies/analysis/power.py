@@ -23,7 +23,7 @@ import numpy as np
 from scipy import stats
 
 from studies.errors import OptionError
-from studies.progress import ProgressCallback
+from studies.progress import NO_PROGRESS, Progress
 from studies.stats.binomial import wilson_ci
 from studies.stats.covariance import mean_jackknife_cov
 from studies.stats.mrmc import or_analysis, standalone_vs_readers
@@ -105,7 +105,7 @@ def power(
     designs: tuple[str, ...] = DESIGNS,
     n_sim: int = 1000,
     seed: int | None = 0,
-    progress: ProgressCallback | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> dict:
     """Power of each requested design under each factor model (rrrc, frrc, rrfc)."""
     for name in designs:
@@ -131,8 +131,8 @@ def power(
             diff["aided-vs-unaided"][s] = res.rrrc.differences[0].estimate
             for m in models:
                 p["aided-vs-unaided", m][s] = getattr(res, m).p
-        if progress is not None and (s + 1) % max(1, n_sim // 20) == 0:
-            progress(s + 1, n_sim)
+        if (s + 1) % max(1, n_sim // 20) == 0:
+            progress.update(s + 1, n_sim)
     out = {"design": asdict(design), "n_sim": n_sim, "seed": seed}
     for dn in designs:
         out[dn] = {

@@ -19,7 +19,7 @@ import pandas as pd
 from studies.analysis import comparisons, inputs, measurements, tables
 from studies.decisions import modes
 from studies.package import load_key, load_manifest
-from studies.progress import ProgressCallback
+from studies.progress import NO_PROGRESS, Progress
 from studies.stats.jsonable import jsonable
 from studies.stats.roc import auc_ci, roc_curve
 
@@ -48,6 +48,10 @@ class StudyResults:
     cases: pd.DataFrame | None = None
 
 
+#: What :func:`analyze_study` counts on its ``progress``: checks, reading, analysis, summary.
+ANALYSIS_STEPS = 4
+
+
 def analyze_study(
     study: str | Path,
     key_path: str | Path,
@@ -57,7 +61,7 @@ def analyze_study(
     seed: int = 0,
     alpha: float = 0.05,
     include_simulated: bool = False,
-    progress: ProgressCallback | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> StudyResults:
     """Verify the key hash and every audit chain, then analyse (see module docstring).
 
@@ -67,15 +71,15 @@ def analyze_study(
     unless ``include_simulated`` (see :func:`analyze_scored`).
     """
     files = list(decision_files) if decision_files else inputs.default_decision_files(study)
-    step = _stepper(progress, 4)
+    progress.update(0, ANALYSIS_STEPS)
     chains = inputs.verify_inputs(study, key_path, files)
-    step()
+    progress.advance()
     manifest = load_manifest(study)
     key_data = load_key(key_path)
     key = inputs.key_table(key_data)
     scored = inputs.score_decisions(inputs.read_all_decisions(files), key, key_path)
     scores = inputs.load_ai_scores(study)
-    step()
+    progress.advance()
     res = analyze_scored(
         scored,
         key,
@@ -86,7 +90,7 @@ def analyze_study(
         ai_path=Path(study) / "ai" / "scores.csv",
         include_simulated=include_simulated,
     )
-    step()
+    progress.advance()
     res.cases = inputs.case_table(manifest, key_data)
     res.tables["measurements"] = measurements.measurement_table(res.decisions, res.cases)
     res.summary = {
@@ -100,19 +104,8 @@ def analyze_study(
         **res.summary,
     }
     res.summary["tables"]["measurements"] = records(res.tables["measurements"])
-    step()
+    progress.advance()
     return res
-
-
-def _stepper(progress: ProgressCallback | None, total: int):
-    done = [0]
-
-    def step() -> None:
-        done[0] += 1
-        if progress is not None:
-            progress(done[0], total)
-
-    return step
 
 
 def analyze_scored(

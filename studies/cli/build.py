@@ -125,26 +125,12 @@ def parse_bounds(text: str | None, jsw_sd: float | None) -> tuple[float, ...]:
     return bounds
 
 
-def _lazy_bar(desc: str):
-    """A progress bar whose clock starts at its first update (phases run one after another)."""
-    from studies.progress import ProgressBar
-
-    bar: list = []
-
-    def update(done: int, total: int) -> None:
-        if not bar:
-            bar.append(ProgressBar(desc))
-        bar[0](done, total)
-
-    return update
-
-
 def _build(args: argparse.Namespace) -> int:
     from studies.builder import BuildOptions, build_study
     from studies.cli.ingest_args import ingest_options
     from studies.cohort.inspect import format_ingest
     from studies.pairs import SamplingConfig, format_report
-    from studies.progress import ProgressBar
+    from studies.progress import terminal_progress
 
     strata = None
     if args.strata is not None:
@@ -171,7 +157,7 @@ def _build(args: argparse.Namespace) -> int:
         ingest=ingest_options(args),
     )
     result = build_study(
-        args.cohort, args.out, args.key, options, progress=ProgressBar("converting images")
+        args.cohort, args.out, args.key, options, progress=terminal_progress("")
     )
     for warning in result.report["cohort"]["warnings"]:
         print(f"warning: {warning}")
@@ -187,10 +173,10 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from studies.progress import ProgressBar
+    from studies.progress import terminal_progress
     from studies.validate import validate_study
 
-    problems = validate_study(args.study, args.key, progress=ProgressBar("checking images"))
+    problems = validate_study(args.study, args.key, progress=terminal_progress("checking images"))
     for p in problems:
         print(f"problem: {p}")
     if problems:
@@ -203,7 +189,7 @@ def _validate(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from studies.builder import build_demo
     from studies.pairs import format_report
-    from studies.progress import ProgressBar
+    from studies.progress import terminal_progress
 
     result = build_demo(
         args.out,
@@ -211,7 +197,7 @@ def _demo(args: argparse.Namespace) -> int:
         pairs=args.pairs,
         seed=args.seed,
         force=args.force,
-        progress=ProgressBar("demo"),
+        progress=terminal_progress("demo"),
     )
     print(format_report(result.report))
     print(f"demo ready: cohort {args.out / 'cohort'}, study {result.study}, key {result.key}")

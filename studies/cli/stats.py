@@ -310,7 +310,7 @@ def _analyze(args: argparse.Namespace) -> int:
     from studies.analysis import analyze_study
     from studies.analysis.exports import check_outside_study, write_outputs
     from studies.atomic import check_output_dir
-    from studies.progress import ProgressBar
+    from studies.progress import terminal_progress
 
     check_outside_study(args.out, args.study, args.key)
     check_output_dir(args.out, force=args.force)
@@ -321,7 +321,7 @@ def _analyze(args: argparse.Namespace) -> int:
         n_boot=args.bootstrap,
         seed=args.seed,
         include_simulated=args.include_simulated,
-        progress=ProgressBar("analyse"),
+        progress=terminal_progress("analyse"),
     )
     written = write_outputs(
         res, args.out, force=args.force, pdf=not args.no_pdf, paper=args.paper, study=args.study
@@ -358,7 +358,7 @@ def _analyze(args: argparse.Namespace) -> int:
 
 def cmd_power(args: argparse.Namespace) -> int:
     from studies.analysis.power import DESIGNS, PowerDesign, power
-    from studies.progress import ProgressBar
+    from studies.progress import terminal_progress
 
     designs = DESIGNS if args.design == "both" else (args.design,)
     grid = []
@@ -381,7 +381,7 @@ def cmd_power(args: argparse.Namespace) -> int:
                     designs=designs,
                     n_sim=args.sims,
                     seed=args.seed,
-                    progress=ProgressBar(f"power {n} pairs x {r} readers"),
+                    progress=terminal_progress(f"power {n} pairs x {r} readers"),
                 )
             )
     _print_json({"results": grid} if len(grid) > 1 else grid[0])

@@ -52,7 +52,7 @@ def quirks_from_args(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from studies.progress import ProgressBar
+    from studies.progress import terminal_progress
     from studies.synth import generate_cohort
     from studies.synth.images import default_workers
     from studies.synth.truth import SERIES_NAME, SYNTHETIC_DIR, load_synthetic
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     out = generate_cohort(
         args.out, patients=args.patients, seed=args.seed, size=args.size, style=args.style,
         progressor_rate=args.progressor_rate, images=args.images, force=args.force, quirks=quirks_from_args(args),
-        flat_contents=args.flat_contents, progress=ProgressBar("synth-cohort: writing series"),
+        flat_contents=args.flat_contents, progress=terminal_progress("synth-cohort: writing series"),
         workers=default_workers() if args.workers is None else args.workers,
     )
     _, truth = load_synthetic(out)

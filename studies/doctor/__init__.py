@@ -20,30 +20,11 @@ from __future__ import annotations
 import json
 import platform
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-STATUSES = ("ok", "missing", "absent", "warning", "skipped")
-
-
-@dataclass(frozen=True)
-class Check:
-    """One requirement as found on this machine.
-
-    ``purpose`` says what the requirement is for (shown for optional parts); ``fix`` what to
-    do when it is not ``ok`` (a command where there is one).
-    """
-
-    name: str
-    status: str
-    detail: str
-    fix: str = ""
-    purpose: str = ""
-    data: dict = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.status not in STATUSES:
-            raise ValueError(f"Check {self.name!r}: status must be one of {STATUSES}, got {self.status!r}")
+from studies.doctor import environment, qt, storage
+from studies.doctor.check import STATUSES, Check
 
 
 @dataclass(frozen=True)
@@ -59,8 +40,6 @@ class DoctorOptions:
 
 def run_checks(options: DoctorOptions | None = None) -> list[Check]:
     """Every check, in the order they are shown."""
-    from studies.doctor import environment, qt, storage
-
     options = options or DoctorOptions()
     checks = [
         environment.check_python(),
@@ -127,6 +106,7 @@ def _platform() -> str:
 
 
 __all__ = [
+    "STATUSES",
     "Check",
     "DoctorOptions",
     "exit_status",

@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from studies.doctor import Check
+from studies.doctor.check import Check
 
 DIST = "knee-reader-study"
 #: The interpreter the project needs (pyproject.toml's requires-python).

@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from studies.doctor import Check
+from studies.doctor.check import Check
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from studies.doctor import Check
+from studies.doctor.check import Check
 from studies.locations import DEMO_CACHE, DEMO_DIR, default_model_cache
 
 GIB = 1024**3

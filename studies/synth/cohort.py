@@ -21,9 +21,10 @@ import numpy as np
 from studies.atomic import atomic_directory, check_output_dir, write_text_atomic
 from studies.errors import OptionError
 from studies.package import SEQUENCES
+from studies.progress import NO_PROGRESS, Progress
 from studies.synth.anatomy import Label, render_labels
 from studies.synth.geometry import SIZES, Grid, check_size, series_grid
-from studies.synth.images import Progress, knee_anatomy, render_series, series_present, write_images
+from studies.synth.images import knee_anatomy, render_series, series_present, write_images
 from studies.synth.layout import (
     STYLES,
     SeriesRecord,
@@ -80,7 +81,7 @@ def generate_cohort(
     progressor_rate: float | None = None,
     images: str = "all",
     force: bool = False,
-    progress: Progress = None,
+    progress: Progress = NO_PROGRESS,
     workers: int | None = None,
     style: str = "oai",
     quirks: Quirks | None = None,
@@ -95,7 +96,7 @@ def generate_cohort(
     ``flat_contents`` (oai only): per-release ``contents.<release>.csv`` in ``out_dir`` instead
     of ``<VV>m/contents.csv``. ``images``: 'all' (every series), 'baseline' (00m series only)
     or 'none'; the index lists every series either way and :func:`materialize` writes the rest
-    on demand. ``progress(done, total)`` is called as series are written. A non-empty
+    on demand. ``progress`` counts the series written. A non-empty
     ``out_dir`` is refused unless ``force``. ``workers``: processes writing images (default 1;
     more need the calling script to be importable, i.e. guarded by
     ``if __name__ == "__main__":``, since workers are spawned).
@@ -132,8 +133,8 @@ def generate_cohort(
         if images != "none":
             chosen = [r for r in records if images == "all" or r.visit_month == 0]
             write_images(tmp, params, truth, chosen, progress, atomic=False, workers=1 if workers is None else workers)
-        elif progress is not None:
-            progress(0, 0)
+        else:
+            progress.finish()  # nothing to write
     return out
 
 
@@ -145,7 +146,7 @@ def knee_series(cohort_dir: str | Path, participant_id: str, side: str, visit_mo
     return knee_visit_series(params["seed"], quirks_of(params), params["size"], row)
 
 
-def materialize(cohort_dir: str | Path, knees: Iterable[tuple[str, str, int]], progress: Progress = None,
+def materialize(cohort_dir: str | Path, knees: Iterable[tuple[str, str, int]], progress: Progress = NO_PROGRESS,
                 *, workers: int = 1) -> int:
     """Write the missing image series of the chosen knees; return how many series were written.
 

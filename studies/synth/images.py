@@ -9,7 +9,6 @@ The two styles write the same slice bytes; only the container differs.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -19,6 +18,7 @@ import pandas as pd
 from studies.atomic import atomic_directory
 from studies.package import SEQUENCES
 from studies.parallel import parallel_map
+from studies.progress import Progress
 from studies.synth.anatomy import OSTEOPHYTE_MM, KneeAnatomy, render_labels
 from studies.synth.archive import study_mtime, write_tar_series
 from studies.synth.contrast import render_image
@@ -29,9 +29,6 @@ from studies.synth.layout import SeriesRecord
 #: Sub-voxels per voxel (slice, row, column) for partial volume; full size is fine enough without.
 SUPERSAMPLE = {"small": (1, 2, 2), "full": (1, 1, 1)}
 SIDES_CODE = {"right": 1, "left": 2}
-
-Progress = Callable[[int, int], None] | None
-
 
 def knee_anatomy(row) -> KneeAnatomy:
     """The phantom's parameters from one ground-truth row."""

@@ -19,8 +19,11 @@ import resource
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+
+from studies.progress import Progress
 
 
 def load() -> str:
@@ -34,14 +37,15 @@ def cpu_seconds() -> float:
 
 
 class _Stages:
-    """Wall and CPU seconds per stage from ``progress(stage, done, total)`` calls."""
+    """Wall and CPU seconds per stage: a progress sink (:class:`studies.progress.ProgressState`)."""
 
     def __init__(self) -> None:
         self.last, self.last_cpu = time.perf_counter(), cpu_seconds()
         self.current: str | None = "before features (cohort reading, synthetic images)"
         self.seconds: dict[str, list[float]] = {}
 
-    def __call__(self, stage: str, done: int, total: int) -> None:
+    def __call__(self, state) -> None:
+        stage = state.text
         now, cpu = time.perf_counter(), cpu_seconds()
         if self.current is not None and stage != self.current:
             acc = self.seconds.setdefault(self.current, [0.0, 0.0])
@@ -51,7 +55,7 @@ class _Stages:
             self.current, self.last, self.last_cpu = stage, now, cpu
 
     def close(self) -> None:
-        self("end", 0, 0)
+        self(SimpleNamespace(text="end"))
 
 
 @pytest.mark.slow
@@ -67,7 +71,7 @@ def test_demo_stages():
         build_demo(root)
         build_s, build_cpu = time.perf_counter() - t0, cpu_seconds() - c0
         stages = _Stages()
-        info = train_and_infer(root / "cohort", root / "study", root / "key.json", root / "run", progress=stages)
+        info = train_and_infer(root / "cohort", root / "study", root / "key.json", root / "run", progress=Progress(stages))
         stages.close()
         total = time.perf_counter() - t0
         cases = len(list((root / "study" / "ai" / "heatmaps").glob("*_cor_iw_tse.nii.gz")))

@@ -9,6 +9,7 @@ import pytest
 
 from model.cli import main
 from model.pipeline import train_and_infer
+from studies.progress import Progress
 
 pytestmark = pytest.mark.slow
 
@@ -60,10 +61,15 @@ def test_demo_function_writes_scores_into_a_study(cohort, cache, tmp_path):
 
     study, key = tmp_path / "study", tmp_path / "key.json"
     build_study(cohort, study, key, BuildOptions(sampling=SamplingConfig(n_pairs=2, strata=(0, 2, 0))))
-    seen = []
+    states = []
     info = train_and_infer(cohort, study, key, tmp_path / "run", folds=2, epochs=2, workers=1, cache_dir=cache,
-                           input_size=128, progress=lambda stage, d, t: seen.append(stage))
-    assert {"cv", "train", "heatmaps:cv", "heatmaps:train", "infer"} <= set(seen)
+                           input_size=128, progress=Progress(states.append))
+    texts = {s.text for s in states}
+    assert {"COR IW TSE: preprocessing and EfficientNet features", "COR IW TSE: 2-fold cross-validation: fold 2",
+            "COR IW TSE: final model", "SAG 3D DESS (for its heatmaps): 2-fold cross-validation: fold 1",
+            "SAG 3D DESS (for its heatmaps): final model", "scores and Grad-CAM heatmaps of the study's cases"} <= texts
+    fractions = [s.fraction for s in states]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert info["heatmap_sequences"] == ["cor_iw_tse", "sag_3d_dess"]  # the reader shows both
     assert len(list((study / "ai" / "heatmaps").glob("*_sag_3d_dess.nii.gz"))) == 4
     assert set(info["models_used"]) <= {"fold_1", "fold_2"}  # training knees never scored by a model that saw them

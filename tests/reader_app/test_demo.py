@@ -3,7 +3,6 @@ opens at once; without a display the first pair is written to a PNG."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 import types
 
@@ -11,6 +10,7 @@ import pytest
 from study_factory import make_study
 
 from reader_app import demo
+from studies.progress import LatestProgress, Progress
 
 
 def _fake_pipeline(monkeypatch, calls):
@@ -19,14 +19,16 @@ def _fake_pipeline(monkeypatch, calls):
     def build_demo(root, *, force, progress):
         calls.append(("build", force))
         for i in range(5):
-            progress(i + 1, 5)
+            progress.update(i + 1, 5)
         make_study(root, n_pairs=2, with_images=True, with_ai=False)
 
     def train_and_infer(cohort, study, key, run, *, progress):
+        """Stages the demo has never heard of, with their own weights."""
         calls.append(("model", study.name, key.name))
-        for stage in ("features", "cv", "train", "infer"):
-            progress(stage, 1, 2)
-            progress(stage, 2, 2)
+        for stage, weight in (("alpha features", 0.7), ("beta cross-validation", 0.2), ("gamma scores", 0.1)):
+            with progress.stage(stage, weight=weight) as st:
+                st.update(1, 2)
+                st.update(2, 2)
         make_study(study.parent, n_pairs=2, with_images=True, with_ai=True)
 
     monkeypatch.setattr("studies.builder.build_demo", build_demo)
@@ -39,16 +41,48 @@ def test_prepare_builds_the_missing_parts_in_order_with_rising_progress(tmp_path
     calls, seen = [], []
     _fake_pipeline(monkeypatch, calls)
     paths = demo.DemoPaths(tmp_path / "demo")
-    demo.prepare_demo(paths, lambda text, frac: seen.append((text, frac)))
+    demo.prepare_demo(paths, Progress(seen.append))
     assert calls == [("build", True), ("model", "study", "key.json")]
-    fractions = [f for _, f in seen]
-    assert fractions == sorted(fractions) and fractions[-1] == 1.0
-    assert any("cross-validation" in t for t, _ in seen)
+    fractions = [s.fraction for s in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and seen[-1].finished
     assert paths.ready()
     # A second call finds everything in place and does nothing.
     calls.clear()
     demo.prepare_demo(paths)
     assert calls == []
+
+
+def test_the_models_own_stages_and_weights_fill_the_demos_bar(tmp_path, monkeypatch):
+    _fake_pipeline(monkeypatch, [])
+    latest, shown = LatestProgress(), {}
+    task = Progress(latest, lambda state: shown.setdefault(state.text, state.fraction))
+    demo.prepare_demo(demo.DemoPaths(tmp_path / "demo"), task)
+    model_text, model_share = demo.MODEL_STAGE
+    start = demo.BUILD_STAGE[1]
+    assert shown[f"{model_text}: alpha features"] == pytest.approx(start)
+    assert shown[f"{model_text}: beta cross-validation"] == pytest.approx(start + 0.7 * model_share)
+    assert shown[f"{model_text}: gamma scores"] == pytest.approx(start + 0.9 * model_share)
+    assert latest.state.finished and demo._shown_text(latest.state) == "Ready"
+
+
+def test_the_terminal_shows_each_stage_with_the_time_left(tmp_path, monkeypatch, capsys):
+    _fake_pipeline(monkeypatch, [])
+    demo.prepare_demo(demo.DemoPaths(tmp_path / "demo"), Progress(demo._terminal_sink()))
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "[  0%] Building the synthetic cohort and the demo study (0 s, estimating the time left)"
+    assert "[ 70%] Training the model and scoring the study: beta cross-validation (0 s, estimating the time left)" in lines
+    assert lines[-1].startswith("[100%] Ready (") and lines[-1].endswith(" s, less than 10 s left)")
+
+
+def test_the_dialog_polls_the_worker_and_shows_the_models_stages(tmp_path, monkeypatch, qapp):
+    from PySide6.QtWidgets import QProgressDialog
+
+    _fake_pipeline(monkeypatch, [])
+    labels = []
+    real_set = QProgressDialog.setLabelText
+    monkeypatch.setattr(QProgressDialog, "setLabelText", lambda self, text: labels.append(text) or real_set(self, text))
+    demo._prepare_with_dialog(demo.DemoPaths(tmp_path / "demo"))
+    assert labels[-1].startswith("Ready…\n100% — ")
 
 
 def test_a_built_study_without_ai_only_runs_the_model(tmp_path, monkeypatch):
@@ -65,7 +99,7 @@ def test_ready_demo_without_display_writes_the_first_pair(tmp_path, monkeypatch,
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     make_study(tmp_path, n_pairs=2, n_practice=1, with_ai=True)
     assert not demo.has_display() and demo.gui_problem() == "no display"
-    assert demo.run_demo(argparse.Namespace(demo_dir=str(tmp_path))) == 0
+    assert demo.run_demo(tmp_path) == 0
     png = tmp_path / "first-pair.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "--mode sequential" in capsys.readouterr().err
@@ -135,8 +169,7 @@ def test_prepare_adds_simulated_readers_marked_as_such(tmp_path, monkeypatch):
 def test_the_printed_summary_and_the_coordinators_view_of_the_demo(tmp_path, monkeypatch, qapp, capsys):
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     make_study(tmp_path, n_pairs=6, n_practice=1, with_ai=True)
-    args = argparse.Namespace(demo_dir=str(tmp_path), coordinator=True)
-    assert demo.run_demo(args) == 0
+    assert demo.run_demo(tmp_path, coordinator=True) == 0
     err = capsys.readouterr().err
     assert "Demo study: 6 pairs." in err and "sim-2 (unaided): proportion correct" in err
     assert "AI on the study's 6 pairs" in err and "±0.40" in err and "Simulated readers (sim-1, sim-2, sim-3)" in err

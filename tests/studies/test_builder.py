@@ -15,6 +15,7 @@ from studies.errors import OptionError
 from studies.package import load_key, load_manifest, verify_key
 from studies.pairs import SamplingConfig, SamplingError
 from studies.plan import plan_study
+from studies.progress import Progress
 from studies.validate import validate_study
 
 
@@ -23,11 +24,10 @@ def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("b")
     csv = write_csv_cohort(root / "cohort")
     opts = BuildOptions(sampling=SamplingConfig(n_pairs=10, practice=2, seed=3), confidence=0)
-    seen = []
-    res = build_study(
-        csv, root / "study", root / "key.json", opts, progress=lambda d, t: seen.append((d, t))
-    )
-    return res, seen
+    states = []
+    res = build_study(csv, root / "study", root / "key.json", opts, progress=Progress(states.append))
+    assert states[-1].fraction == 1.0
+    return res, [(s.done, s.total) for s in states if s.text == "converting images" and s.total]
 
 
 def test_build_writes_package_and_key(built):

@@ -10,6 +10,7 @@ import pytest
 
 from studies.errors import InputFileError
 from studies.images import ConversionJob, convert_many, convert_one, read_source
+from studies.progress import Progress
 
 
 @pytest.fixture
@@ -63,9 +64,9 @@ def test_nifti_source_and_parallel_same_bytes(real_mr, tmp_path):
         ConversionJob(str(nifti), "left", str(tmp_path / "a1.nii.gz")),
         ConversionJob(str(dicom), "right", str(tmp_path / "b1.nii.gz")),
     ]
-    seen = []
-    serial = convert_many(jobs, workers=1, progress=lambda d, t: seen.append((d, t)))
-    assert seen[0] == (0, 2) and seen[-1] == (2, 2)
+    states = []
+    serial = convert_many(jobs, workers=1, progress=Progress(states.append))
+    assert [(s.done, s.total) for s in states] == [(0, 2), (1, 2), (2, 2)] and states[-1].finished
     jobs2 = [ConversionJob(j.source, j.side, j.dest.replace("1.nii", "2.nii")) for j in jobs]
     parallel = convert_many(jobs2, workers=2)
     assert [r.shape for r in parallel] == [r.shape for r in serial]

@@ -16,6 +16,7 @@ from studies.cli import main
 from studies.cohort import load_cohort
 from studies.images import read_source, to_package_volume
 from studies.package import STRATA, load_key, load_manifest
+from studies.progress import Progress
 from studies.synth import generate_cohort, sign_mask
 
 
@@ -197,21 +198,23 @@ def test_build_demo_function(tmp_path):
     from studies.errors import OptionError
     from studies.validate import validate_study
 
-    calls = []
+    states = []
     res = build_demo(
         tmp_path / "demo",
         patients=40,
         pairs=4,
         seed=3,
         workers=1,
-        progress=lambda d, t: calls.append((d, t)),
+        progress=Progress(states.append),
     )
     assert (tmp_path / "demo" / "cohort" / "synthetic" / "cohort.json").is_file()
     assert res.study == tmp_path / "demo" / "study" and res.key == tmp_path / "demo" / "key.json"
     assert len(res.manifest.pairs) == 4 and len(res.manifest.practice_pairs) == 1
     assert validate_study(res.study, res.key) == []
-    done = [d for d, _ in calls]
-    assert done == sorted(done) and calls[-1] == (1000, 1000) and {t for _, t in calls} == {1000}
+    fractions = [s.fraction for s in states]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and states[-1].finished
+    texts = list(dict.fromkeys(s.text for s in states if s.text))
+    assert texts == ["generating the synthetic cohort", "writing the chosen knees' images", "converting images"]
     with pytest.raises(OptionError, match="previous demo"):
         build_demo(tmp_path / "demo", patients=40, pairs=4)
     again = build_demo(tmp_path / "demo", patients=40, pairs=4, seed=3, force=True, workers=1)

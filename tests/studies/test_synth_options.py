@@ -10,6 +10,7 @@ import pytest
 
 from studies.cli import main
 from studies.errors import InputFileError, OptionError
+from studies.progress import Progress
 from studies.synth import generate_cohort, materialize
 from studies.synth.cohort import load_synthetic
 
@@ -132,8 +133,9 @@ def test_materialize_bad_knees(tmp_path):
 
 
 def test_progress_reports_every_series(tmp_path):
-    calls = []
-    out = generate_cohort(tmp_path / "p", patients=1, images="baseline", progress=lambda d, t: calls.append((d, t)))
+    states = []
+    out = generate_cohort(tmp_path / "p", patients=1, images="baseline", progress=Progress(states.append))
+    calls = [(s.done, s.total) for s in states]
     assert (out / "synthetic" / "series.csv").is_file()
     n = len(pd.read_csv(out / "00m" / "contents.csv"))
     assert calls[0] == (0, n) and calls[-1] == (n, n) and len(calls) == n + 1
