@@ -27,6 +27,7 @@ import pandas as pd
 
 from model.backbone import INPUT_SIZE
 from model.preprocess.pipeline import PreprocessConfig
+from model.tasks import READER_VARIABLES
 from model.training import MILClassifier, MILParams
 from studies.atomic import write_bytes_atomic, write_text_atomic
 from studies.errors import InputFileError
@@ -46,7 +47,7 @@ class RunConfig:
 
     cohort: str
     task: str = "jsn-abs"
-    variables: tuple[str, ...] = ("age", "sex", "bmi", "height_m", "weight_kg", "jsw_mm")
+    variables: tuple[str, ...] = READER_VARIABLES
     backbone: str = "efficientnet_lite0"
     weights: str | None = "default"
     #: Slices smaller than this (pixels) are upsampled before the backbone (:func:`model.backbone.to_network_input`).
