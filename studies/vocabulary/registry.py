@@ -3,12 +3,14 @@
 Entries are looked up by name; an unknown name is an error with a "did you mean". New
 entries are added with :meth:`Registry.register` (which refuses a name, or any other unique
 field, already taken) and removed again with :meth:`Registry.unregister` (extensions and
-tests; the project's own entries are declared once, in :mod:`studies.vocabulary`).
+tests, or for a ``with`` block: :meth:`Registry.added`); the project's own entries are
+declared once, in :mod:`studies.vocabulary`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Generic, TypeVar
 
 from studies.errors import StudyError, did_you_mean
@@ -49,6 +51,15 @@ class Registry(Generic[T]):
         entry = self.get(name)
         del self._entries[name]
         return entry
+
+    @contextmanager
+    def added(self, entry: T) -> Iterator[T]:
+        """Register ``entry`` for the duration of a ``with`` block (tests, one-off extensions)."""
+        self.register(entry)
+        try:
+            yield entry
+        finally:
+            self.unregister(self._name(entry))
 
     def get(self, name: str) -> T:
         """The entry ``name``; :class:`StudyError` with a suggestion when there is none."""
