@@ -11,9 +11,9 @@ from typing import Any
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from reader_app.domain.ai import format_probability
+from reader_app.domain.clinical import clinical_names, clinical_texts
 from reader_app.domain.volumes import VIEW_LABELS
 from reader_app.ui.slice_view import SliceView
-from reader_app.domain.clinical import clinical_names, clinical_texts
 from studies.package import SEQUENCES
 
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from model.tasks import OPTIONAL_VARIABLES, READER_VARIABLES, TASKS, Task, check_variables, clinical_matrix
+from model.tasks import (
+    OPTIONAL_VARIABLES,
+    READER_VARIABLES,
+    TASKS,
+    Task,
+    check_variables,
+    clinical_matrix,
+)
 from studies.errors import OptionError
 from studies.vocabulary import AT_NEXT, AT_T, LABELS, Label, Measure
 

@@ -7,8 +7,7 @@ import importlib
 
 import pytest
 
-from studies.cohort import KNEE_COLUMNS
-from studies.cohort import plain_csv
+from studies.cohort import KNEE_COLUMNS, plain_csv
 from studies.cohort.variables import REQUIRED, VARIABLE_MAP, Source, map_problems
 from studies.errors import StudyError
 from studies.labels import LABEL_COLUMNS
