@@ -20,11 +20,9 @@ from studies.vocabulary.variables import (
     clinical_values,
     hidden_variables,
     shown_variables,
-    variable_by_key,
 )
 
 __all__ = [
     "AT_NEXT", "AT_T", "LABELS", "VARIABLES", "ClinicalVariable", "Code", "Label", "Measure", "Registry",
     "clinical_schema", "clinical_values", "hidden_variables", "label_columns", "shown_variables",
-    "variable_by_key",
 ]

@@ -147,14 +147,6 @@ def hidden_variables() -> tuple[ClinicalVariable, ...]:
     return tuple(v for v in VARIABLES if not v.shown)
 
 
-def variable_by_key(key: str) -> ClinicalVariable:
-    """The variable whose package key (or column) is ``key``."""
-    for v in VARIABLES:
-        if key in (v.package_key, v.column):
-            return v
-    return VARIABLES.get(key)  # raises, naming the known columns
-
-
 def clinical_values(row: dict[str, Any]) -> dict[str, Any]:
     """The manifest's ``clinical`` mapping of one knee-table row: package key -> stored value."""
     return {v.package_key: v.stored(row[v.column]) for v in shown_variables()}

@@ -22,7 +22,6 @@ from studies.vocabulary import (
     Label,
     Measure,
     shown_variables,
-    variable_by_key,
 )
 
 
@@ -86,7 +85,6 @@ def test_the_tables_and_formats_list_the_vocabulary():
     assert clinical["required"] == list(CLINICAL_KEYS) and set(clinical["properties"]) == set(CLINICAL_KEYS)
     csv_vars = {**plain_csv.REQUIRED_COLUMNS, **plain_csv.OPTIONAL_COLUMNS}
     assert {k: c for k, c in csv_vars.items() if c in columns} == {v.package_key: v.column for v in VARIABLES}
-    assert variable_by_key("min_medial_jsw_mm") is variable_by_key("jsw_mm") is VARIABLES.get("jsw_mm")
 
 
 def test_the_oai_variable_map_fills_vocabulary_columns():
