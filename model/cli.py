@@ -67,14 +67,22 @@ def _input_size(args) -> int:
     return get_backbone(_resolve_backbone(args)).input_size if args.input_size is None else args.input_size
 
 
+def _count(items) -> str:
+    """"six" for six items (the words of the --help texts), else the number."""
+    words = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+    return words[len(items) - 1] if 0 < len(items) <= len(words) else str(len(items))
+
+
 def _add_data(p: argparse.ArgumentParser, *, out: bool = True) -> None:
+    from model.tasks import READER_VARIABLES, TASKS
     from studies.cli.ingest_args import add_ingest_arguments
 
     p.add_argument("--cohort", required=True, help="cohort folder (an OAI download, either style) or plain CSV")
-    p.add_argument("--task", default="jsn-abs", help="jsn-abs | jsn-rel | pain | pain3")
+    p.add_argument("--task", default="jsn-abs", help=" | ".join(TASKS))
     p.add_argument("--sequence", default="cor_iw_tse", help="cor_iw_tse | sag_3d_dess")
     p.add_argument("--clinical", type=_csv_list(str), default=None,
-                   help="clinical variables (default: the six readers see: age,sex,bmi,height_m,weight_kg,jsw_mm)")
+                   help=f"clinical variables (default: the {_count(READER_VARIABLES)} readers see: "
+                        f"{','.join(READER_VARIABLES)})")
     p.add_argument("--visits", type=_csv_list(int), default=None, help="window starts t in months (default 0,12,24)")
     p.add_argument("--n4", default="fast", help="fast | reference | none")
     p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help=f"feature and preprocessing cache (default {DEFAULT_CACHE})")

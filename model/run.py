@@ -29,7 +29,7 @@ from model.backbone import INPUT_SIZE, INPUT_SIZE_RULE
 from model.backbones import DEFAULT_BACKBONE, backbone_names
 from model.constraints import Constraint, an_int, check_params, one_of
 from model.preprocess.pipeline import PreprocessConfig
-from model.tasks import TASKS, check_variables, get_task
+from model.tasks import READER_VARIABLES, TASKS, check_variables, get_task
 from model.training import MILClassifier
 from studies.atomic import write_bytes_atomic, write_text_atomic
 from studies.errors import InputFileError, OptionError
@@ -49,7 +49,7 @@ class RunConfig:
 
     cohort: str
     task: str = "jsn-abs"
-    variables: tuple[str, ...] = ("age", "sex", "bmi", "height_m", "weight_kg", "jsw_mm")
+    variables: tuple[str, ...] = READER_VARIABLES
     backbone: str = DEFAULT_BACKBONE
     weights: str | None = "default"
     #: Slices smaller than this (pixels) are upsampled before the backbone (:func:`model.backbone.to_network_input`).

@@ -9,46 +9,74 @@ pain       pain_binary: WOMAC pain >= 2 vs < 1 (between: out)   2        t (cont
 pain3      pain3: < 1, 1 to < 2, >= 2                           3        t (contemporary)
 =========  ==================================================  =======  =====================
 
-Clinical variables default to the six that readers see (:data:`READER_VARIABLES`), so the
-AI-vs-reader comparison is fair and a study package carries everything inference needs.
-Any knee-table column can be added (e.g. ``kl_grade``; ``womac_pain`` for the JSN tasks).
+A task points at a label of :data:`studies.vocabulary.LABELS`; its classes and the inputs it
+refuses (a label made from measurements at t only, as the pain labels from WOMAC pain at t,
+is given away by those inputs) come from the label's definition. Clinical variables default
+to those readers see (:data:`READER_VARIABLES`), so the AI-vs-reader comparison is fair and
+a study package carries everything inference needs. Any other clinical variable of
+:data:`studies.vocabulary.VARIABLES` can be added (e.g. ``kl_grade``; ``womac_pain`` for the
+JSN tasks). To add a task, add one :class:`Task` to :data:`TASKS`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from model.choices import unknown_choice
 from studies.errors import OptionError, StudyError
+from studies.vocabulary import LABELS, VARIABLES, Label, hidden_variables, shown_variables
+
+if TYPE_CHECKING:  # numpy and pandas are imported by the functions that use them: the CLI's
+    import numpy as np  # parser lists the tasks without loading them
+    import pandas as pd
 
 
 @dataclass(frozen=True)
 class Task:
+    """A prediction task: a name and the label it predicts.
+
+    ``label`` is a label column of :data:`studies.vocabulary.LABELS`; the number of classes
+    and the inputs that would give the label away (:attr:`leaked_inputs`) come from that
+    label's definition.
+    """
+
     name: str
     label: str
-    n_classes: int
     description: str
+
+    @property
+    def target(self) -> Label:
+        """The label's definition (:class:`studies.vocabulary.Label`)."""
+        return LABELS.get(self.label)
+
+    @property
+    def n_classes(self) -> int:
+        return self.target.n_classes
+
+    @property
+    def leaked_inputs(self) -> frozenset[str]:
+        """Clinical variables that must not be fed to the model: those the label is made
+        from when it is made from measurements at t only (:meth:`Label.leaked_by`)."""
+        return self.target.leaked_by()
 
 
 TASKS: dict[str, Task] = {
     t.name: t
     for t in (
-        Task("jsn-abs", "progressor_abs", 2, "12-month JSN <= -0.5 mm"),
-        Task("jsn-rel", "progressor_rel", 2, "12-month JSN <= -25 % of JSW(t)"),
-        Task("pain", "pain_binary", 2, "WOMAC pain >= 2 (vs < 1)"),
-        Task("pain3", "pain3", 3, "WOMAC pain < 1 / 1 to < 2 / >= 2"),
+        Task("jsn-abs", "progressor_abs", "12-month JSN <= -0.5 mm"),
+        Task("jsn-rel", "progressor_rel", "12-month JSN <= -25 % of JSW(t)"),
+        Task("pain", "pain_binary", "WOMAC pain >= 2 (vs < 1)"),
+        Task("pain3", "pain3", "WOMAC pain < 1 / 1 to < 2 / >= 2"),
     )
 }
 
-#: Clinical variables shown to readers: knee-table column names.
-READER_VARIABLES: tuple[str, ...] = ("age", "sex", "bmi", "height_m", "weight_kg", "jsw_mm")
-#: Knee-table column -> study-package clinical key (``studies.package.CLINICAL_KEYS``).
-PACKAGE_NAMES = {"jsw_mm": "min_medial_jsw_mm"}
-#: Columns that may be added as clinical variables.
-OPTIONAL_VARIABLES: tuple[str, ...] = ("kl_grade", "womac_pain")
+#: Clinical variables shown to readers: knee-table column names (the default inputs).
+READER_VARIABLES: tuple[str, ...] = tuple(v.column for v in shown_variables())
+#: Knee-table column -> study-package clinical key, where they differ.
+PACKAGE_NAMES = {v.column: v.package_key for v in VARIABLES if v.package_key != v.column}
+#: The other clinical variables, which may be added as inputs.
+OPTIONAL_VARIABLES: tuple[str, ...] = tuple(v.column for v in hidden_variables())
 
 
 def get_task(name: str) -> Task:
@@ -58,30 +86,37 @@ def get_task(name: str) -> Task:
 
 
 def check_variables(task: Task, variables: tuple[str, ...]) -> tuple[str, ...]:
-    """Validate clinical variable names; refuse the task's own label source as an input."""
+    """Validate clinical variable names; refuse the inputs that give the task's label away."""
     allowed = (*READER_VARIABLES, *OPTIONAL_VARIABLES)
     for v in variables:
         if v not in allowed:
             raise unknown_choice("clinical", v, allowed)
-    if task.name.startswith("pain") and "womac_pain" in variables:
-        raise OptionError("clinical", f"variables other than the label of task {task.name}", "womac_pain")
+    leaked = task.leaked_inputs
+    for v in variables:
+        if v in leaked:
+            raise OptionError("clinical", f"variables other than the label of task {task.name}", v)
     return tuple(variables)
 
 
 def clinical_matrix(rows: pd.DataFrame, variables: tuple[str, ...]) -> np.ndarray:
-    """(n, K) float32 raw clinical values, NaN where missing; ``sex`` coded F = 1, M = 0.
+    """(n, K) float32 raw clinical values, NaN where missing; codes as their numbers
+    (``sex`` F = 1, M = 0: :class:`studies.vocabulary.ClinicalVariable.number`).
 
     Reads knee-table column names, or the study package's names (``min_medial_jsw_mm``).
     """
+    import numpy as np
+    import pandas as pd
+
     cols = []
     for v in variables:
-        name = v if v in rows.columns else PACKAGE_NAMES.get(v, v)
+        var = VARIABLES.find(v)
+        name = v if v in rows.columns or var is None else var.package_key
         if name not in rows.columns:
             cols.append(np.full(len(rows), np.nan))
             continue
         col = rows[name]
-        if v == "sex":
-            cols.append(col.map({"F": 1.0, "M": 0.0}).astype(float).to_numpy())
+        if var is not None and var.categorical:
+            cols.append(col.map(var.number).astype(float).to_numpy())
         else:
             cols.append(pd.to_numeric(col, errors="coerce").astype(float).to_numpy())
     return np.stack(cols, axis=1).astype(np.float32) if cols else np.zeros((len(rows), 0), np.float32)
@@ -93,6 +128,8 @@ def task_rows(labels: pd.DataFrame, task: Task, sequence: str, *, where: str = "
     Adds ``y`` (int class). ``df.attrs["dropped"]`` counts rows without label / image.
     Raises :class:`StudyError` when nothing is left or only one class is.
     """
+    import pandas as pd
+
     if task.label not in labels.columns:
         raise StudyError(f"{where}: the labels have no column '{task.label}' needed by task {task.name}")
     has_label = labels[task.label].notna()

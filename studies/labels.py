@@ -20,17 +20,13 @@ import numpy as np
 import pandas as pd
 
 from studies.errors import OptionError
+from studies.vocabulary import label_columns
 
 WINDOW_STARTS: tuple[int, ...] = (0, 12, 24)
 HORIZON_MONTHS = 12
-LABEL_COLUMNS = (
-    "jsw_next_mm",
-    "jsn_mm",
-    "progressor_abs",
-    "progressor_rel",
-    "pain_binary",
-    "pain3",
-)
+#: The columns this module adds, as defined in :data:`studies.vocabulary.LABELS` (what each is
+#: made from, its classes).
+LABEL_COLUMNS = label_columns()
 
 
 def make_labels(

@@ -33,6 +33,7 @@ from studies.ai_scores import AI_SCORE_COLUMNS, parse_scores
 from studies.atomic import write_text_atomic
 from studies.errors import InputFileError
 from studies.package_paths import READER_ID_PATTERN, relative_path_problem, safe_id_problem
+from studies.vocabulary import shown_variables
 
 SCHEMA_VERSION = 2
 #: Manifest versions this software reads.
@@ -53,14 +54,10 @@ SEQUENCE_LABELS = {"cor_iw_tse": "COR IW TSE", "sag_3d_dess": "SAG 3D DESS"}
 
 DEFAULT_QUESTION = "Which knee will show joint-space narrowing within 12 months?"
 
-#: Clinical variables readers may see, in display order: (key, label, unit).
-CLINICAL_VARIABLES: tuple[tuple[str, str, str], ...] = (
-    ("age", "Age", "years"),
-    ("sex", "Sex", ""),
-    ("bmi", "BMI", "kg/m²"),
-    ("height_m", "Height", "m"),
-    ("weight_kg", "Weight", "kg"),
-    ("min_medial_jsw_mm", "Min. medial JSW", "mm"),
+#: Clinical variables readers see, in display order: (key, label, unit), from
+#: :func:`studies.vocabulary.shown_variables` (where each is defined).
+CLINICAL_VARIABLES: tuple[tuple[str, str, str], ...] = tuple(
+    (v.package_key, v.label, v.unit) for v in shown_variables()
 )
 CLINICAL_KEYS = tuple(k for k, _, _ in CLINICAL_VARIABLES)
 
@@ -73,7 +70,8 @@ class Case:
     """One knee as a reader sees it.
 
     ``images`` maps a sequence key to a path relative to the package root.
-    ``clinical`` maps each of :data:`CLINICAL_KEYS` to its value (``sex`` is "F" or "M").
+    ``clinical`` maps the package key of each variable readers see
+    (:func:`studies.vocabulary.shown_variables`) to its value (``sex`` is "F" or "M").
     """
 
     case_id: str
@@ -171,7 +169,7 @@ def manifest_problems(data: Any, path: str | Path = MANIFEST_NAME) -> list[str]:
     """Every problem in a parsed manifest, as readable sentences (empty when valid): the
     declared schema (:data:`studies.schemas.MANIFEST_SCHEMA`), then the cross-references."""
     from studies.schema_check import schema_problems
-    from studies.schemas import MANIFEST_SCHEMA
+    from studies.schemas import manifest_schema
 
     if isinstance(data, dict) and data.get("schema_version") not in SUPPORTED_SCHEMA_VERSIONS \
             and type(data.get("schema_version")) is int:
@@ -180,7 +178,7 @@ def manifest_problems(data: Any, path: str | Path = MANIFEST_NAME) -> list[str]:
             f"(this version reads {', '.join(map(str, SUPPORTED_SCHEMA_VERSIONS))}); update the "
             "software or rebuild the study"
         ]
-    problems = schema_problems(data, MANIFEST_SCHEMA, path)
+    problems = schema_problems(data, manifest_schema(), path)
     if isinstance(data, dict):  # the cross-references of whatever parts are well formed
         problems += _reference_problems(data, path)
     return problems

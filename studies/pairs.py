@@ -8,7 +8,7 @@ As in the paper: at baseline, progressors are drawn per stratum of 12-month JSN 
     non-progressors  JSN >  b2
 
 with 10 / 130 / 10 pairs by default (scaled to another number of pairs). Only knees with
-both sequences and all six displayed clinical variables are eligible; each knee is used at
+both sequences and every clinical variable readers see are eligible; each knee is used at
 most once (a participant may give both knees). Non-progressors are drawn at random, optionally
 matched to their progressor on sex, BMI band and/or KL grade (relaxed, and counted, when no
 exact match is left). Everything is drawn from one seeded generator.
@@ -26,14 +26,13 @@ import pandas as pd
 
 from studies.errors import OptionError, StudyError
 from studies.package import SEQUENCES, STRATA
+from studies.vocabulary import shown_variables
 
 DEFAULT_STRATA: tuple[int, int, int] = (10, 130, 10)
 DEFAULT_BOUNDS: tuple[float, float, float] = (-1.1, -0.6, -0.5)
 MATCH_KEYS: tuple[str, ...] = ("sex", "bmi", "kl")
 #: BMI bands (kg/m^2) used when matching on BMI: < 25, 25 to < 30, >= 30.
 BMI_BANDS: tuple[float, ...] = (25.0, 30.0)
-#: Knee-table columns readers see (the six clinical variables), in the order exclusions are counted.
-CLINICAL_COLUMNS: tuple[str, ...] = ("age", "sex", "bmi", "height_m", "weight_kg", "jsw_mm")
 
 
 def parsons_bound(jsw_sd_mm: float) -> float:
@@ -184,8 +183,8 @@ def eligible_baseline(
 
     for seq in SEQUENCES:
         drop(f"no {seq} series", base[seq].isna().to_numpy())
-    for col in CLINICAL_COLUMNS:
-        drop(f"missing {col}", base[col].isna().to_numpy())
+    for var in shown_variables():  # in the order readers see them
+        drop(f"missing {var.column}", base[var.column].isna().to_numpy())
     drop(f"JSW below {min_jsw_mm:g} mm (cannot progress)", (base["jsw_mm"] < min_jsw_mm).to_numpy())
     if has_images is not None:
         records = base.to_dict("records")

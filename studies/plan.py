@@ -17,6 +17,7 @@ import numpy as np
 
 from studies.package import IMAGES_DIR, SEQUENCES, Case, Pair
 from studies.pairs import SelectedPair
+from studies.vocabulary import clinical_values
 
 #: RFC 4648 base-32 alphabet for case and study ids.
 ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -35,17 +36,6 @@ def _unique_tokens(rng: np.random.Generator, prefix: str, count: int) -> list[st
         if t not in seen:
             seen.append(t)
     return seen
-
-
-def _clinical(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "age": int(round(row["age"])),
-        "sex": row["sex"],
-        "bmi": round(float(row["bmi"]), 1),
-        "height_m": round(float(row["height_m"]), 2),
-        "weight_kg": round(float(row["weight_kg"]), 1),
-        "min_medial_jsw_mm": round(float(row["jsw_mm"]), 2),
-    }
 
 
 def _source(row: dict[str, Any]) -> dict[str, Any]:
@@ -109,7 +99,7 @@ def plan_study(selected: list[SelectedPair], seed: int) -> StudyPlan:
             prog_id, non_id = next(ids), next(ids)
             for cid, row in ((prog_id, sp.progressor), (non_id, sp.non_progressor)):
                 images = {s: f"{IMAGES_DIR}/{cid}_{s}.nii.gz" for s in SEQUENCES}
-                plan.cases[cid] = Case(case_id=cid, images=images, clinical=_clinical(row))
+                plan.cases[cid] = Case(case_id=cid, images=images, clinical=clinical_values(row))
                 plan.jobs += [(str(row[s]), row["side"], images[s]) for s in SEQUENCES]
             order = (prog_id, non_id) if rng.random() < 0.5 else (non_id, prog_id)
             (plan.practice if is_practice else plan.pairs).append(Pair(pair_id, order))

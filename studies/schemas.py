@@ -13,13 +13,13 @@ from typing import Any
 
 from studies.decisions.modes import schema_names
 from studies.package import (
-    CLINICAL_KEYS,
     MAX_CONFIDENCE_STEPS,
     SEQUENCES,
     STRATA,
     SUPPORTED_SCHEMA_VERSIONS,
 )
 from studies.package_paths import CASE_ID_PATTERN, MAX_PATH_CHARS, PAIR_ID_PATTERN
+from studies.vocabulary import clinical_schema
 
 MAX_TITLE_CHARS = 200
 MAX_QUESTION_CHARS = 1000
@@ -42,23 +42,9 @@ def _number(lo: float, hi: float) -> dict[str, Any]:
     return {"type": "number", "minimum": lo, "maximum": hi}
 
 
-#: Plausible ranges of the clinical variables shown to readers (a typo, not a patient, is
-#: outside them).
-CLINICAL_RANGES: dict[str, tuple[float, float]] = {
-    "age": (0, 130), "bmi": (5, 100), "height_m": (0.5, 2.6), "weight_kg": (10, 400),
-    "min_medial_jsw_mm": (0, 20),
-}
-assert set(CLINICAL_RANGES) | {"sex"} == set(CLINICAL_KEYS)
-
-_clinical = {
-    "type": "object",
-    "required": list(CLINICAL_KEYS),
-    "additionalProperties": False,
-    "properties": {
-        "sex": {"enum": ["F", "M"]},
-        **{k: _number(lo, hi) for k, (lo, hi) in CLINICAL_RANGES.items()},
-    },
-}
+#: A case's clinical variables: those readers see, each in its plausible range (a typo, not a
+#: patient, is outside it), from the vocabulary (:mod:`studies.vocabulary.variables`).
+_clinical = clinical_schema()
 
 _case = {
     "type": "object",
@@ -138,6 +124,19 @@ MANIFEST_SCHEMA: dict[str, Any] = {
                       "additionalProperties": _sha256},
     },
 }
+
+
+def manifest_schema() -> dict[str, Any]:
+    """:data:`MANIFEST_SCHEMA`, its ``clinical`` part made from the vocabulary as it is now
+    (the same object while no variable was registered since import)."""
+    clinical = clinical_schema()
+    if clinical == _clinical:
+        return MANIFEST_SCHEMA
+    cases = MANIFEST_SCHEMA["properties"]["cases"]
+    case = {**_case, "properties": {**_case["properties"], "clinical": clinical}}
+    return {**MANIFEST_SCHEMA, "properties": {**MANIFEST_SCHEMA["properties"],
+                                              "cases": {**cases, "additionalProperties": case}}}
+
 
 _source = {"type": "object"}
 _key_pair = {

@@ -11,20 +11,10 @@ from typing import Any
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from reader_app.domain.ai import format_probability
+from reader_app.domain.clinical import clinical_names, clinical_texts
 from reader_app.domain.volumes import VIEW_LABELS
 from reader_app.ui.slice_view import SliceView
-from studies.package import CLINICAL_VARIABLES, SEQUENCES
-
-
-def format_clinical(key: str, value: Any, unit: str) -> str:
-    """Display text of one clinical variable ("63 years", "27.4 kg/m²", "F" -> "Female")."""
-    if value is None or (isinstance(value, float) and value != value):
-        return "—"
-    if key == "sex":
-        return {"F": "Female", "M": "Male"}.get(str(value), str(value))
-    if isinstance(value, float):
-        value = f"{value:.2f}" if key in ("height_m", "min_medial_jsw_mm") else f"{value:.1f}"
-    return f"{value} {unit}".strip()
+from studies.package import SEQUENCES
 
 
 class KneePanel(QWidget):
@@ -64,7 +54,7 @@ class KneePanel(QWidget):
         grid.setContentsMargins(6, 4, 6, 4)
         grid.setHorizontalSpacing(14)
         self.clinical_values: dict[str, QLabel] = {}
-        for i, (key, name, _unit) in enumerate(CLINICAL_VARIABLES):
+        for i, (key, name) in enumerate(clinical_names()):
             row, col = divmod(i, 3)
             n = QLabel(name)
             n.setObjectName("clinicalName")
@@ -76,9 +66,9 @@ class KneePanel(QWidget):
         layout.addWidget(self.clinical)
 
     def set_clinical(self, clinical: dict[str, Any]) -> None:
-        """Fill the clinical variables (keys of :data:`studies.package.CLINICAL_VARIABLES`)."""
-        for key, _name, unit in CLINICAL_VARIABLES:
-            self.clinical_values[key].setText(format_clinical(key, clinical.get(key), unit))
+        """Fill the clinical variables (the manifest's ``clinical``: package key -> value)."""
+        for key, text in clinical_texts(clinical).items():
+            self.clinical_values[key].setText(text)
 
     def set_measurements(self, lines: list[str]) -> None:
         """List this knee's caliper measurements (an empty line when there are none)."""

@@ -227,8 +227,8 @@ def load_key_table(key_path: str | Path) -> pd.DataFrame:
 def case_table(manifest: Manifest, key: dict) -> pd.DataFrame:
     """One row per scored knee for Table 1: case_id, pair_id, group ("progressor" or
     "non-progressor"), stratum, jsn_mm (12-month JSN, from the key) and the clinical
-    variables the manifest shows readers (:data:`studies.package.CLINICAL_KEYS`)."""
-    from studies.package import CLINICAL_KEYS
+    variables the manifest shows readers (:func:`studies.vocabulary.shown_variables`)."""
+    from studies.vocabulary import shown_variables
 
     rows = []
     for p in key["pairs"]:
@@ -245,7 +245,7 @@ def case_table(manifest: Manifest, key: dict) -> pd.DataFrame:
                     "group": group,
                     "stratum": p.get("stratum"),
                     "jsn_mm": jsn,
-                    **{k: clinical.get(k) for k in CLINICAL_KEYS},
+                    **{v.package_key: clinical.get(v.package_key) for v in shown_variables()},
                 }
             )
     return pd.DataFrame(rows)

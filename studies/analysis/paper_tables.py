@@ -22,7 +22,8 @@ import pandas as pd
 
 from studies.analysis import formatting as fmt
 from studies.analysis.results import StudyResults
-from studies.package import CLINICAL_VARIABLES, STRATA
+from studies.package import STRATA
+from studies.vocabulary import shown_variables
 
 
 @dataclass(frozen=True)
@@ -73,20 +74,21 @@ def table_study(results: StudyResults) -> PaperTable | None:
     rows.append(
         ["12-month JSN, mm, mean (SD)", *(fmt.mean_sd(by[g]["jsn_mm"], 2) for g in groups)]
     )
-    for key, label, unit in CLINICAL_VARIABLES:
+    for var in shown_variables():
+        key = var.package_key
         if key not in cases:
             continue
-        if key == "sex":
+        if var.categorical:  # the share of the first code (sex: female)
+            first = var.codes[0]
             cells = [
-                fmt.n_percent(int((by[g]["sex"] == "F").sum()), n[g]) if by[g]["sex"].notna().any() else ""
+                fmt.n_percent(int((by[g][key] == first.value).sum()), n[g]) if by[g][key].notna().any() else ""
                 for g in groups
             ]
-            rows.append(["Female, n (%)", *cells])
+            rows.append([f"{first.name}, n (%)", *cells])
         else:
-            digits = 2 if unit in ("m", "mm") else 1
-            unit_text = f", {unit}" if unit else ""
+            unit_text = f", {var.unit}" if var.unit else ""
             rows.append(
-                [f"{label}{unit_text}, mean (SD)", *(fmt.mean_sd(by[g][key], digits) for g in groups)]
+                [f"{var.label}{unit_text}, mean (SD)", *(fmt.mean_sd(by[g][key], var.digits) for g in groups)]
             )
     return PaperTable(
         "table1",

@@ -45,6 +45,7 @@ from studies.cohort.table import Cohort, finalize_knees
 from studies.cohort.variables import STYLES, variable_map
 from studies.errors import InputFileError, OptionError
 from studies.package import SEQUENCES
+from studies.vocabulary import VARIABLES as VOCABULARY
 
 KEY = ["participant_id", "side", "visit_month"]
 SYNTHETIC_MARKER = Path("synthetic") / "cohort.json"
@@ -167,7 +168,10 @@ def load_oai_style(root: str | Path, options: IngestOptions | None = None) -> Co
     visits, carried = carry_heights_forward(visits)
     report["heights_carried_forward"] = carried
     knees = knees.merge(visits, on=["participant_id", "visit_month"], how="left")
-    knees["womac_pain"] = np.where(knees["side"] == "right", knees["pain_right"], knees["pain_left"])
+    for var in VOCABULARY:  # read per side for a participant (WOMAC pain): each knee its own side's
+        if var.read_as:
+            right, left = var.read_as
+            knees[var.column] = np.where(knees["side"] == "right", knees[right], knees[left])
     knees = knees.merge(sex, on="participant_id", how="left")
     knees = finalize_knees(knees)
     report["participants"] = int(knees["participant_id"].nunique())

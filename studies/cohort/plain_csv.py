@@ -23,32 +23,25 @@ import pandas as pd
 from studies.cohort.table import VISIT_MONTHS, finalize_knees
 from studies.errors import InputFileError, did_you_mean, require_columns
 from studies.package import SEQUENCES
+from studies.vocabulary import VARIABLES
 
-#: CSV column -> knee-table column.
+#: CSV column -> knee-table column: the knee, the visit, the clinical variables readers see
+#: (named by their package keys, :mod:`studies.vocabulary.variables`), the images.
 REQUIRED_COLUMNS: dict[str, str] = {
     "patient_id": "participant_id",
     "side": "side",
     "visit_month": "visit_month",
-    "min_medial_jsw_mm": "jsw_mm",
-    "age": "age",
-    "sex": "sex",
-    "bmi": "bmi",
-    "height_m": "height_m",
-    "weight_kg": "weight_kg",
+    **{v.package_key: v.column for v in VARIABLES if v.shown},
     **{s: s for s in SEQUENCES},
 }
-OPTIONAL_COLUMNS: dict[str, str] = {"womac_pain": "womac_pain", "kl_grade": "kl_grade"}
-NUMERIC = {
-    "min_medial_jsw_mm": (0.0, 20.0),
-    "womac_pain": (0.0, 20.0),
-    "age": (0.0, 120.0),
-    "bmi": (5.0, 100.0),
-    "height_m": (0.5, 2.6),
-    "weight_kg": (10.0, 400.0),
-    "kl_grade": (0.0, 4.0),
-}
+#: The other clinical variables: optional columns.
+OPTIONAL_COLUMNS: dict[str, str] = {v.package_key: v.column for v in VARIABLES if not v.shown}
+COLUMNS: dict[str, str] = {**REQUIRED_COLUMNS, **OPTIONAL_COLUMNS}
+#: Numeric CSV column -> its valid range.
+NUMERIC = {v.package_key: v.valid_range for v in VARIABLES if not v.categorical}
+#: Categorical CSV column -> {accepted spelling (lower case): stored code}.
+CODED = {v.package_key: v.aliases() for v in VARIABLES if v.categorical}
 SIDES = {"right": "right", "r": "right", "left": "left", "l": "left"}
-SEXES = {"f": "F", "female": "F", "m": "M", "male": "M"}
 DEFAULT_NAME = "cohort.csv"
 
 
@@ -64,7 +57,7 @@ def read_plain_csv(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise InputFileError(path, f"cannot read this CSV ({exc})") from exc
     raw.columns = [str(c).strip() for c in raw.columns]
-    known = [*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS]
+    known = list(COLUMNS)
     report: dict[str, Any] = {"warnings": []}
     for col in raw.columns:
         if col in known:
@@ -84,11 +77,13 @@ def read_plain_csv(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
         i = int(np.flatnonzero(empty.to_numpy())[0])
         raise InputFileError(path, "empty patient id", column="patient_id", row=i + 1)
     out["side"] = _mapped(raw, "side", SIDES, path, allow_missing=False)
-    out["sex"] = _mapped(raw, "sex", SEXES, path, allow_missing=True)
+    for col, codes in CODED.items():
+        if col in raw.columns:
+            out[COLUMNS[col]] = _mapped(raw, col, codes, path, allow_missing=True)
     out["visit_month"] = _visit(raw, path)
     for col, (lo, hi) in NUMERIC.items():
         if col in raw.columns:
-            out[{**REQUIRED_COLUMNS, **OPTIONAL_COLUMNS}[col]] = _number(raw, col, lo, hi, path)
+            out[COLUMNS[col]] = _number(raw, col, lo, hi, path)
     for seq in SEQUENCES:
         out[seq] = [
             None if not cell else str(p if (p := Path(cell)).is_absolute() else path.parent / p)

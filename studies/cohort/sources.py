@@ -24,15 +24,19 @@ import pandas as pd
 
 from studies.cohort.nda_tables import read_nda_table
 from studies.cohort.oai_tables import CODED_RE, is_missing, numeric_column, read_table
-from studies.cohort.variables import KEYS, REQUIRED, VISIT_CODES, Source
+from studies.cohort.variables import KEYS, REQUIRED, VARIABLE_MAP, VISIT_CODES, Source
 from studies.errors import InputFileError, did_you_mean, require_columns
+from studies.vocabulary import VARIABLES as VOCABULARY
 
 SEX_VALUES = {"1": "M", "m": "M", "male": "M", "2": "F", "f": "F", "female": "F"}
 SIDE_VALUES = {"1": "right", "right": "right", "r": "right", "2": "left", "left": "left", "l": "left"}
 VISIT_MONTH_OF = {f"V{code}": month for month, code in VISIT_CODES.items()}
 
-PARTICIPANT_VARIABLES = ("age", "bmi", "height_m", "weight_kg", "pain_right", "pain_left")
-KNEE_VARIABLES = ("jsw_mm", "kl_grade")
+#: Numbers per participant and visit, and readings per knee (with a reading project), as the
+#: variable map declares them (``per``); coded variables (sex) are read once per participant.
+PARTICIPANT_VARIABLES = tuple(v for v, src in VARIABLE_MAP["oai"].items()
+                              if src.per == "participant" and not (v in VOCABULARY and VOCABULARY.get(v).categorical))
+KNEE_VARIABLES = tuple(v for v, src in VARIABLE_MAP["oai"].items() if src.per == "knee")
 
 
 class Tables:

@@ -1,6 +1,7 @@
 """The knee table: the ingest's output, shared by the study builder and the model.
 
-One row per knee and visit, columns :data:`KNEE_COLUMNS` (see ``docs/cohort-csv-format.md``):
+One row per knee and visit, columns :data:`KNEE_COLUMNS` (see ``docs/cohort-csv-format.md``;
+the clinical variables are defined in :mod:`studies.vocabulary.variables`):
 
 =============  ======================================================================
 participant_id str, the source participant id (never shown to readers)
@@ -29,22 +30,20 @@ import numpy as np
 import pandas as pd
 
 from studies.package import SEQUENCES
+from studies.vocabulary import VARIABLES
 
+#: The knee table's columns: the knee, the visit, every clinical variable of the vocabulary
+#: (:data:`studies.vocabulary.VARIABLES`, in its order), the image of each sequence.
 KNEE_COLUMNS: tuple[str, ...] = (
     "participant_id",
     "side",
     "visit_month",
-    "jsw_mm",
-    "womac_pain",
-    "age",
-    "sex",
-    "bmi",
-    "height_m",
-    "weight_kg",
-    "kl_grade",
+    *(v.column for v in VARIABLES),
     *SEQUENCES,
 )
-FLOAT_COLUMNS = ("jsw_mm", "womac_pain", "age", "bmi", "height_m", "weight_kg", "kl_grade")
+FLOAT_COLUMNS = tuple(v.column for v in VARIABLES if not v.categorical)
+#: Columns of text (None when missing): the categorical variables and the image paths.
+OBJECT_COLUMNS = (*(v.column for v in VARIABLES if v.categorical), *SEQUENCES)
 VISIT_MONTHS: tuple[int, ...] = (0, 12, 24, 36)
 
 
@@ -81,12 +80,12 @@ def finalize_knees(df: pd.DataFrame) -> pd.DataFrame:
     df = df.copy()
     for col in KNEE_COLUMNS:
         if col not in df.columns:
-            df[col] = None if col in ("sex", *SEQUENCES) else np.nan
+            df[col] = None if col in OBJECT_COLUMNS else np.nan
     for col in FLOAT_COLUMNS:
         df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
     df["participant_id"] = df["participant_id"].astype(str)
     df["visit_month"] = df["visit_month"].astype(int)
-    for col in ("sex", *SEQUENCES):
+    for col in OBJECT_COLUMNS:
         df[col] = df[col].astype(object).where(df[col].notna(), None)
     df = df[list(KNEE_COLUMNS)]
     return df.sort_values(["participant_id", "side", "visit_month"], kind="stable").reset_index(

@@ -1,6 +1,8 @@
 """Where each variable of the knee table lives in each OAI download style: one declarative map.
 
-The project's vocabulary (``studies.cohort.table.KNEE_COLUMNS``) is fed from the OAI's tables.
+The project's vocabulary (the clinical variables of :mod:`studies.vocabulary`, columns of the
+knee table) is fed from the OAI's tables; :func:`map_problems` checks at import that every
+variable the map fills is one of the vocabulary's.
 The two download styles name the same measurements differently:
 
 - ``oai``: the OAI's own ASCII release: pipe-delimited tables per visit, wide, with a visit
@@ -35,6 +37,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from studies.errors import InputFileError, did_you_mean
+from studies.vocabulary import VARIABLES as VOCABULARY
 
 STYLES: tuple[str, ...] = ("oai", "nda")
 
@@ -78,15 +81,6 @@ class Source:
         return self.visits is None or month in self.visits
 
 
-#: Knee-table variables read from the tables (``pain_right``/``pain_left`` become
-#: ``womac_pain`` of each knee, ``jsw_mm``/``kl_grade`` carry a reading project).
-VARIABLES: tuple[str, ...] = (
-    "sex", "age", "bmi", "height_m", "weight_kg", "pain_right", "pain_left", "jsw_mm", "kl_grade",
-)
-#: Variables without which no study can be built; the others are optional (a missing table
-#: is a warning, a missing column in a table that is there an error).
-REQUIRED: frozenset[str] = frozenset({"sex", "age", "jsw_mm"})
-
 VARIABLE_MAP: dict[str, dict[str, Source]] = {
     "oai": {
         s.variable: s
@@ -118,6 +112,41 @@ VARIABLE_MAP: dict[str, dict[str, Source]] = {
         )
     },
 }
+
+#: The variables read from the tables, in the map's order. Each is a clinical variable's
+#: knee-table column (:data:`studies.vocabulary.VARIABLES`) or one of the names under which
+#: a variable is read per side (``pain_right``/``pain_left`` become ``womac_pain`` of each
+#: knee); ``jsw_mm``/``kl_grade`` carry a reading project.
+VARIABLES: tuple[str, ...] = tuple(VARIABLE_MAP["oai"])
+#: Variables without which no study can be built; the others are optional (a missing table
+#: is a warning, a missing column in a table that is there an error).
+REQUIRED: frozenset[str] = frozenset({"sex", "age", "jsw_mm"})
+
+
+def vocabulary_names() -> frozenset[str]:
+    """The names a variable map may fill: each clinical variable's column, or the per-side
+    names it is read as (:attr:`studies.vocabulary.ClinicalVariable.read_as`)."""
+    return frozenset(name for v in VOCABULARY for name in (v.read_as or (v.column,)))
+
+
+def map_problems(variable_maps: dict[str, dict[str, Source]] | None = None) -> list[str]:
+    """Targets of the variable maps (default :data:`VARIABLE_MAP`) that are not in the
+    vocabulary, and styles whose maps fill different variables."""
+    maps = VARIABLE_MAP if variable_maps is None else variable_maps
+    known = vocabulary_names()
+    out = [f"{style} variable map: '{name}' is not a clinical variable of studies.vocabulary"
+           for style, sources in maps.items() for name in sources if name not in known]
+    out += [f"{style} variable map: entry '{name}' names variable '{src.variable}'"
+            for style, sources in maps.items() for name, src in sources.items() if src.variable != name]
+    first = next(iter(maps.values()), {})
+    out += [f"{style} variable map fills {sorted(sources)}, not {sorted(first)}"
+            for style, sources in maps.items() if set(sources) != set(first)]
+    return out
+
+
+if _problems := map_problems() + [f"required variable '{r}' is not in the map" for r in REQUIRED - set(VARIABLES)]:
+    raise ImportError("; ".join(_problems))
+
 
 #: Key columns of each style: participant id, side (1 right, 2 left), reading project, visit.
 KEYS: dict[str, dict[str, str]] = {
