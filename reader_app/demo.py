@@ -30,7 +30,6 @@ from pathlib import Path
 
 from reader_app.domain.time_left import describe_left, seconds_left
 from studies.errors import OptionError
-from studies.locations import DEMO_INPUT_SIZE
 from studies.package import AI_DIR, AI_SCORES_NAME, MANIFEST_NAME, decisions_path
 from studies.progress import NO_PROGRESS, LatestProgress, Progress, ProgressSink, ProgressState
 
@@ -113,7 +112,7 @@ def _train_and_score(paths: DemoPaths, progress: Progress) -> None:
     from model.pipeline import train_and_infer  # torch: only here, in the worker
 
     try:
-        train_and_infer(paths.cohort, paths.study, paths.key, paths.run, input_size=DEMO_INPUT_SIZE, progress=progress)
+        train_and_infer(paths.cohort, paths.study, paths.key, paths.run, progress=progress)
     except OptionError as exc:
         if exc.name != "out" or not paths.run.exists():
             raise
@@ -121,7 +120,7 @@ def _train_and_score(paths: DemoPaths, progress: Progress) -> None:
         # moved or copied): it is the demo's own, so it is trained again.
         for run in paths.runs():
             shutil.rmtree(run, ignore_errors=True)
-        train_and_infer(paths.cohort, paths.study, paths.key, paths.run, input_size=DEMO_INPUT_SIZE, progress=progress)
+        train_and_infer(paths.cohort, paths.study, paths.key, paths.run, progress=progress)
 
 
 def add_simulated_readers(paths: DemoPaths) -> None:

@@ -5,8 +5,7 @@
 - :data:`DEMO_DIR`: where ``make demo`` / ``knee-reader --demo`` put the demo (relative to the
   working folder); the demo keeps its own model cache in ``DEMO_DIR/model-cache``;
 - :data:`DEMO_PATIENTS`, :data:`DEMO_PAIRS`: the demo's synthetic cohort and study
-  (``studies.builder.build_demo``, ``knee-study demo``); :data:`DEMO_INPUT_SIZE`: the side at
-  which the demo's model is fed its slices (``knee-reader --demo``).
+  (``studies.builder.build_demo``, ``knee-study demo``).
 """
 
 from __future__ import annotations
@@ -29,11 +28,6 @@ DEMO_PATIENTS = 150
 #: The demo's scored pairs: the fewest at which the AI's AUC over the study's pairs (about 0.62
 #: on the demo cohort, DeLong CI width 0.22; 0.50 with 10 pairs) is expected to clear chance,
 #: and a proportion correct is known to about +-0.14. Building the study takes about 10 s on
-#: 2 cores; what the size costs is scoring its 102 cases with Grad-CAM later.
+#: 2 cores; what the size costs is scoring its 102 cases with Grad-CAM later (about 1.4 s per
+#: case and sequence on 2 cores, so about 5 of the demo's 10 minutes).
 DEMO_PAIRS = 50
-#: The side in pixels at which the demo's model is fed its slices. The synthetic cohort's
-#: slices are 96 px, so EfficientNet-Lite0's native 224 px already upsamples them 2.3-fold;
-#: the 448 px used for the real OAI's 384-px slices would cost four times the backbone's time
-#: for no detail the images hold (Grad-CAM's grid is 7 x 7 cells of 14 source pixels instead
-#: of 14 x 14 of 7). Every other step is the same code path as a real study's.
-DEMO_INPUT_SIZE = 224

@@ -1,7 +1,7 @@
 """The first demo's stages in seconds (what ``make demo`` does before the reader opens).
 
 ``build_demo`` (the synthetic cohort and the study), then ``train_and_infer`` as the demo
-calls it (slices fed at :data:`~studies.locations.DEMO_INPUT_SIZE`): COR IW TSE features,
+calls it (slices fed at the default 448 px): COR IW TSE features,
 cross-validation and final model, the same for SAG 3D DESS (its heatmaps), then the scores and
 Grad-CAM heatmaps of both sequences for the study's cases. Each stage's wall time is printed
 with the machine's load; the goals, on a quiet 2-core machine: the whole under 3 minutes, and
@@ -25,7 +25,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from studies.locations import DEMO_INPUT_SIZE
 from studies.progress import Progress
 
 
@@ -75,8 +74,7 @@ def test_demo_stages():
         build_demo(root)
         build_s, build_cpu = time.perf_counter() - t0, cpu_seconds() - c0
         stages = _Stages()
-        info = train_and_infer(root / "cohort", root / "study", root / "key.json", root / "run",
-                               input_size=DEMO_INPUT_SIZE, progress=Progress(stages))
+        info = train_and_infer(root / "cohort", root / "study", root / "key.json", root / "run", progress=Progress(stages))
         stages.close()
         total = time.perf_counter() - t0
         cases = len(list((root / "study" / "ai" / "heatmaps").glob("*_cor_iw_tse.nii.gz")))
@@ -88,8 +86,7 @@ def test_demo_stages():
                         heatmap_runs=(heatmap_run_dir(root / "run", "sag_3d_dess"),),
                         engine="torch", cache_dir=root / "model-cache")
             torch_s = time.perf_counter() - t1
-    print(f"\nthe first demo's stages, slices fed at {DEMO_INPUT_SIZE} px ({os.cpu_count()} cores; {start} at the "
-          f"start, {load()} at the end):")
+    print(f"\nthe first demo's stages ({os.cpu_count()} cores; {start} at the start, {load()} at the end):")
     print(f"  {'cohort + study (build_demo)':60s} {build_s:6.1f} s wall {build_cpu:6.1f} s CPU")
     for stage, (s, c) in stages.seconds.items():
         print(f"  {stage[:60]:60s} {s:6.1f} s wall {c:6.1f} s CPU")

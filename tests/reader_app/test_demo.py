@@ -10,7 +10,6 @@ import pytest
 from study_factory import make_study
 
 from reader_app import demo
-from studies.locations import DEMO_INPUT_SIZE
 from studies.progress import LatestProgress, Progress
 
 
@@ -23,9 +22,9 @@ def _fake_pipeline(monkeypatch, calls):
             progress.update(i + 1, 5)
         make_study(root, n_pairs=2, with_images=True, with_ai=False)
 
-    def train_and_infer(cohort, study, key, run, *, input_size, progress):
+    def train_and_infer(cohort, study, key, run, *, progress):
         """Stages the demo has never heard of, with their own weights."""
-        calls.append(("model", study.name, key.name, input_size))
+        calls.append(("model", study.name, key.name))
         for stage, weight in (("alpha features", 0.7), ("beta cross-validation", 0.2), ("gamma scores", 0.1)):
             with progress.stage(stage, weight=weight) as st:
                 st.update(1, 2)
@@ -43,7 +42,7 @@ def test_prepare_builds_the_missing_parts_in_order_with_rising_progress(tmp_path
     _fake_pipeline(monkeypatch, calls)
     paths = demo.DemoPaths(tmp_path / "demo")
     demo.prepare_demo(paths, Progress(seen.append))
-    assert calls == [("build", True), ("model", "study", "key.json", DEMO_INPUT_SIZE)]
+    assert calls == [("build", True), ("model", "study", "key.json")]
     fractions = [s.fraction for s in seen]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0 and seen[-1].finished
     assert paths.ready()
@@ -126,10 +125,10 @@ def test_a_run_folder_from_another_cohort_is_trained_again(tmp_path, monkeypatch
     _fake_pipeline(monkeypatch, calls)
     real = sys.modules["model.pipeline"].train_and_infer
 
-    def picky(cohort, study, key, run, *, input_size, progress):
+    def picky(cohort, study, key, run, *, progress):
         if (run / "stale").exists():
             raise OptionError("out", "a run folder of the same cohort", str(run))
-        real(cohort, study, key, run, input_size=input_size, progress=progress)
+        real(cohort, study, key, run, progress=progress)
 
     monkeypatch.setattr(sys.modules["model.pipeline"], "train_and_infer", picky)
     paths = demo.DemoPaths(tmp_path)
