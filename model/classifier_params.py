@@ -1,9 +1,14 @@
-"""The attention-MIL classifier's hyper-parameters: one default and one constraint each.
+"""The attention-MIL classifier's hyper-parameters, and the run's own parameters: one default
+and one constraint each.
 
 :class:`model.training.MILClassifier` takes its keyword defaults from :data:`DEFAULTS`,
 :class:`model.mil.AttentionMIL` its architecture defaults, and ``knee-model``'s options
 theirs, so a default is written once, here. :func:`check_classifier_params` is the one check
 of the values (run by ``MILClassifier.fit`` and by :meth:`model.run.RunConfig.check`).
+:data:`RUN_PARAMETERS` does the same for what a run decides around the classifier (the
+number of cross-validation folds): :class:`model.run.RunConfig`, ``knee-model --folds``,
+:func:`model.pipeline.train_and_infer` and :func:`model.cv.cross_validate` read
+:data:`RUN_DEFAULTS`.
 
 These are the values every run has used (config.json's ``classifier``): the demo's and the
 command line's cross-validated AUCs depend on them, so a change here is a change of the
@@ -46,6 +51,14 @@ PARAMETERS: dict[str, Parameter] = {
 DEFAULTS: dict[str, object] = {name: p.default for name, p in PARAMETERS.items()}
 #: name -> constraint (the table :func:`check_classifier_params` checks against).
 CONSTRAINTS: dict[str, Constraint] = {name: p.constraint for name, p in PARAMETERS.items()}
+
+
+#: The run's parameters outside the classifier (:class:`model.run.RunConfig`).
+RUN_PARAMETERS: dict[str, Parameter] = {
+    "folds": Parameter(5, an_int(2), "cross-validation folds (grouped by participant, stratified by label)"),
+}
+#: name -> default value of :data:`RUN_PARAMETERS`.
+RUN_DEFAULTS: dict[str, object] = {name: p.default for name, p in RUN_PARAMETERS.items()}
 
 
 def check_classifier_params(values: Mapping[str, object]) -> None:

@@ -91,10 +91,10 @@ def _add_data(p: argparse.ArgumentParser, *, out: bool = True) -> None:
     _add_backbone(p)
     add_ingest_arguments(p)
     if out:
-        from model.classifier_params import DEFAULTS
+        from model.classifier_params import DEFAULTS, RUN_DEFAULTS
 
         p.add_argument("--out", type=Path, required=True, help="run folder")
-        p.add_argument("--folds", type=int, default=5)
+        p.add_argument("--folds", type=int, default=RUN_DEFAULTS["folds"])
         p.add_argument("--epochs", type=int, default=DEFAULTS["epochs"],
                        help="training epochs (default: automatic, ~600 optimiser steps)")
         p.add_argument("--seed", type=int, default=DEFAULTS["seed"], help="seeds the folds and the classifier")
@@ -102,7 +102,7 @@ def _add_data(p: argparse.ArgumentParser, *, out: bool = True) -> None:
 
 
 def _config(args):
-    from model.classifier_params import DEFAULTS
+    from model.classifier_params import DEFAULTS, RUN_DEFAULTS
     from model.preprocess.pipeline import PreprocessConfig
     from model.run import RunConfig
     from model.tasks import READER_VARIABLES
@@ -118,7 +118,7 @@ def _config(args):
         input_size=_input_size(args),
         preprocess=PreprocessConfig(sequence=args.sequence, n4=args.n4),
         classifier=MILClassifier(epochs=getattr(args, "epochs", DEFAULTS["epochs"]), seed=seed),
-        folds=getattr(args, "folds", 5),
+        folds=getattr(args, "folds", RUN_DEFAULTS["folds"]),
         seed=seed,
         visits=args.visits,
         ingest=_ingest(args),

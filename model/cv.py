@@ -20,6 +20,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from model.classifier_params import RUN_DEFAULTS
 from model.metrics import evaluate
 from model.training import MILClassifier, auto_epochs
 from studies.errors import OptionError
@@ -75,7 +76,7 @@ def cross_validate(
     groups: np.ndarray,
     *,
     n_classes: int = 2,
-    folds: int = 5,
+    folds: int = RUN_DEFAULTS["folds"],
     seed: int = 0,
     estimator: MILClassifier | None = None,
     progress: Progress = NO_PROGRESS,

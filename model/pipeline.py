@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from model.backbone import INPUT_SIZE
-from model.classifier_params import DEFAULTS
+from model.classifier_params import DEFAULTS, RUN_DEFAULTS
 from model.experiment import run_cv, run_train
 from model.infer import infer_study
 from model.preprocess.pipeline import PreprocessConfig
@@ -67,7 +67,7 @@ def train_and_infer(
     *,
     task: str = "jsn-abs",
     sequence: str = "cor_iw_tse",
-    folds: int = 5,
+    folds: int = RUN_DEFAULTS["folds"],
     epochs: int | None = DEFAULTS["epochs"],
     visits: tuple[int, ...] | None = (0,),
     seed: int = DEFAULTS["seed"],

@@ -27,6 +27,7 @@ import pandas as pd
 
 from model.backbone import INPUT_SIZE, INPUT_SIZE_RULE
 from model.backbones import DEFAULT_BACKBONE, backbone_names
+from model.classifier_params import RUN_DEFAULTS, RUN_PARAMETERS
 from model.constraints import Constraint, an_int, check_params, one_of
 from model.preprocess.pipeline import PreprocessConfig
 from model.tasks import READER_VARIABLES, TASKS, check_variables, get_task
@@ -57,7 +58,7 @@ class RunConfig:
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
     #: The unfitted classifier; its hyper-parameters are config.json's ``classifier``.
     classifier: MILClassifier = field(default_factory=MILClassifier)
-    folds: int = 5
+    folds: int = RUN_DEFAULTS["folds"]
     seed: int = 0
     #: Window starts t (months) to use; None = all (0, 12, 24), the paper's sliding window.
     visits: tuple[int, ...] | None = None
@@ -149,7 +150,7 @@ _RUN_CONSTRAINTS: dict[str, Constraint] = {
     "task": one_of(lambda: TASKS),
     "backbone": one_of(backbone_names),
     "weights": Constraint("'default', 'timm', a state-dict file, or None (random; tests only)", _is_weights),
-    "folds": an_int(2),
+    "folds": RUN_PARAMETERS["folds"].constraint,
     "seed": an_int(0),
     "visits": Constraint("a list of window starts in months (ints >= 0), or None: every window", _is_visits),
     "input-size": INPUT_SIZE_RULE,

@@ -2,7 +2,7 @@
 
 The file is comma-separated UTF-8 (a byte-order mark is allowed) with a header naming
 ``case_id`` and ``probability`` (``run_id`` optional), one row per case. Each row is checked
-against :data:`studies.schemas.AI_SCORE_ROW_SCHEMA` after the probability is parsed: a finite
+against :data:`AI_SCORE_ROW_SCHEMA` (one of the file schemas of :mod:`studies.schemas`) after the probability is parsed: a finite
 number from 0 to 1. :func:`parse_scores` reports every problem at once (wrong encoding or
 separator, a missing column, bad or duplicate rows, an empty file); with the manifest's case
 ids, also cases without a score and scores of unknown cases.
@@ -15,14 +15,27 @@ import io
 import math
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from studies.errors import did_you_mean
+from studies.package_paths import CASE_ID_SCHEMA
 
 #: Columns of ``ai/scores.csv`` (``run_id`` optional).
 AI_SCORE_COLUMNS: tuple[str, ...] = ("case_id", "probability", "run_id")
 #: Largest scores file read (150 pairs take about 10 kB).
 MAX_SCORES_BYTES = 16 << 20
 MAX_LISTED = 20
+
+#: One row of ``ai/scores.csv`` after parsing (probability already a float); JSON Schema.
+AI_SCORE_ROW_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["case_id", "probability"],
+    "properties": {
+        "case_id": CASE_ID_SCHEMA,
+        "probability": {"type": "number", "minimum": 0, "maximum": 1},
+        "run_id": {"type": ["string", "null"], "maxLength": 200},
+    },
+}
 
 
 def _decode(raw: bytes) -> tuple[str | None, str | None]:
@@ -50,8 +63,7 @@ def parse_scores(
     ``problems`` are sentences naming the file, row and column; the scores hold the rows that
     passed. With ``case_ids`` (the manifest's cases), missing and unknown cases are problems too.
     """
-    from studies.schema_check import schema_errors
-    from studies.schemas import AI_SCORE_ROW_SCHEMA
+    from studies.schema_check import schema_errors  # jsonschema: loaded when a file is read
 
     path = Path(path)
     size = path.stat().st_size

@@ -29,25 +29,6 @@ from studies.package import (
 )
 
 
-def fill_image_hashes(study: str | Path, manifest: Manifest) -> Manifest:
-    """A copy of ``manifest`` with the SHA-256 of each image file that exists and has none
-    recorded, as schema_version 2 when every image then has one, else version 1."""
-    study = Path(study)
-    cases = {}
-    complete = True
-    for cid, case in manifest.cases.items():
-        hashes = dict(case.image_sha256)
-        for seq, rel in case.images.items():
-            path = study / rel
-            if seq not in hashes and path.is_file():
-                hashes[seq] = file_sha256(path)
-            complete &= seq in hashes
-        cases[cid] = dataclasses.replace(case, image_sha256=hashes)
-    if not complete:  # version 1 carries no hashes at all
-        cases = {cid: dataclasses.replace(c, image_sha256={}) for cid, c in cases.items()}
-    return dataclasses.replace(manifest, cases=cases, schema_version=2 if complete else 1)
-
-
 def changed_problem(path: Path, expected: str | None) -> str | None:
     """Why ``path`` is not the file recorded with hash ``expected`` (None when it is, or when
     nothing was recorded)."""

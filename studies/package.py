@@ -25,32 +25,30 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from studies.ai_scores import AI_SCORE_COLUMNS, parse_scores
 from studies.atomic import write_text_atomic
 from studies.errors import InputFileError
+from studies.package_layout import (  # noqa: F401  (re-exported: the package's fixed names live there)
+    AI_DIR,
+    AI_HEATMAPS_DIR,
+    AI_RUN_NAME,
+    AI_SCORES_NAME,
+    DECISIONS_DIR,
+    IMAGES_DIR,
+    MANIFEST_NAME,
+    MAX_CONFIDENCE_STEPS,
+    SCHEMA_VERSION,
+    SEQUENCE_LABELS,
+    SEQUENCES,
+    STRATA,
+    SUPPORTED_SCHEMA_VERSIONS,
+)
 from studies.package_paths import READER_ID_PATTERN, relative_path_problem, safe_id_problem
 from studies.vocabulary import shown_variables
-
-SCHEMA_VERSION = 2
-#: Manifest versions this software reads.
-SUPPORTED_SCHEMA_VERSIONS: tuple[int, ...] = (1, 2)
-#: Most steps a confidence scale may have (its buttons must fit the window).
-MAX_CONFIDENCE_STEPS = 11
-MANIFEST_NAME = "manifest.json"
-IMAGES_DIR = "images"
-AI_DIR = "ai"
-AI_SCORES_NAME = "scores.csv"
-AI_HEATMAPS_DIR = "heatmaps"
-AI_RUN_NAME = "run.json"
-DECISIONS_DIR = "decisions"
-
-#: Sequence keys used everywhere in the package (and their OAI SeriesDescription stems).
-SEQUENCES: tuple[str, ...] = ("cor_iw_tse", "sag_3d_dess")
-SEQUENCE_LABELS = {"cor_iw_tse": "COR IW TSE", "sag_3d_dess": "SAG 3D DESS"}
 
 DEFAULT_QUESTION = "Which knee will show joint-space narrowing within 12 months?"
 
@@ -60,9 +58,6 @@ CLINICAL_VARIABLES: tuple[tuple[str, str, str], ...] = tuple(
     (v.package_key, v.label, v.unit) for v in shown_variables()
 )
 CLINICAL_KEYS = tuple(k for k, _, _ in CLINICAL_VARIABLES)
-
-#: Strata of progressors, as in the paper's human benchmark.
-STRATA: tuple[str, ...] = ("almost_certain", "likely", "doubtful")
 
 
 @dataclass
@@ -145,7 +140,8 @@ class Manifest:
 
 
 def _all_reading_modes() -> list[str]:
-    # imported here: the registry imports this module (Manifest)
+    # imported here: importing studies.decisions.modes first runs studies/decisions/__init__.py,
+    # whose store builds on this module (Manifest)
     from studies.decisions.modes import mode_names
 
     return list(mode_names())
@@ -282,11 +278,9 @@ def save_manifest(study: str | Path, manifest: Manifest) -> Path:
     """Write ``STUDY/manifest.json`` atomically and return its path.
 
     The SHA-256 of every image file present and not yet recorded is filled in
-    (:func:`studies.integrity.fill_image_hashes`); the manifest is written as schema_version 2
+    (:func:`fill_image_hashes`); the manifest is written as schema_version 2
     when every image has its hash, else as version 1 (no hashes).
     """
-    from studies.integrity import fill_image_hashes
-
     manifest = fill_image_hashes(study, manifest)
     path = Path(study) / MANIFEST_NAME
     write_text_atomic(path, json.dumps(manifest.to_json(), indent=2, ensure_ascii=False) + "\n")
@@ -303,6 +297,25 @@ def file_sha256(path: str | Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def fill_image_hashes(study: str | Path, manifest: Manifest) -> Manifest:
+    """A copy of ``manifest`` with the SHA-256 of each image file that exists and has none
+    recorded, as schema_version 2 when every image then has one, else version 1."""
+    study = Path(study)
+    cases = {}
+    complete = True
+    for cid, case in manifest.cases.items():
+        hashes = dict(case.image_sha256)
+        for seq, rel in case.images.items():
+            path = study / rel
+            if seq not in hashes and path.is_file():
+                hashes[seq] = file_sha256(path)
+            complete &= seq in hashes
+        cases[cid] = replace(case, image_sha256=hashes)
+    if not complete:  # version 1 carries no hashes at all
+        cases = {cid: replace(c, image_sha256={}) for cid, c in cases.items()}
+    return replace(manifest, cases=cases, schema_version=2 if complete else 1)
 
 
 def load_key(path: str | Path) -> dict[str, Any]:

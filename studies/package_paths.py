@@ -23,6 +23,8 @@ PAIR_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 #: Reader ids become file names: letters, digits, '-', '_' and '.', 1-64 characters.
 READER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 MAX_PATH_CHARS = 255
+#: A case id in the file schemas (JSON Schema).
+CASE_ID_SCHEMA = {"type": "string", "pattern": CASE_ID_PATTERN, "description": "a case id: 1-64 letters, digits or '-'"}
 
 
 def relative_path_problem(rel: object, folder: str) -> str | None:

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from studies.ai_scores import AI_SCORE_ROW_SCHEMA  # noqa: F401  (re-exported: defined with the file it checks)
 from studies.decisions.modes import schema_names
-from studies.package import (
+from studies.package_layout import (
     MAX_CONFIDENCE_STEPS,
     SEQUENCES,
     STRATA,
     SUPPORTED_SCHEMA_VERSIONS,
 )
-from studies.package_paths import CASE_ID_PATTERN, MAX_PATH_CHARS, PAIR_ID_PATTERN
+from studies.package_paths import CASE_ID_SCHEMA, MAX_PATH_CHARS, PAIR_ID_PATTERN
 from studies.vocabulary import clinical_schema
 
 MAX_TITLE_CHARS = 200
@@ -31,8 +32,7 @@ MAX_REASON_CHARS = 2000
 STUDY_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
 
-_case_id = {"type": "string", "pattern": CASE_ID_PATTERN,
-            "description": "a case id: 1-64 letters, digits or '-'"}
+_case_id = CASE_ID_SCHEMA
 _pair_id = {"type": "string", "pattern": PAIR_ID_PATTERN,
             "description": "a pair id: 1-64 letters, digits, '-', '_' or '.'"}
 _sha256 = {"type": "string", "pattern": SHA256_PATTERN, "description": "64 lower-case hex digits"}
@@ -168,17 +168,6 @@ KEY_SCHEMA: dict[str, Any] = {
         "practice_pairs": {"type": "array", "items": _key_pair, "maxItems": MAX_PAIRS},
         "build": {"type": "object"},
         "report": {"type": "object"},
-    },
-}
-
-#: One row of ``ai/scores.csv`` after parsing (probability already a float).
-AI_SCORE_ROW_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["case_id", "probability"],
-    "properties": {
-        "case_id": _case_id,
-        "probability": {"type": "number", "minimum": 0, "maximum": 1},
-        "run_id": {"type": ["string", "null"], "maxLength": 200},
     },
 }
 

@@ -6,8 +6,10 @@ calls the controller's methods when the reader acts (:class:`reader_app.ui.readi
 implements :class:`ReadingViewLike`). Tested with ``MagicMock(spec=ReadingViewLike)``.
 
 Images come from a :class:`reader_app.domain.volume_cache.VolumeCache` keyed by case id;
-as soon as a pair is drawn the next pair's knees are prefetched in the background, so
-confirming a decision only costs drawing.
+shortly after a pair is drawn the next pair's knees are prefetched in the background, so
+confirming a decision only costs drawing. The two short timers this needs (the prefetch delay,
+:data:`PREFETCH_DELAY_MS`, and the poll of an answer written behind, :data:`SAVE_POLL_MS`)
+are asked of the view (:meth:`ReadingViewLike.after`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ from reader_app.domain.volume_cache import VolumeCache
 from reader_app.domain.volumes import KneeImages
 
 SIDES = ("left", "right")
+#: The next pair's prefetch starts this long after a pair is shown (after its first paint), ms.
+PREFETCH_DELAY_MS = 30
+#: How often the controller checks whether the answer written behind is durable, ms.
+SAVE_POLL_MS = 4
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,7 @@ class ReadingViewLike(Protocol):
     """What the controller needs from the reading window (messages and questions included:
     the controller never opens a dialog itself)."""
 
+    def show_mode(self, label: str, description: str) -> None: ...
     def show_knees(self, left: KneeInfo, right: KneeInfo) -> None: ...
     def show_ai(self, ai: AiInfo | None) -> None: ...
     def show_decision(self, decision: DecisionDisplay) -> None: ...
@@ -75,6 +82,8 @@ class ReadingViewLike(Protocol):
     def show_finished(self, title: str, text: str) -> None: ...
     def show_error(self, message: ErrorMessage) -> None: ...
     def ask_flag_reason(self) -> str | None: ...
+    def after(self, ms: int, action: Callable[[], None]) -> None:
+        """Run ``action`` once, ``ms`` milliseconds from now, on the thread that drives the view."""
 
 
 def ai_info(st: Any) -> AiInfo:
@@ -116,10 +125,11 @@ class ReadingController:
     confidence_scale : the manifest's ``confidence_scale`` or None.
     key_path : an educational study's key; the end screen then reveals the answers
         (the session refuses to unless the study is educational and the key matches).
-    defer : runs a callable later (the window passes a short Qt timer, so the next pair's
-        prefetch starts once the current pair is painted); by default, at once.
-    poll : runs a callable a few milliseconds later, to watch an answer being written behind
-        (the session's write-behind); None waits for the write right after drawing the next pair.
+    prefetch : prefetch the next pair's knees (:data:`PREFETCH_DELAY_MS` after a pair is shown,
+        through ``view.after``); False for a screenshot, which exits after the first pair.
+
+    An answer written behind (the session's write-behind) is watched every
+    :data:`SAVE_POLL_MS` through ``view.after`` until it is durable.
     """
 
     def __init__(
@@ -134,8 +144,7 @@ class ReadingController:
         confidence_scale: Mapping[str, Any] | None = None,
         key_path: str | None = None,
         on_finished: Callable[[], None] | None = None,
-        defer: Callable[[Callable[[], None]], None] | None = None,
-        poll: Callable[[Callable[[], None]], None] | None = None,
+        prefetch: bool = True,
     ) -> None:
         self.session = session
         self.view = view
@@ -149,8 +158,8 @@ class ReadingController:
             self.scale = (int(confidence_scale["min"]), int(confidence_scale["max"]), labels)
         self.key_path = key_path
         self.on_finished = on_finished
-        self.defer = defer or (lambda fn: fn())
-        self.poll = poll
+        self.prefetch = prefetch
+        self._mode_shown = False
         self._shown_pair: str | None = None
         self._shown_ai: bool | None = None
         self._paused_shown: bool | None = None
@@ -161,6 +170,10 @@ class ReadingController:
     # -- session -> view --------------------------------------------------------------------
     def refresh(self, *_: Any) -> None:
         """Bring the view in line with the session (called on every session change)."""
+        if not self._mode_shown:
+            mode = self.session.reading_mode
+            self.view.show_mode(mode.label, mode.description)
+            self._mode_shown = True
         if self.session.finished:
             self._finish()
             return
@@ -186,8 +199,8 @@ class ReadingController:
         self.view.show_knees(KneeInfo("A", dict(st.left.clinical)), KneeInfo("B", dict(st.right.clinical)))
         self._shown_pair = st.pair_id
         self._show_ai(st, views_ready=True)
-        # After drawing, so decoding the next pair does not compete with this pair's paint.
-        self.defer(lambda: self.prefetch_after(st.index))
+        if self.prefetch:  # after drawing, so decoding the next pair does not compete with this pair's paint
+            self.view.after(PREFETCH_DELAY_MS, lambda: self.prefetch_after(st.index))
 
     def prefetch_after(self, index: int) -> None:
         """Start loading the knees of the pair after ``index`` in the background."""
@@ -294,9 +307,6 @@ class ReadingController:
         write failed, the error and the pair again)."""
         if getattr(self.session, "saving", False) is not True:
             return
-        if self.poll is None:
-            self._act(self.session.settle)
-            return
         try:
             still = self.session.poll_saved()
         except Exception as exc:  # the pair is back on screen with the reader's choice
@@ -304,7 +314,7 @@ class ReadingController:
             self.refresh()
             return
         if still:
-            self.poll(self._watch_save)
+            self.view.after(SAVE_POLL_MS, self._watch_save)
 
     def toggle_pause(self) -> None:
         if self.session.finished:

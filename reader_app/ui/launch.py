@@ -43,10 +43,6 @@ if TYPE_CHECKING:
 CACHE_KNEES = 4
 #: Background decoding threads (the two knees of a pair decode side by side; zlib releases the GIL).
 DECODE_THREADS = 2
-#: The next pair's prefetch starts this long after a pair is shown (after its first paint).
-PREFETCH_DELAY_MS = 30
-#: How often the window checks whether the answer written behind is durable.
-SAVE_POLL_MS = 4
 
 
 @dataclass(frozen=True)
@@ -152,8 +148,6 @@ def open_reading(
     prepared = prepared or prepare_reading(study, reader_id, mode)
     session, cache = prepared.session, prepared.cache
     try:
-        from PySide6.QtCore import QTimer
-
         from reader_app.ui.reading_window import ReadingWindow
 
         manifest = session.manifest
@@ -168,8 +162,7 @@ def open_reading(
             question=manifest.question,
             confidence_scale=manifest.confidence_scale,
             key_path=str(key) if key else None,
-            defer=(lambda fn: QTimer.singleShot(PREFETCH_DELAY_MS, fn)) if prefetch else (lambda fn: None),
-            poll=lambda fn: QTimer.singleShot(SAVE_POLL_MS, fn),
+            prefetch=prefetch,
         )
         window.bind(reading, hanging)
         reading.refresh()

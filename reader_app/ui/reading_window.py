@@ -12,7 +12,7 @@ view's latest measurement, Shift+Delete = all of the pair's.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -136,6 +136,8 @@ class ReadingWindow(QMainWindow):
         t = QLabel(title)
         t.setTextFormat(Qt.TextFormat.PlainText)  # the manifest's text is never HTML
         t.setObjectName("studyTitle")
+        self.mode_label = QLabel("")
+        self.mode_label.setObjectName("hint")
         self.practice_badge = QLabel("PRACTICE — not scored")
         self.practice_badge.setObjectName("practiceBadge")
         self.practice_badge.hide()
@@ -147,6 +149,8 @@ class ReadingWindow(QMainWindow):
         self.pause_button = _button("Pause  (P)", checkable=True, tip="Hide the images and stop the clock")
         self.flag_button = _button("Flag this pair…", tip="Report unreadable images, a wrong side… (Ctrl+F)")
         lay.addWidget(t)
+        lay.addSpacing(12)
+        lay.addWidget(self.mode_label)
         lay.addStretch(1)
         lay.addWidget(self.practice_badge)
         lay.addWidget(self.saved)
@@ -407,6 +411,14 @@ class ReadingWindow(QMainWindow):
                 b.setChecked(self.confidence_group.id(b) == d.confidence)
         self.confirm_button.setEnabled(d.can_confirm)
         self.confirm_button.setToolTip("Record this answer and go to the next pair" if d.can_confirm else d.hint)
+
+    def show_mode(self, label: str, description: str) -> None:
+        """The reading mode, by its label; its description as the tooltip."""
+        self.mode_label.setText(f"{label} reading")
+        self.mode_label.setToolTip(f"{label}: {description}")
+
+    def after(self, ms: int, action) -> None:
+        QTimer.singleShot(ms, action)
 
     def show_progress(self, p: ProgressDisplay) -> None:
         self.progress.setText(p.text)

@@ -1,7 +1,9 @@
 """The start dialog (``knee-reader`` without arguments): pick a study folder, type the reader id, pick a mode.
 
-:func:`check_start` (no Qt) says what is still missing; the dialog shows it under the fields
-and as the tooltip of the disabled Start button.
+:func:`check_start` (no Qt) says what is still missing and which reading modes the study
+allows, as entries of the registry (:mod:`studies.decisions.modes`); the dialog shows what is
+missing under the fields and as the tooltip of the disabled Start button, and each mode by its
+label, with its description under the choice.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -23,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studies.decisions.modes import ReadingMode, get_mode, mode_names
 from studies.errors import StudyError
 from studies.package import MANIFEST_NAME, load_manifest
 
@@ -34,8 +38,19 @@ class StartChoice:
     mode: str
 
 
-def check_start(study: str, reader_id: str) -> tuple[str | None, list[str]]:
-    """(what is missing or wrong, or None; the reading modes the study allows)."""
+def sentence(text: str) -> str:
+    """``text`` (a mode's description, "the AI is never shown") as a sentence."""
+    return f"{text[:1].upper()}{text[1:]}." if text else ""
+
+
+def study_modes(reading_modes: list[str]) -> list[ReadingMode]:
+    """The registered modes among a manifest's ``reading_modes``, in the manifest's order."""
+    registered = mode_names()
+    return [get_mode(name) for name in reading_modes if name in registered]
+
+
+def check_start(study: str, reader_id: str) -> tuple[str | None, list[ReadingMode]]:
+    """(what is missing or wrong, or None; the reading modes the study allows, from the registry)."""
     from studies.package import check_reader_id
 
     if not study.strip():
@@ -47,7 +62,7 @@ def check_start(study: str, reader_id: str) -> tuple[str | None, list[str]]:
         manifest = load_manifest(folder)
     except StudyError as exc:
         return str(exc), []
-    modes = list(manifest.reading_modes)
+    modes = study_modes(manifest.reading_modes)
     if not reader_id.strip():
         return "Type your reader id (given by the coordinator).", modes
     try:
@@ -82,6 +97,11 @@ class StartDialog(QDialog):
         form.addRow("Reader id", self.reader)
         self.mode = QComboBox()
         form.addRow("Reading mode", self.mode)
+        self.mode_description = QLabel("")
+        self.mode_description.setObjectName("hint")
+        self.mode_description.setWordWrap(True)
+        form.addRow("", self.mode_description)
+        self.mode.currentIndexChanged.connect(self._describe_mode)
         layout.addLayout(form)
         self.problem = QLabel("")
         self.problem.setObjectName("hint")
@@ -104,15 +124,25 @@ class StartDialog(QDialog):
 
     def _update(self) -> None:
         problem, modes = check_start(self.study.text(), self.reader.text())
-        current = self.mode.currentText()
-        if [self.mode.itemText(i) for i in range(self.mode.count())] != modes:
+        current = self.mode.currentData()
+        names = [m.name for m in modes]
+        if [self.mode.itemData(i) for i in range(self.mode.count())] != names:
             self.mode.clear()
-            self.mode.addItems(modes)
-            if current in modes:
-                self.mode.setCurrentText(current)
+            for i, m in enumerate(modes):
+                self.mode.addItem(m.label, m.name)
+                self.mode.setItemData(i, m.description, Qt.ItemDataRole.ToolTipRole)
+            if current in names:
+                self.mode.setCurrentIndex(names.index(current))
+        self._describe_mode()
         self.problem.setText(problem or "")
         self.start_button.setEnabled(problem is None)
         self.start_button.setToolTip(problem or "Open the study")
 
+    def _describe_mode(self) -> None:
+        name = self.mode.currentData()
+        self.mode_description.setText(sentence(get_mode(name).description) if name else "")
+
     def choice(self) -> StartChoice:
-        return StartChoice(Path(self.study.text().strip()).expanduser(), self.reader.text().strip(), self.mode.currentText())
+        """What was chosen; ``mode`` is the mode's registered name ("" when the study allows none)."""
+        return StartChoice(Path(self.study.text().strip()).expanduser(), self.reader.text().strip(),
+                           self.mode.currentData() or "")

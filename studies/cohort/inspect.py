@@ -18,6 +18,7 @@ import pandas as pd
 from studies.cohort import IngestOptions, load_cohort
 from studies.labels import make_labels
 from studies.package import SEQUENCES
+from studies.vocabulary import LABELS, Label
 
 #: How many not-chosen series the text form lists (the JSON form lists all).
 LIST_LIMIT = 12
@@ -63,20 +64,36 @@ def inspect_cohort(root: str | Path, options: IngestOptions | None = None) -> di
     }
 
 
+def counted_labels() -> tuple[Label, ...]:
+    """The labels whose classes the inspection counts (``Label.counted_as``), in registry order."""
+    return tuple(lab for lab in LABELS if lab.counted_as)
+
+
 def label_counts(labels: pd.DataFrame) -> dict[str, Any]:
-    """Knee-windows per label and class, at baseline and over the sliding window."""
+    """Knee-windows per label and class (positive class first; windows without the label left
+    out), at baseline and over the sliding window, for each of :func:`counted_labels`."""
     out: dict[str, Any] = {"windows": len(labels), "excluded": dict(labels.attrs.get("excluded", {})),
                            "excluded_from_jsn_rel": dict(labels.attrs.get("excluded_rel", {}))}
     for scope, df in (("baseline", labels[labels["visit_month"] == 0]), ("all_windows", labels)):
-        abs_ = df["progressor_abs"]
-        rel = df["progressor_rel"].dropna()
-        pain = df["pain_binary"].dropna()
-        out[scope] = {
-            "jsn_abs": {"progressors": int(abs_.sum()), "non_progressors": int((~abs_).sum())},
-            "jsn_rel": {"progressors": int(rel.sum()), "non_progressors": int((~rel.astype(bool)).sum())},
-            "pain": {"pain": int((pain == 1).sum()), "no_pain": int((pain == 0).sum())},
-        }
+        out[scope] = {lab.counted_as: _class_counts(df[lab.column], lab) for lab in counted_labels()}
     return out
+
+
+def _class_counts(column: pd.Series, label: Label) -> dict[str, int]:
+    """{count name: windows} of a two-class label column (bool, nullable boolean or 0/1 float)."""
+    values = column.dropna().astype(float)
+    return {label.count_names[k]: int((values == k).sum()) for k in reversed(range(label.n_classes))}
+
+
+def _label_line(scope: str, counts: dict[str, dict[str, int]]) -> str:
+    """``labels (baseline): jsn-abs 12 progressors / 30 non; jsn-rel 4 / 38; ...``: the first
+    label spells its classes out, the others give the same two counts."""
+    parts = []
+    for i, (key, classes) in enumerate(counts.items()):
+        (positive, n_pos), (negative, n_neg) = classes.items()
+        words = (f" {positive}", f" {negative.split('_')[0]}") if i == 0 else ("", "")
+        parts.append(f"{key.replace('_', '-')} {n_pos}{words[0]} / {n_neg}{words[1]}")
+    return f"  labels ({scope.replace('_', ' ')}): " + "; ".join(parts)
 
 
 def _not_chosen_lines(items: list[str], where_all: str) -> list[str]:
@@ -121,11 +138,7 @@ def format_inspection(d: dict[str, Any]) -> str:
     lines.append(f"  heights carried forward from an earlier visit: {d['heights_carried_forward']} participant-visits")
     lab = d["labels"]
     for scope in ("baseline", "all_windows"):
-        b = lab[scope]
-        lines.append(
-            f"  labels ({scope.replace('_', ' ')}): jsn-abs {b['jsn_abs']['progressors']} progressors / "
-            f"{b['jsn_abs']['non_progressors']} non; jsn-rel {b['jsn_rel']['progressors']} / "
-            f"{b['jsn_rel']['non_progressors']}; pain {b['pain']['pain']} / {b['pain']['no_pain']}")
+        lines.append(_label_line(scope, lab[scope]))
     lines.append(f"  windows left out: {lab['excluded']}; out of jsn-rel: {lab['excluded_from_jsn_rel']}")
     for w in d["warnings"]:
         lines.append(f"  warning: {w}")

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-#: The phases of an answer: ``first`` is the locked unaided answer of sequential reading.
-PHASES: tuple[str, ...] = ("first", "final")
+# The phases of an answer (``first``: the locked unaided answer of sequential reading) are
+# defined with the reading modes, whose phases they are; re-exported here.
+from studies.decisions.modes import PHASES  # noqa: F401
 
 
 def to_iso(t: float) -> str:

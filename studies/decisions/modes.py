@@ -14,7 +14,7 @@ analysis makes of it. The built-in modes:
 The decisions store, the reading session, ``simulate-reader``, the consistency check, the file
 schemas, the analysis and the CLI ``choices=`` all ask this registry, so a new mode is one
 :func:`register` call (or one entry in :data:`BUILT_IN`). Phase names are those of the
-decisions file format (:data:`studies.decisions.ledger.PHASES`); a mode's last phase is always
+decisions file format (:data:`PHASES`); a mode's last phase is always
 ``final``, the answer that completes a pair.
 """
 
@@ -22,10 +22,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from studies.decisions.ledger import PHASES
 from studies.errors import OptionError, StudyError
-from studies.package import AI_DIR, AI_SCORES_NAME, Manifest
+from studies.package_layout import AI_DIR, AI_SCORES_NAME
+
+if TYPE_CHECKING:
+    from studies.package import Manifest
+
+#: The phases a decisions file stores an answer in (:mod:`studies.decisions.ledger`); every
+#: mode's phases are among them.
+PHASES: tuple[str, ...] = ("first", "final")
 
 #: The phase that completes a pair in every mode.
 FINAL = "final"
@@ -38,7 +45,7 @@ COMPARISON_KINDS = ("conditions", "switching")
 class Phase:
     """One answer a reader gives per pair in a mode.
 
-    ``name``: the stored phase (one of :data:`~studies.decisions.ledger.PHASES`);
+    ``name``: the stored phase (one of :data:`PHASES`);
     ``ai_shown``: whether the AI's score and heatmap are on screen; ``condition``: the analysis
     condition of its answers (a column value of every export); ``condition_label``: that
     condition as a paper prints it; ``answer_label``: the answer as messages name it ("unaided

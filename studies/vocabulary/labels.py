@@ -44,7 +44,9 @@ class Label:
     words and units. ``sources``: the measurements it is made from. ``classes``: class names
     by class index (the column holds 0, 1, ...; a bool column False, True); empty for a
     measurement (``jsn_mm``). ``computed_by``: the dotted name of the function that adds the
-    column.
+    column. ``counted_as``: the key under which ``knee-study inspect-cohort`` counts a
+    two-class label's knee-windows per class ("" = not counted), ``count_names`` the count of
+    each class by class index (listed there positive class first).
     """
 
     column: str
@@ -53,6 +55,8 @@ class Label:
     classes: tuple[str, ...] = ()
     unit: str = ""
     computed_by: str = "studies.labels.make_labels"
+    counted_as: str = ""
+    count_names: tuple[str, ...] = ()
 
     @property
     def n_classes(self) -> int:
@@ -83,11 +87,14 @@ class Label:
                 out.append(f"label '{self.column}': source '{m.variable}' at '{m.at}', not one of {TIMES}")
         if not self.sources:
             out.append(f"label '{self.column}': made from nothing")
+        if self.counted_as and not (self.n_classes == 2 and len(self.count_names) == 2):
+            out.append(f"label '{self.column}': counted as '{self.counted_as}' needs two classes and their two count names")
         return out
 
 
 _JSW_BOTH = (Measure("jsw_mm", AT_T), Measure("jsw_mm", AT_NEXT))
 _PAIN_T = (Measure("womac_pain", AT_T),)
+_PROGRESSORS = ("non_progressors", "progressors")
 
 #: Every label, in the labels table's column order.
 LABELS: Registry[Label] = Registry("label", lambda lab: lab.column)
@@ -95,11 +102,11 @@ for _label in (
     Label("jsw_next_mm", "JSW(t + 12)", (Measure("jsw_mm", AT_NEXT),), unit="mm"),
     Label("jsn_mm", "JSW(t + 12) - JSW(t) (negative = narrowing)", _JSW_BOTH, unit="mm"),
     Label("progressor_abs", "jsn_mm <= abs_threshold_mm (default -0.5 mm)", _JSW_BOTH,
-          classes=("non-progressor", "progressor")),
+          classes=("non-progressor", "progressor"), counted_as="jsn_abs", count_names=_PROGRESSORS),
     Label("progressor_rel", "jsn_mm <= rel_threshold * JSW(t) (default -25 %); NA when JSW(t) = 0",
-          _JSW_BOTH, classes=("non-progressor", "progressor")),
+          _JSW_BOTH, classes=("non-progressor", "progressor"), counted_as="jsn_rel", count_names=_PROGRESSORS),
     Label("pain_binary", "1 if WOMAC pain(t) >= 2, 0 if < 1, NaN in between or missing", _PAIN_T,
-          classes=("pain < 1", "pain >= 2")),
+          classes=("pain < 1", "pain >= 2"), counted_as="pain", count_names=("no_pain", "pain")),
     Label("pain3", "0 (< 1), 1 (1 to < 2), 2 (>= 2); NaN when missing", _PAIN_T,
           classes=("pain < 1", "pain 1 to < 2", "pain >= 2")),
 ):

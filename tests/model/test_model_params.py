@@ -46,6 +46,20 @@ def test_one_default_per_parameter_everywhere():
     assert sig.parameters["epochs"].default is None and sig.parameters["seed"].default == 0
 
 
+def test_one_default_for_the_folds_everywhere():
+    from model.classifier_params import RUN_DEFAULTS
+    from model.cli import build_parser
+    from model.pipeline import train_and_infer
+
+    assert RUN_DEFAULTS["folds"] == 5  # every run so far
+    assert RunConfig(cohort="c").folds == RUN_DEFAULTS["folds"]
+    assert build_parser().parse_args(["cv", "--cohort", "c", "--out", "o"]).folds == RUN_DEFAULTS["folds"]
+    assert inspect.signature(train_and_infer).parameters["folds"].default == RUN_DEFAULTS["folds"]
+    assert inspect.signature(cross_validate).parameters["folds"].default == RUN_DEFAULTS["folds"]
+    with pytest.raises(OptionError, match="The 'folds' parameter must be an int >= 2. Got 1 instead."):
+        RunConfig(cohort="c", folds=1).check()
+
+
 def test_init_stores_verbatim_and_clone_and_set_params_work():
     est = MILClassifier(epochs=0, mlp_hidden=[8, 4], dropout=2.0)  # stored as given, checked in fit
     assert est.epochs == 0 and est.mlp_hidden == [8, 4] and est.dropout == 2.0

@@ -9,18 +9,19 @@ import pytest
 from study_factory import make_study
 
 from reader_app.controllers.hanging import HangingController, ImageViewLike
-from reader_app.controllers.reading import ReadingController, ReadingViewLike
+from reader_app.controllers.reading import PREFETCH_DELAY_MS, ReadingController, ReadingViewLike
 from reader_app.domain.ai import require_ai
 from reader_app.domain.session import ReadingSession
 from reader_app.domain.volume_cache import VolumeCache
 from reader_app.domain.volumes import load_knee
 from studies.decisions import DecisionStore, StorageError
+from studies.decisions.modes import get_mode
 from studies.package import decisions_path
 
 
 @pytest.fixture
 def setup(tmp_path):
-    def make(mode="unaided", confidence=False, n_practice=0, educational=False):
+    def make(mode="unaided", confidence=False, n_practice=0, educational=False, prefetch=True):
         t = make_study(tmp_path, n_pairs=3, n_practice=n_practice, with_ai=True, confidence=confidence,
                        educational=educational)
         m = t.manifest
@@ -35,10 +36,12 @@ def setup(tmp_path):
         cache = VolumeCache(loader, capacity=4)
         view = MagicMock(spec=ReadingViewLike)
         view.ask_flag_reason.return_value = "Unreadable images"
+        view.after.side_effect = lambda ms, action: action()  # the timers fire at once
         views = {(k, s): MagicMock(spec=ImageViewLike) for k in ("left", "right") for s in m.sequences}
         hanging = HangingController(views)
         ctl = ReadingController(session, view, hanging, cache, store.order, question=m.question,
-                                confidence_scale=m.confidence_scale, key_path=str(t.key) if educational else None)
+                                confidence_scale=m.confidence_scale, key_path=str(t.key) if educational else None,
+                                prefetch=prefetch)
         ctl.refresh()
         made.append((store, cache))
         return ctl, view, session, store, cache, loads, t
@@ -67,6 +70,27 @@ def test_first_pair_shown_with_clinical_variables_and_next_pair_prefetched(setup
     d = decision(view)
     assert d.question == t.manifest.question and not d.can_confirm and "Choose a knee" in d.hint
     assert view.show_progress.call_args.args[0].text == "Pair 1 / 3"
+
+
+def test_the_mode_is_shown_by_its_label_and_description_from_the_registry(setup):
+    ctl, view, *_ = setup(mode="sequential")
+    mode = get_mode("sequential")
+    view.show_mode.assert_called_once_with("Sequential", mode.description)
+    ctl.choose("left")
+    ctl.confirm()
+    assert view.show_mode.call_count == 1  # once per session, not per pair
+
+
+def test_the_prefetch_waits_for_the_views_timer(setup):
+    ctl, view, session, store, cache, loads, t = setup()
+    (ms, action), _ = view.after.call_args
+    assert ms == PREFETCH_DELAY_MS and callable(action)
+
+
+def test_a_screenshot_prefetches_nothing(setup):
+    ctl, view, session, store, cache, loads, t = setup(prefetch=False)
+    view.after.assert_not_called()
+    assert store.order[1].left_case not in loads
 
 
 def test_choose_confirm_commits_before_the_next_pair(setup):

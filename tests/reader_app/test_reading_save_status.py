@@ -10,7 +10,7 @@ from unittest.mock import MagicMock
 from study_factory import make_study
 
 from reader_app.controllers.hanging import HangingController
-from reader_app.controllers.reading import ReadingController, ReadingViewLike
+from reader_app.controllers.reading import SAVE_POLL_MS, ReadingController, ReadingViewLike
 from reader_app.domain.session import ReadingSession
 from reader_app.domain.volume_cache import VolumeCache
 from studies.decisions import DecisionStore, StorageError
@@ -25,8 +25,8 @@ def _setup(tmp_path):
     hanging = MagicMock(spec=HangingController)
     cache = MagicMock(spec=VolumeCache)
     polls = []
-    ctl = ReadingController(session, view, hanging, cache, store.order, question="Which knee?",
-                            poll=polls.append)
+    view.after.side_effect = lambda ms, action: polls.append(action) if ms == SAVE_POLL_MS else None
+    ctl = ReadingController(session, view, hanging, cache, store.order, question="Which knee?")
     ctl.refresh()
     return ctl, view, session, store, polls
 

@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from study_factory import make_study
 from uihelpers import coloured, pixels, qimage_rgb
@@ -135,13 +136,34 @@ def test_start_dialog_guides_until_study_and_reader_are_valid(tmp_path, qtbot):
     assert not dialog.start_button.isEnabled()
     dialog.study.setText(str(t.study))
     assert not dialog.start_button.isEnabled() and "reader id" in dialog.start_button.toolTip()
-    assert [dialog.mode.itemText(i) for i in range(dialog.mode.count())] == ["unaided", "sequential"]
+    assert [dialog.mode.itemText(i) for i in range(dialog.mode.count())] == ["Unaided", "Sequential"]
+    assert dialog.mode_description.text() == "The AI is never shown."
     dialog.reader.setText("bad id!")
     assert not dialog.start_button.isEnabled()
     dialog.reader.setText("r7")
     assert dialog.start_button.isEnabled()
     c = dialog.choice()
     assert (c.study, c.reader_id, c.mode) == (t.study, "r7", "unaided")
+
+
+def test_a_registered_mode_is_offered_by_its_label_and_description(tmp_path, qtbot):
+    from studies.decisions.modes import Phase, ReadingMode, register, unregister
+
+    second_look = ReadingMode("second_look", "Second look", "the AI is shown once the pair has been studied",
+                              (Phase("final", False, "second_look", "second look"),))
+    register(second_look)
+    try:
+        t = make_study(tmp_path, n_pairs=2, reading_modes=("unaided", "second_look", "aided"))
+        dialog = StartDialog(str(t.study), "r1")
+        qtbot.addWidget(dialog)
+        items = [(dialog.mode.itemText(i), dialog.mode.itemData(i)) for i in range(dialog.mode.count())]
+        assert items == [("Unaided", "unaided"), ("Second look", "second_look"), ("Aided", "aided")]
+        dialog.mode.setCurrentIndex(1)
+        assert dialog.mode_description.text() == "The AI is shown once the pair has been studied."
+        assert dialog.mode.itemData(1, Qt.ItemDataRole.ToolTipRole) == second_look.description
+        assert dialog.choice().mode == "second_look"
+    finally:
+        unregister("second_look")
 
 
 def test_window_pixels_helper_reads_what_is_drawn(qtbot):

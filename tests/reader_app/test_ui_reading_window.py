@@ -234,6 +234,8 @@ def test_missing_heatmap_is_said_in_the_ai_bar(tmp_path, qtbot):
         show(qtbot, screen)
         text = screen.window.ai_summary.text()
         assert "The AI prefers knee" in text and "Knee B: The AI heatmap is missing." in text
+        assert screen.window.mode_label.text() == "Aided reading"  # the registry's label
+        assert screen.window.mode_label.toolTip() == "Aided: the AI is shown from the start of each pair"
         assert first.right_case not in text
         assert coloured(pixels(screen.window.views[("right", SAG)].graphics)) == 0
         assert coloured(pixels(screen.window.views[("right", COR)].graphics)) > 500
