@@ -34,7 +34,8 @@ from reader_app.domain.coordination import ReaderStatus, analyzable, reader_stat
 from reader_app.domain.interpretation import ai_sentences, study_context
 from reader_app.domain.server_decisions import ServerDecisions
 from reader_app.domain.server_progress import COLUMNS as PROGRESS_COLUMNS
-from reader_app.domain.server_progress import ProgressPoller, describe as describe_progress, status_line
+from reader_app.domain.server_progress import ProgressPoller, status_line
+from reader_app.domain.server_progress import describe as describe_progress
 from studies.analysis import analyze_study
 from studies.analysis.chart_data import RocChart, StrataChart, roc_chart, strata_chart
 from studies.analysis.exports import write_outputs

@@ -15,7 +15,8 @@ reader id), ``headers`` (each reader file's header and reading order, exactly th
 input of its local chain), ``audit`` (each reader's local rows, as written locally, plus the
 server's own ``seq``, ``server_ts``, ``prev_hash`` and ``hash``), ``chain_heads`` (each
 study's last server row), ``conflicts`` (rows refused because the server already held a
-different one under that key).
+different one under that key; from version 2 one row per key and a cap per reader, see
+:mod:`studies.decisions.pg.schema_v2`), ``limits`` (version 2: that cap).
 
 The BEFORE INSERT trigger on ``audit`` (SECURITY DEFINER, run as the owner) locks the study's
 chain head, so concurrent inserts serialise; it refuses a row the caller may not write, a row
