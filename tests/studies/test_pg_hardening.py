@@ -72,6 +72,12 @@ def test_a_reader_cannot_learn_another_readers_registration(sent, pg_server):
         registered = conn.execute(ask, (sid, "r2", role_name_for(sid, "r2"))).fetchone()[0]
         unknown = conn.execute(ask, (sid, "r7", role_name_for(sid, "r7"))).fetchone()[0]
         superuser = conn.execute(ask, (sid, "r2", "knee_admin")).fetchone()[0]
+        runnable = {name for (name,) in conn.execute(
+            "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE n.nspname = 'knee' AND has_function_privilege(p.oid, 'EXECUTE')")}
+        assert runnable == {"may_write"}  # the one the row-level security policies call
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT knee.sha256_hex('x')")
     assert (registered, unknown, superuser) == (False, False, False)
     with pg_server.admin() as admin:  # r2 is registered: the answer above hid it
         assert admin.execute("SELECT count(*) FROM knee.readers WHERE reader_id = 'r2'").fetchone()[0] == 1
