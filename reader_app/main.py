@@ -2,7 +2,8 @@
 
     knee-reader [STUDY] [--reader ID] [--mode unaided|aided|sequential] [--screenshot PNG]
     knee-reader --coordinator STUDY --key KEY
-    knee-reader --coordinator --store URL [STUDY]
+    knee-reader --coordinator STUDY --key KEY --store URL   (the decisions from a server, progress live)
+    knee-reader --coordinator --store URL [STUDY]   (progress per reader only, without the key)
     knee-reader STUDY --reader ID --store URL   (answers also sent to a decisions server)
     knee-reader --demo [--demo-dir DIR]
     knee-reader --check [--json] [--torch | --full] [--study DIR] [--cache DIR]
@@ -48,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--demo-dir", default=DEMO_DIR, help=f"where the demo's files go (default: {DEMO_DIR})")
     p.add_argument("--store", metavar="URL", default=None,
                    help="also send answers to a decisions server, postgresql://user@host/db (password from "
-                   "PGPASSFILE); with --coordinator: show the server's progress per reader")
+                   "PGPASSFILE); with --coordinator and --key: the coordinator's view of the server's decisions; "
+                   "with --coordinator alone: the server's progress per reader")
     p.add_argument("--insecure-tls", action="store_true", help="allow a non-local server without a verified certificate")
     p.add_argument("--check", action="store_true",
                    help="check this machine (knee-study doctor; --check --help for its options) and exit")
@@ -91,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from reader_app.demo import run_demo
 
             return int(run_demo(args.demo_dir, coordinator=args.coordinator) or 0)
-        if args.coordinator and args.store:
+        if args.coordinator and args.store and not args.key:
             from reader_app.ui.server_progress import main as server_progress
 
             return int(server_progress(args) or 0)

@@ -6,6 +6,14 @@ analyze`` with its charts and formatted tables (Results), and the export of ever
 (Export). Decisions files from other workstations are merged by
 :func:`studies.decisions.merge.merge_decisions` (duplicates skipped, conflicts kept aside).
 
+With a decisions server (``knee-reader --coordinator --store URL STUDY --key KEY``) the
+decisions come from the server instead of the study's folder: the server's rows written out as
+decisions files (:class:`reader_app.domain.server_decisions.ServerDecisions`), fetched again on
+the same timer and read by the same code, plus each registered reader's progress live from the
+server (:class:`reader_app.domain.server_progress.ProgressPoller`, every :data:`PROGRESS_MS`).
+Collecting files is then the readers' apps' job (or ``knee-study merge-decisions --store``
+with a reader's role), so the window's Collect is disabled.
+
 The window (:class:`reader_app.ui.coordinator.CoordinatorView`) implements
 :class:`CoordinatorViewLike`: it lays out what it is given and asks the user for files and
 folders when the controller needs them; the periodic refresh is a timer the view runs.
@@ -22,8 +30,12 @@ from pathlib import Path
 from typing import Protocol
 
 from reader_app.controllers.messages import ErrorMessage, describe
-from reader_app.domain.coordination import ReaderStatus, analyzable, reader_statuses
+from reader_app.domain.coordination import ReaderStatus, analyzable, reader_status, reader_statuses
 from reader_app.domain.interpretation import ai_sentences, study_context
+from reader_app.domain.server_decisions import ServerDecisions
+from reader_app.domain.server_progress import COLUMNS as PROGRESS_COLUMNS
+from reader_app.domain.server_progress import ProgressPoller, status_line
+from reader_app.domain.server_progress import describe as describe_progress
 from studies.analysis import analyze_study
 from studies.analysis.chart_data import RocChart, StrataChart, roc_chart, strata_chart
 from studies.analysis.exports import write_outputs
@@ -35,14 +47,21 @@ from studies.analysis.results import StudyResults
 from studies.decisions.merge import MergeItem, merge_decisions
 from studies.package import load_key, load_manifest, verify_key
 
-#: How often the decisions files are read again (milliseconds).
+#: How often the decisions files (or the server's rows) are read again (milliseconds).
 REFRESH_MS = 15_000
+#: How often the live progress from the server is redrawn (milliseconds; polled on its own thread).
+PROGRESS_MS = 2_000
 READER_COLUMNS = ("Reader", "Answered", "Flagged", "Modes", "Last answer", "Audit chain")
 NO_RESULTS = "No results yet: collect readers' decisions first"
 SIMULATED_TIP = "Written by simulate-reader: random answers, machine reading times"
 NO_FILES = (
     "No decisions files collected yet: readers' files go in the study's decisions/ folder, "
     "or use “Collect decisions files…”."
+)
+NO_SERVER_ROWS = "No reader has sent answers to the decisions server yet."
+SERVER_COLLECT_TIP = (
+    "Decisions come from the decisions server: readers' apps send them; files read offline go "
+    "in with 'knee-study merge-decisions STUDY FILE --store URL' and that reader's role."
 )
 
 
@@ -77,6 +96,16 @@ class ResultsDisplay:
     table: PaperTable | None = None
 
 
+@dataclass(frozen=True)
+class ServerProgressDisplay:
+    """The live progress table from the decisions server: header, rows (one per registered
+    reader) and the sentence under it (when it was updated, or why not)."""
+
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    status: str
+
+
 class CoordinatorViewLike(Protocol):
     """What the controller needs from the coordinator window."""
 
@@ -88,6 +117,9 @@ class CoordinatorViewLike(Protocol):
     def show_results(self, results: ResultsDisplay) -> None: ...
     def show_table(self, table: PaperTable | None) -> None: ...
     def set_export_enabled(self, enabled: bool, tooltip: str) -> None: ...
+    def set_collect_enabled(self, enabled: bool, tooltip: str) -> None: ...
+    def show_server_progress(self, progress: ServerProgressDisplay) -> None:
+        """Show (and from then on keep showing) the live progress from the decisions server."""
     def show_export_status(self, text: str) -> None: ...
     def show_error(self, message: ErrorMessage) -> None: ...
     def choose_decisions_files(self, start: Path) -> list[Path]:
@@ -98,8 +130,9 @@ class CoordinatorViewLike(Protocol):
         """Call ``action`` every ``interval_ms`` milliseconds while the window lives."""
 
 
-def readers_display(statuses: list[ReaderStatus], total: int) -> ReadersDisplay:
-    """The Readers table for ``statuses`` in a study of ``total`` scored pairs."""
+def readers_display(statuses: list[ReaderStatus], total: int, empty: str = NO_FILES) -> ReadersDisplay:
+    """The Readers table for ``statuses`` in a study of ``total`` scored pairs (``empty``: the
+    sentence when there are none)."""
     rows = tuple(
         ReaderRow(
             cells=(
@@ -116,7 +149,7 @@ def readers_display(statuses: list[ReaderStatus], total: int) -> ReadersDisplay:
         for s in statuses
     )
     done = sum(s.complete for s in statuses)
-    summary = f"{len(statuses)} reader(s); {done} finished all {total} pairs." if statuses else NO_FILES
+    summary = f"{len(statuses)} reader(s); {done} finished all {total} pairs." if statuses else empty
     return ReadersDisplay(READER_COLUMNS, rows, summary)
 
 
@@ -146,15 +179,20 @@ class CoordinatorController:
 
     ``study``: the study package; ``key``: its key (refused, with a
     :class:`studies.errors.StudyError`, when its SHA-256 is not the manifest's);
-    ``n_boot``: bootstrap resamples of the analysis.
+    ``n_boot``: bootstrap resamples of the analysis; ``server``: the decisions server's record
+    of the study, read instead of the study's decisions folder (None: the folder);
+    ``progress``: the live progress poller of that server (started by the caller). The
+    controller owns both: :meth:`close` stops them.
     """
 
     def __init__(self, study: str | Path, key: str | Path, view: CoordinatorViewLike, *,
-                 n_boot: int = 10_000) -> None:
+                 n_boot: int = 10_000, server: ServerDecisions | None = None,
+                 progress: ProgressPoller | None = None) -> None:
         self.study = Path(study)
         self.key = Path(key)
         self.view = view
         self.n_boot = n_boot
+        self.server, self.progress = server, progress
         self.manifest = load_manifest(self.study)
         verify_key(self.study, self.key)  # refuse a key that does not belong to this study
         self.statuses: list[ReaderStatus] = []
@@ -165,11 +203,36 @@ class CoordinatorController:
         view.bind_actions(refresh=lambda: self.refresh(force=True), collect=self.choose_and_collect,
                      export=self.choose_and_export, choose_table=self.choose_table)
         view.set_export_enabled(False, NO_RESULTS)
+        if server is not None:
+            view.set_collect_enabled(False, SERVER_COLLECT_TIP)
 
     def start(self) -> None:
-        """Show the current state, then read the decisions files again every :data:`REFRESH_MS`."""
+        """Show the current state, then read the decisions files again every :data:`REFRESH_MS`
+        (and redraw the server's live progress every :data:`PROGRESS_MS`)."""
         self.refresh(force=True)
         self.view.repeat(REFRESH_MS, self.refresh)
+        if self.progress is not None:
+            self.show_progress()
+            self.view.repeat(PROGRESS_MS, self.show_progress)
+
+    def show_progress(self) -> None:
+        """Redraw the live progress table from the poller's latest answer (no network here)."""
+        if self.progress is None:
+            return
+        snap = self.progress.snapshot
+        status = status_line(snap)
+        if self.server is not None and self.server.error:
+            status = f"{status}. {self.server.error}"
+        self.view.show_server_progress(ServerProgressDisplay(
+            PROGRESS_COLUMNS, tuple(describe_progress(snap)), status))
+
+    def close(self) -> None:
+        """Stop the progress poller and drop the server snapshot (idempotent)."""
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+        if self.server is not None:
+            self.server.close()
 
     @contextlib.contextmanager
     def _reported(self, context: str) -> Iterator[None]:
@@ -182,11 +245,19 @@ class CoordinatorController:
     def _files_signature(self) -> tuple:
         return tuple((s.path.name, s.path.stat().st_mtime_ns, s.answered) for s in self.statuses if s.path.exists())
 
+    def _read_statuses(self) -> list[ReaderStatus]:
+        if self.server is None:
+            return reader_statuses(self.study)
+        return sorted((reader_status(p, self.manifest) for p in self.server.fetch()), key=lambda s: s.reader_id)
+
     def refresh(self, *, force: bool = False) -> None:
-        """Re-read the decisions files; re-run the analysis when any of them changed."""
-        with self._reported("Reading the decisions files"):
-            self.statuses = reader_statuses(self.study)
-            self.view.show_readers(readers_display(self.statuses, len(self.manifest.pairs)))
+        """Re-read the decisions files (or the server's rows); re-run the analysis when any of
+        them changed."""
+        source = "the decisions server" if self.server is not None else "the decisions files"
+        with self._reported(f"Reading {source}"):
+            self.statuses = self._read_statuses()
+            empty = NO_FILES if self.server is None else NO_SERVER_ROWS
+            self.view.show_readers(readers_display(self.statuses, len(self.manifest.pairs), empty))
             signature = self._files_signature()
             if force or signature != self._signature:
                 self._signature = signature
@@ -248,7 +319,10 @@ class CoordinatorController:
         return None
 
     def choose_and_collect(self) -> None:
-        """Ask the user for decisions files from other workstations and collect them."""
+        """Ask the user for decisions files from other workstations and collect them (not
+        with a decisions server: its readers' apps send their answers)."""
+        if self.server is not None:
+            return
         files = self.view.choose_decisions_files(Path.home())
         if files:
             self.collect(files)

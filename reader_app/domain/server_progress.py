@@ -81,8 +81,23 @@ class ProgressPoller:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(5)
+        if self._thread.is_alive():
+            self._thread.join(5)
         self._close_conn()
+
+
+#: The progress table's columns (:func:`describe`'s cells, in order).
+COLUMNS = ("Study", "Reader", "Answered", "Rows", "Last row (server time)", "Conflicts")
+
+
+def status_line(snap: ProgressSnapshot) -> str:
+    """The sentence under the progress table: the error, when the server last updated it, or
+    that it has not answered yet."""
+    if snap.error:
+        return snap.error
+    if snap.fetched_at:
+        return f"{len(snap.readers)} reader(s); updated {time.strftime('%H:%M:%S', time.localtime(snap.fetched_at))}"
+    return "asking the server…"
 
 
 def describe(snap: ProgressSnapshot) -> list[tuple[str, ...]]:

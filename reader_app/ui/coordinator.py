@@ -10,6 +10,9 @@ Three tabs:
   formatted tables. Simulated readers are marked. It refreshes as decisions files change.
 - **Export**: writes every output of ``knee-study analyze``, the PDF report included, to a folder.
 
+With ``--store URL`` (a decisions server) the decisions are the server's rows, and the Readers
+tab adds each registered reader's progress, live from the server.
+
 :class:`CoordinatorView` implements
 :class:`reader_app.controllers.coordinator.CoordinatorViewLike`; what it shows, enables,
 collects and exports is decided by :class:`~reader_app.controllers.coordinator.CoordinatorController`.
@@ -39,7 +42,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from reader_app.controllers.coordinator import CoordinatorController, ReadersDisplay, ResultsDisplay
+from reader_app.controllers.coordinator import (
+    CoordinatorController,
+    ReadersDisplay,
+    ResultsDisplay,
+    ServerProgressDisplay,
+)
 from reader_app.controllers.messages import ErrorMessage
 from reader_app.ui.errors import show_error
 from reader_app.ui.paper_table_view import fill_paper_table
@@ -95,6 +103,14 @@ class CoordinatorView(QMainWindow):
         lay.addWidget(self.readers_table, 1)
         lay.addLayout(buttons)
         lay.addWidget(self.merge_report)
+        # the decisions server's live progress (shown only when the decisions come from one)
+        self.server_title = QLabel("<b>Live from the decisions server</b>")
+        self.server_table = QTableWidget()
+        self.server_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.server_status = QLabel()
+        for w in (self.server_title, self.server_table, self.server_status):
+            w.setVisible(False)
+            lay.addWidget(w)
         self.tabs.addTab(readers, "Readers")
 
         results = QWidget()
@@ -191,6 +207,22 @@ class CoordinatorView(QMainWindow):
     def show_merge_report(self, html: str) -> None:
         self.merge_report.setText(html)
 
+    def set_collect_enabled(self, enabled: bool, tooltip: str) -> None:
+        self.collect_button.setEnabled(enabled)
+        self.collect_button.setToolTip(tooltip)
+
+    def show_server_progress(self, progress: ServerProgressDisplay) -> None:
+        _fill_table(self.server_table, list(progress.header), [list(r) for r in progress.rows])
+        self.server_status.setText(progress.status)
+        for w in (self.server_title, self.server_table, self.server_status):
+            w.setVisible(True)
+
+    def closeEvent(self, event):  # noqa: N802 - Qt's name
+        controller = getattr(self, "controller", None)
+        if controller is not None:
+            controller.close()
+        super().closeEvent(event)
+
     # -- results ---------------------------------------------------------------------------
     def show_results(self, results: ResultsDisplay) -> None:
         self.roc_plot.clear()
@@ -259,11 +291,21 @@ class CoordinatorView(QMainWindow):
         self.strata_plot.addLine(y=chart.chance, pen=pg.mkPen("#666", style=Qt.PenStyle.DotLine))
 
 
-def open_coordinator(study: str | Path, key: str | Path) -> tuple[CoordinatorView, CoordinatorController]:
-    """Build the view and its controller and load the current state."""
+def open_coordinator(study: str | Path, key: str | Path, *, store: str | None = None,
+                     insecure_tls: bool = False) -> tuple[CoordinatorView, CoordinatorController]:
+    """Build the view and its controller and load the current state; ``store``: a decisions
+    server's URL to read the decisions (and the live progress) from, None for the study's folder."""
     manifest = load_manifest(study)
     view = CoordinatorView(manifest.title)
-    controller = CoordinatorController(study, key, view)
+    server = progress = None
+    if store:
+        from reader_app.domain.server_decisions import ServerDecisions
+        from reader_app.domain.server_progress import ProgressPoller
+
+        server = ServerDecisions(store, study, insecure_tls=insecure_tls)
+        progress = ProgressPoller(store, manifest.study_id, insecure_tls=insecure_tls).start()
+        view.setWindowTitle(f"Coordinator — {manifest.title} — {server.backend.address.shown}")
+    controller = CoordinatorController(study, key, view, server=server, progress=progress)
     view.controller = controller  # keep the controller alive with its window
     controller.start()
     return view, controller
@@ -273,7 +315,8 @@ def main(args: argparse.Namespace) -> int:
     from reader_app.ui.app import create_app
 
     app = create_app(offscreen=bool(args.screenshot))
-    view, _ = open_coordinator(args.study, args.key)
+    view, _ = open_coordinator(args.study, args.key, store=getattr(args, "store", None),
+                               insecure_tls=getattr(args, "insecure_tls", False))
     if args.screenshot:
         from reader_app.ui.screenshot import save_screenshot
 

@@ -4,14 +4,11 @@ decisions server (a table refreshed on a timer; the polling runs on its own thre
 from __future__ import annotations
 
 import argparse
-import time
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-from reader_app.domain.server_progress import ProgressPoller, describe
-
-COLUMNS = ("Study", "Reader", "Answered", "Rows", "Last row (server time)", "Conflicts")
+from reader_app.domain.server_progress import COLUMNS, ProgressPoller, describe, status_line
 
 
 class ServerProgressView(QWidget):
@@ -41,10 +38,8 @@ class ServerProgressView(QWidget):
         for i, row in enumerate(rows):
             for j, text in enumerate(row):
                 self.table.setItem(i, j, QTableWidgetItem(text))
-        if snap.error:
-            self.status.setText(snap.error)
-        elif snap.fetched_at:
-            self.status.setText(f"{len(rows)} reader(s); updated {time.strftime('%H:%M:%S', time.localtime(snap.fetched_at))}")
+        if snap.error or snap.fetched_at:
+            self.status.setText(status_line(snap))
 
     def closeEvent(self, event):  # noqa: N802
         self.timer.stop()

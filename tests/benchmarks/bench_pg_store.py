@@ -3,7 +3,9 @@ answers locally (SQLite, synchronous FULL) and sending each to a local PostgreSQ
 at once. Prints the answers per second sustained, and the p95 from a local commit returning
 (the app's "Previous answer saved") to the server acknowledging the row ("sent"). Also the
 reading session's confirm p95 with and without the background push attached (the push runs
-on its own thread, so confirm must not slow down)."""
+on its own thread, so confirm must not slow down). And the reading window's confirm -> next
+pair drawn p95 on full-size images, one window sending to a local server and one without,
+switching in turns in one run so that the machine's load weighs on both alike."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench_reader_ui import _read_pair, full_size_study, open_window, qapp, timed_switch  # noqa: F401 - fixtures
 from pg_cluster import Cluster, Server, register, require_bindir
 from study_factory import make_study
 
@@ -110,5 +113,46 @@ def test_ten_readers_against_a_local_server(tmp_path):
               f"{answers / wall:.0f} answers/s sustained; commit -> sent median {np.median(lat):.1f} ms, "
               f"p95 {np.percentile(lat, 95):.1f} ms, max {lat.max():.1f} ms")
         print(f"reading session confirm p95: {plain:.2f} ms without a server, {pushed:.2f} ms with the push attached")
+    finally:
+        cluster.close()
+
+
+def test_reading_window_confirm_p95_with_and_without_the_push(tmp_path, qapp, open_window):  # noqa: F811
+    from reader_app.ui.push_status import attach_push
+
+    n_pairs = 24
+    cluster = Cluster(require_bindir(), fsync=True)
+    try:
+        cluster.start()
+        os.environ["PGPASSFILE"] = str(cluster.admin_pgpass)
+        server = Server(cluster, "bench_window")
+        with server.admin() as conn:
+            migrate(conn)
+        t = full_size_study(tmp_path / "full", n_pairs)
+        url = register(server, t, ("pushed",), tmp_path)["pushed"]
+        screens = {"without a server": open_window(t.study, "plain"), "push attached": open_window(t.study, "pushed")}
+        push = attach_push(screens["push attached"], url)
+        times: dict[str, list[float]] = {name: [] for name in screens}
+        for _ in range(n_pairs - 1):
+            for name, screen in screens.items():  # in turns: the same load on both
+                for other in screens.values():  # the other window's next pair decoded first
+                    if other is not screen:
+                        _read_pair(qapp, other)
+                times[name].append(timed_switch(qapp, screen)[0])
+        status = push.stop()
+        with server.admin() as conn:
+            stored = conn.execute("SELECT count(*) FROM knee.audit WHERE reader_id = 'pushed'").fetchone()[0]
+        assert stored >= n_pairs and not status.conflict, (stored, status.text)
+        p95 = {name: float(np.percentile(v, 95)) for name, v in times.items()}
+        med = {name: float(np.median(v)) for name, v in times.items()}
+        print(f"\nreading window confirm -> next pair drawn (full size, {n_pairs - 1} switches each, in turns): "
+              + "; ".join(f"{name}: median {med[name]:.1f} ms, p95 {p95[name]:.1f} ms" for name in screens)
+              + f"; {stored} rows on the server; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        # the reader-app budget (p95 <= 50 ms) judges the push only where the window without a
+        # server meets it: beyond that the machine's load, not the push, sets the figures
+        if p95["without a server"] <= 50.0:
+            assert p95["push attached"] <= 50.0
+        else:
+            print("the window without a server misses the 50 ms budget at this load: the push is not judged")
     finally:
         cluster.close()

@@ -36,7 +36,7 @@ def test_init_is_idempotent_and_versioned(pg_server, capsys):
     assert main(["server", "init", "--store", pg_server.admin_url]) == 0
     assert "already up to date" in capsys.readouterr().out
     with pg_server.admin() as conn:
-        assert conn.execute("SELECT version FROM knee.schema_migrations").fetchall() == [(1,)]
+        assert conn.execute("SELECT version FROM knee.schema_migrations").fetchall() == [(1,), (2,)]
         owner = conn.execute("SELECT tableowner FROM pg_tables WHERE schemaname = 'knee' AND tablename = 'audit'").fetchone()
         assert owner == ("knee_owner",)
         assert conn.execute("SELECT rolcanlogin FROM pg_roles WHERE rolname = 'knee_owner'").fetchone() == (False,)
@@ -187,7 +187,7 @@ def test_a_service_from_pgservicefile_and_a_password_from_pgpassfile(pg_server, 
     services.write_text(f"[knee]\nhost={pg_server.cluster.sockdir}\ndbname={pg_server.dbname}\nuser=knee_admin\n")
     monkeypatch.setenv("PGSERVICEFILE", str(services))
     assert main(["server", "status", "--store", "postgresql:///?service=knee"]) == 0
-    assert "schema version 1" in capsys.readouterr().out
+    assert "schema version 2" in capsys.readouterr().out
 
 
 def test_a_password_prompt_when_no_pgpassfile_holds_it(pg_server, tmp_path, monkeypatch):
@@ -245,4 +245,4 @@ def test_two_inits_at_once_apply_the_schema_once(pg_cluster):
         t.start()
     for t in threads:
         t.join(60)
-    assert not errors and sorted(applied) == [[], [1]]
+    assert not errors and sorted(applied) == [[], [1, 2]]

@@ -97,7 +97,7 @@ class Pusher:
                 raise ServerUnavailable(f"the decisions server {self.address.shown} is unreachable "
                                         f"({str(exc).strip().splitlines()[0] if str(exc).strip() else exc})") from None
             except (psycopg.errors.CheckViolation, psycopg.errors.InsufficientPrivilege,
-                    psycopg.errors.ForeignKeyViolation) as exc:
+                    psycopg.errors.ForeignKeyViolation, psycopg.errors.ProgramLimitExceeded) as exc:
                 self._drop()
                 raise PushConflict(f"the server refused reader file {self.path.name}: {exc.diag.message_primary}") from None
 

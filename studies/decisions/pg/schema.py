@@ -15,7 +15,8 @@ reader id), ``headers`` (each reader file's header and reading order, exactly th
 input of its local chain), ``audit`` (each reader's local rows, as written locally, plus the
 server's own ``seq``, ``server_ts``, ``prev_hash`` and ``hash``), ``chain_heads`` (each
 study's last server row), ``conflicts`` (rows refused because the server already held a
-different one under that key).
+different one under that key; from version 2 one row per key and a cap per reader, see
+:mod:`studies.decisions.pg.schema_v2`), ``limits`` (version 2: that cap).
 
 The BEFORE INSERT trigger on ``audit`` (SECURITY DEFINER, run as the owner) locks the study's
 chain head, so concurrent inserts serialise; it refuses a row the caller may not write, a row
@@ -31,18 +32,36 @@ starting from ``sha256_hex("knee-decisions-server" \\n study_id \\n key_sha256)`
 
 from __future__ import annotations
 
+from studies.decisions.pg.schema_v2 import V2
+
 SCHEMA = "knee"
 OWNER, READER_GROUP, COORDINATOR_GROUP = "knee_owner", "knee_reader", "knee_coordinator"
 SERVER_GENESIS_TAG = "knee-decisions-server"
 
+#: Cluster-wide roles, created when missing. Two databases of one cluster may run ``server init``
+#: at the same moment (the advisory lock is per database): a role the other one has just
+#: created is then taken as it is.
 ROLES_SQL = """
-DO $$ BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'knee_owner') THEN CREATE ROLE knee_owner NOLOGIN; END IF;
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'knee_reader') THEN CREATE ROLE knee_reader NOLOGIN; END IF;
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'knee_coordinator') THEN CREATE ROLE knee_coordinator NOLOGIN; END IF;
+DO $$
+DECLARE
+  r text;
+BEGIN
+  FOREACH r IN ARRAY ARRAY['knee_owner', 'knee_reader', 'knee_coordinator'] LOOP
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
+      BEGIN
+        EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+      EXCEPTION WHEN duplicate_object OR unique_violation THEN
+        NULL;  -- created meanwhile by a server init on another database of this cluster
+      END;
+    END IF;
+  END LOOP;
   IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
      AND NOT pg_has_role(current_user, 'knee_owner', 'MEMBER') THEN
-    EXECUTE format('GRANT knee_owner TO %I', current_user);
+    BEGIN
+      EXECUTE format('GRANT knee_owner TO %I', current_user);
+    EXCEPTION WHEN duplicate_object OR unique_violation THEN
+      NULL;
+    END;
   END IF;
 END $$;
 """
@@ -203,6 +222,7 @@ GRANT EXECUTE ON FUNCTION knee.may_write(text, text, name) TO knee_reader, knee_
 #: (version, description, SQL), applied in order; never edit one that has shipped: add another.
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (1, "studies, readers, headers, audit with its chain trigger, row-level security", _V1),
+    (2, "one conflict row per local row, a cap per reader; may_write answers only about the caller", V2),
 )
 
 #: The schema version this code writes and reads.
