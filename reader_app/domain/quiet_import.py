@@ -1,6 +1,6 @@
 """Importing a library without the optional modules it probes for and the reader app never uses.
 
-A cold start of the reading window pays for every module imported (issue 15): nibabel imports
+A cold start of the reading window pays for every module imported: nibabel imports
 pydicom (for DICOM extensions inside NIfTI headers, ~0.15 s) and pyqtgraph imports
 ``cuda.bindings`` (a CUDA path of a widget we do not use, 0.1-0.3 s where torch is installed).
 :func:`import_without` hides such modules only while the library is first imported; they stay

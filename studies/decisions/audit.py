@@ -31,7 +31,7 @@ from studies.schema_check import loads_strict
 KINDS: tuple[str, ...] = ("session_start", "session_stop", "decision", "answer_change", "flag")
 
 FORMAT_NAME = "knee-decisions"
-#: 2 (issue 15): decision payloads may carry ``measurements``; format 1 files are read as
+#: 2: decision payloads may carry ``measurements``; format 1 files are read as
 #: they are (no measurements) and keep their version (their header is write-once).
 FORMAT_VERSION = 2
 

@@ -27,11 +27,11 @@ DECISION_COLUMNS: tuple[str, ...] = (
     "audit_ok", "n_measurements", "measurements",
 )
 
-#: Columns of the export CSV, in this order (issue 4, item 6).
+#: Columns of the export CSV, in this order.
 EXPORT_COLUMNS: tuple[str, ...] = (
     "reader", "pair_id", "case_left", "case_right", "chosen_case", "confidence", "mode", "ai_shown",
     "started_at", "decided_at", "active_seconds", "flagged", "audit_ok",
-    # issue 15: the reader's caliper measurements on the pair, as JSON (case, sequence, slice,
+    # the reader's caliper measurements on the pair, as JSON (case, sequence, slice,
     # end points in voxels and mm, length_mm); "[]" when none (and for format-1 files)
     "n_measurements", "measurements",
 )

@@ -1,6 +1,6 @@
 """Cross-validation speed: 9,280 bags of 8 x 1280 features, 5 folds, on this machine's CPUs.
 
-Goal (issue 5): under 2 minutes on 2 cores. Prints the wall time, the automatic epoch count
+Goal: under 2 minutes on 2 cores. Prints the wall time, the automatic epoch count
 and the pooled ROC AUC of a planted slice signal (so a fast but broken run shows).
 """
 

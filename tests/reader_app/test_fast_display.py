@@ -1,4 +1,4 @@
-"""Issue 15's display fast paths, plain numpy: the blocked reorder, the RGB32 window tables,
+"""The display's fast paths, plain numpy: the blocked reorder, the RGB32 window tables,
 and imports without unused optional modules."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Write-behind (issue 15): the next pair is shown while the answer is written on a writer
+"""Write-behind: the next pair is shown while the answer is written on a writer
 thread; "saved" only once durable; the next confirm waits; a failed write brings the pair back."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 12: the manifest's title and question are shown as plain text, never as HTML."""
+"""The manifest's title and question are shown as plain text, never as HTML."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 12, item 6: edits the chain cannot show (hashes recomputed) but the store never
+"""Edits the chain cannot show (hashes recomputed) but the store never
 writes: analyze refuses them; files the store wrote pass."""
 
 from __future__ import annotations

@@ -117,7 +117,7 @@ time.sleep(60)
 
 
 def test_kill_after_the_next_pair_is_shown_but_before_the_answer_is_durable(tmp_path):
-    """Write-behind (issue 15): a crash between showing the next pair and the answer being on
+    """Write-behind: a crash between showing the next pair and the answer being on
     disk leaves that answer unrecorded and never claimed saved; resuming shows the same pair."""
     from reader_app.domain.session import ReadingSession
 

@@ -1,4 +1,4 @@
-"""Issue 12, item 6: chain heads recorded beside the key by collect and analyze catch what
+"""Chain heads recorded beside the key by collect and analyze catch what
 the chain alone cannot: a copy cut short, an older copy put back, a rewrite with every hash
 recomputed (the file then verifies)."""
 

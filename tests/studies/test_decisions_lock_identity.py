@@ -1,4 +1,4 @@
-"""Issue 12, item 5: the one-writer lock holds against hard links and symlinks to a
+"""The one-writer lock holds against hard links and symlinks to a
 decisions file (two writers through two names lost answers, and verify said OK)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 12, item 4: verify, export, analyze and the coordinator read decisions files
+"""Verify, export, analyze and the coordinator read decisions files
 read-only: nothing is created or changed beside the file (no -wal/-shm left behind), and
 they work in a read-only folder and as a user without write rights."""
 

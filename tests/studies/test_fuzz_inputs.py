@@ -1,4 +1,4 @@
-"""Issue 12, item 9: property-based fuzzing of every reader of external input.
+"""Property-based fuzzing of every reader of external input.
 
 For each: "a clean StudyError or a correct result, never another exception". Example counts
 are bounded (``FUZZ_EXAMPLES``, default 40 each) so this runs within ``make test``.

@@ -1,4 +1,4 @@
-"""Issue 12, item 3: the manifest records each image's SHA-256 (and the AI files'); validate
+"""The manifest records each image's SHA-256 (and the AI files'); validate
 checks them and the reader app refuses a changed file with a message. Version 1 manifests
 (no hashes) stay readable."""
 

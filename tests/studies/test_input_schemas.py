@@ -1,4 +1,4 @@
-"""Issue 12, item 1: every input checked against one declared schema, every problem at once,
+"""Every input checked against one declared schema, every problem at once,
 strict types, bounded sizes, finite numbers in range; the issue's cases as regressions.
 
 Each hostile input must end in a clean :class:`StudyError` (load) or a list of problems

@@ -1,4 +1,4 @@
-"""Issue 12, item 2: every path a manifest names stays inside the package, and no file is
+"""Every path a manifest names stays inside the package, and no file is
 ever written outside ``decisions/`` (validate, the reader app's loading, merge-decisions)."""
 
 from __future__ import annotations

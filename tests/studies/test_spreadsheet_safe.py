@@ -1,4 +1,4 @@
-"""Issue 12, item 7: exports are spreadsheet-safe (no text cell runs as a formula)."""
+"""Exports are spreadsheet-safe (no text cell runs as a formula)."""
 
 from __future__ import annotations
 

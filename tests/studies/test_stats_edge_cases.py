@@ -1,4 +1,4 @@
-"""Issue 12, item 8: statistics edge cases give defined answers.
+"""Statistics edge cases give defined answers.
 
 (a) 0/0 test statistics (identical treatments, perfect readers) give p = 1, not p = 0;
 (b) a DeLong variance with fewer than two positives or negatives is NaN with a reason;
