@@ -15,7 +15,7 @@ import functools
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsLineItem, QLabel, QVBoxLayout, QWidget
 
 from reader_app.domain.linking import Rect
 from reader_app.domain.volumes import orientation_letters
@@ -130,7 +130,10 @@ class SliceView(QWidget):
         self.viewbox.addItem(self.preview, ignoreBounds=True)
         self._lines: list = []
         self._shown_lines: list = []
-        self.reference = pg.PlotDataItem(pen=pg.mkPen(REFERENCE_COLOR, width=1, style=Qt.PenStyle.DashLine))
+        # a plain Qt line: moved on every scroll of the other sequence, and pyqtgraph's data
+        # items recompute bounds and emit signals on every change
+        self.reference = QGraphicsLineItem()
+        self.reference.setPen(pg.mkPen(REFERENCE_COLOR, width=1, style=Qt.PenStyle.DashLine))
         self.reference.setZValue(20)
         self.reference.hide()
         self.viewbox.addItem(self.reference, ignoreBounds=True)
@@ -274,7 +277,7 @@ class SliceView(QWidget):
             self.reference.hide()
             return
         (x0, y0), (x1, y1) = line
-        self.reference.setData([x0, x1], [y0, y1])
+        self.reference.setLine(float(x0), float(y0), float(x1), float(y1))
         self.reference.show()
 
     def show_measurements(self, lines: list[tuple[tuple[float, float], tuple[float, float], str]]) -> None:
