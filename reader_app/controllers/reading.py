@@ -206,8 +206,9 @@ class ReadingController:
         """Start loading the knees of the pair after ``index`` in the background."""
         if index + 1 < len(self.order):
             nxt = self.order[index + 1]
-            self.cache.prefetch(nxt.left_case)
-            self.cache.prefetch(nxt.right_case)
+            # at lowered priority: the reader scrolls the pair on screen meanwhile
+            self.cache.prefetch(nxt.left_case, background=True)
+            self.cache.prefetch(nxt.right_case, background=True)
 
     def _show_ai(self, st: Any, *, views_ready: bool = False) -> None:
         shown = bool(st.ai_visible)

@@ -11,6 +11,8 @@ recently used is dropped first), plus at most one load in flight per key.
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -31,9 +33,13 @@ class VolumeCache(Generic[K, V]):
         whoever calls :meth:`get` for that key (and are not cached).
     capacity : how many values to keep (>= 1). Four knees (two pairs) by default.
     workers : background threads (one is enough: decoding is mostly zlib, which releases the GIL).
+    background_nice : niceness added to the threads of :meth:`prefetch` with
+        ``background=True`` (Linux; 0: none), so that decoding ahead yields the CPU to the
+        window the reader is scrolling. Prefetches the reader waits for keep normal priority.
     """
 
-    def __init__(self, loader: Callable[[K], V], capacity: int = 4, workers: int = 1) -> None:
+    def __init__(self, loader: Callable[[K], V], capacity: int = 4, workers: int = 1,
+                 background_nice: int = 0) -> None:
         if capacity < 1:
             raise ValueError(f"The 'capacity' parameter must be an int >= 1. Got {capacity!r} instead.")
         self.loader = loader
@@ -42,6 +48,8 @@ class VolumeCache(Generic[K, V]):
         self._pending: dict[K, Future[V]] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="volume-prefetch")
+        self._background = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="volume-prefetch-bg",
+                                              initializer=lower_thread_priority, initargs=(background_nice,))
         self.hits = 0
         self.misses = 0
         self.closed = False
@@ -81,8 +89,11 @@ class VolumeCache(Generic[K, V]):
         self._store(key, value)
         return value
 
-    def prefetch(self, key: K) -> Future[V] | None:
-        """Start loading ``key`` in the background unless cached, already loading, or closed."""
+    def prefetch(self, key: K, *, background: bool = False) -> Future[V] | None:
+        """Start loading ``key`` in the background unless cached, already loading, or closed.
+
+        ``background``: nobody waits for it yet (the next pair): it runs in the threads of
+        lowered priority (``background_nice``)."""
         with self._lock:
             if self.closed:
                 return None
@@ -91,7 +102,7 @@ class VolumeCache(Generic[K, V]):
                 return None
             if key in self._pending:
                 return self._pending[key]
-            future = self._pool.submit(self._load, key)
+            future = (self._background if background else self._pool).submit(self._load, key)
             self._pending[key] = future
             return future
 
@@ -124,5 +135,18 @@ class VolumeCache(Generic[K, V]):
         with self._lock:
             self.closed = True
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._background.shutdown(wait=True, cancel_futures=True)
         with self._lock:
             self._pending.clear()
+
+
+def lower_thread_priority(nice: int) -> None:
+    """Add ``nice`` to the calling thread's niceness (Linux, where each thread has its own;
+    elsewhere, and for 0, nothing). A lower priority that cannot be set is not an error."""
+    if nice <= 0 or not sys.platform.startswith("linux"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + nice)
+    except OSError:
+        pass

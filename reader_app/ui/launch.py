@@ -43,6 +43,9 @@ if TYPE_CHECKING:
 CACHE_KNEES = 4
 #: Background decoding threads (the two knees of a pair decode side by side; zlib releases the GIL).
 DECODE_THREADS = 2
+#: Niceness added to the threads decoding the next pair ahead (Linux), so that they yield the
+#: CPU to the window; the first pair, which the reader waits for, decodes at normal priority.
+PREFETCH_NICE = 5
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,7 @@ def prepare_reading(study: str | Path, reader_id: str, mode: str = DEFAULT_MODE,
                               ai_sha256=manifest.ai_sha256),
         capacity=CACHE_KNEES,
         workers=DECODE_THREADS,
+        background_nice=PREFETCH_NICE,
     )
     st = session.current
     if st is not None:

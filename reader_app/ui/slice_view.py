@@ -15,7 +15,7 @@ import functools
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsLineItem, QLabel, QVBoxLayout, QWidget
 
 from reader_app.domain.linking import Rect
 from reader_app.domain.volumes import orientation_letters
@@ -130,7 +130,10 @@ class SliceView(QWidget):
         self.viewbox.addItem(self.preview, ignoreBounds=True)
         self._lines: list = []
         self._shown_lines: list = []
-        self.reference = pg.PlotDataItem(pen=pg.mkPen(REFERENCE_COLOR, width=1, style=Qt.PenStyle.DashLine))
+        # a plain Qt line: moved on every scroll of the other sequence, and pyqtgraph's data
+        # items recompute bounds and emit signals on every change
+        self.reference = QGraphicsLineItem()
+        self.reference.setPen(pg.mkPen(REFERENCE_COLOR, width=1, style=Qt.PenStyle.DashLine))
         self.reference.setZValue(20)
         self.reference.hide()
         self.viewbox.addItem(self.reference, ignoreBounds=True)
@@ -153,6 +156,8 @@ class SliceView(QWidget):
         self.placeholder.hide()
         self._extent = Rect(0, 0, 1, 1)
         self._rect = QRectF(0, 0, 1, 1)
+        self._placed: tuple | None = None  # (rows, cols), rect in mm of the image last placed
+        self._fitted: QRectF | None = None  # the view's range right after fitting the image
         self._volume: np.ndarray | None = None
         self._heat: np.ndarray | None = None
         self._lut = heat_lut("inferno")
@@ -170,9 +175,11 @@ class SliceView(QWidget):
         or, when ``data`` is None, a placeholder saying ``problem``."""
         self._volume = data
         self._heat = None
-        self.overlay.clear()
+        if self.overlay.image is not None:  # clearing an empty item still costs a bounds update
+            self.overlay.clear()
         self.overlay.hide()
         if data is None:
+            self._placed = None
             self.image.clear()
             self.image.hide()
             self.placeholder.setText(problem or "No image")
@@ -182,17 +189,27 @@ class SliceView(QWidget):
                 label.hide()
             self._place_overlays()
             return
-        self.placeholder.hide()
-        self.image.show()
+        if self.placeholder.isVisibleTo(self):
+            self.placeholder.hide()
+        if not self.image.isVisible():
+            self.image.show()
         for label in self.letters.values():
-            label.show()
+            if not label.isVisibleTo(self):
+                label.show()
         h = data.shape[1] * pixel_mm[0]
         w = data.shape[2] * pixel_mm[1]
         self._extent = Rect(0.0, 0.0, w, h)
-        self._rect = QRectF(0.0, 0.0, w, h)
+        rect = QRectF(0.0, 0.0, w, h)
         self.image.setImage(data[data.shape[0] // 2], autoLevels=False, levels=(0, 1))
-        self.image.setRect(self._rect)
-        self.viewbox.setRange(self._rect, padding=0.0)
+        placed = (data.shape[1:], rect.getRect())
+        if placed != self._placed:  # the image's transform depends on its pixels and its mm
+            self.image.setRect(rect)
+            self._placed = placed
+        # a new pair shows the whole image (unless the view still shows it, as fitted last)
+        if rect != self._rect or self._fitted is None or self.viewbox.viewRect() != self._fitted:
+            self.viewbox.setRange(rect, padding=0.0)
+            self._fitted = self.viewbox.viewRect()
+        self._rect = rect
 
     def set_active(self, active: bool) -> None:
         """Frame the view the keys act on."""
@@ -219,10 +236,12 @@ class SliceView(QWidget):
 
     def set_overlay_style(self, visible: bool, opacity: float, cmap: str) -> None:
         """Overlay on/off, opacity in [0, 1] and colour map name (pyqtgraph's)."""
+        lut = heat_lut(cmap)
+        if lut is not self._lut or float(opacity) != self.overlay.opacity():
+            self.overlay.setOpacity(float(opacity))
+            self.overlay.setLookupTable(lut)
         self._overlay_on = visible
-        self._lut = heat_lut(cmap)
-        self.overlay.setOpacity(float(opacity))
-        self.overlay.setLookupTable(self._lut)
+        self._lut = lut
         self.overlay.setVisible(visible and self._heat is not None)
 
     def show_slice(self, index: int, levels: tuple[float, float]) -> None:
@@ -237,9 +256,13 @@ class SliceView(QWidget):
             if not placed:  # pyqtgraph places an image's rect only once it has pixels
                 self.overlay.setRect(self._rect)
             self.overlay.setVisible(self._overlay_on)
-        self.slice_label.setText(f"Slice {index + 1} / {n}")
-        self.slice_label.adjustSize()
-        self._place_overlays()
+        text = f"Slice {index + 1} / {n}"
+        if text != self.slice_label.text():
+            self.slice_label.setText(text)
+            size = self.slice_label.size()
+            self.slice_label.adjustSize()
+            if self.slice_label.size() != size:  # "9 / 36" -> "10 / 36": placed again
+                self._place_overlays()
 
     def set_inverted(self, inverted: bool) -> None:
         """Draw the image inverted (black and white swapped)."""
@@ -254,7 +277,7 @@ class SliceView(QWidget):
             self.reference.hide()
             return
         (x0, y0), (x1, y1) = line
-        self.reference.setData([x0, x1], [y0, y1])
+        self.reference.setLine(float(x0), float(y0), float(x1), float(y1))
         self.reference.show()
 
     def show_measurements(self, lines: list[tuple[tuple[float, float], tuple[float, float], str]]) -> None:

@@ -36,8 +36,11 @@ class WindowedImage(pg.ImageItem):
         if image is None or image.ndim != 2 or image.size == 0 or levels is None or np.ndim(levels) != 1:
             super().render()
             return
-        self._pixels = np.ascontiguousarray(window_rgb32(image, (float(levels[0]), float(levels[1])),
-                                                         inverted=self.inverted))
+        if self._pixels is None or self._pixels.shape != image.shape:
+            self._pixels = np.empty(image.shape, dtype=np.uint32)
+        # into the same buffer every time: a new 0.6 MB array per slice costs the kernel
+        # fresh zeroed pages, more than the look-up itself
+        window_rgb32(image, (float(levels[0]), float(levels[1])), inverted=self.inverted, out=self._pixels)
         self.qimage = fn.ndarray_to_qimage(self._pixels, QImage.Format.Format_RGB32)
         self._renderRequired = False
         self._unrenderable = False

@@ -86,3 +86,33 @@ def test_import_without_hides_a_module_only_while_importing(monkeypatch):
 
     assert json.tool is not None
     assert import_without("colorsys", ()) is mod  # once imported, returned as is
+
+
+def _full_table(levels, dtype, inverted):
+    """Every value of ``dtype`` windowed one by one (the table's definition)."""
+    dtype = np.dtype(dtype)
+    n = 1 << (8 * dtype.itemsize)
+    values = np.arange(n, dtype=np.int64)
+    if dtype.kind == "i":
+        values[n // 2:] -= n
+    grey = apply_window(values, Window.from_levels(*levels))
+    return (np.uint32(0xFF000000) | ((255 - grey if inverted else grey).astype(np.uint32) * np.uint32(0x010101)))
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.uint16, np.int8, np.uint8])
+@pytest.mark.parametrize("levels", [(250.3, 900.7), (-40000.0, 40000.0), (-5.5, 3.2), (0.0, 1.0), (100.0, 100.5),
+                                    (70000.0, 80000.0), (-90000.0, -80000.0), (-1317.55, 1502.19)])
+def test_grey_table_built_over_the_ramp_only_equals_every_value_windowed(dtype, levels):
+    from reader_app.domain import windowing
+
+    for inverted in (False, True):
+        windowing._TABLES.clear()
+        assert np.array_equal(grey_table(levels, dtype, inverted=inverted), _full_table(levels, dtype, inverted))
+
+
+def test_window_rgb32_writes_into_a_given_buffer():
+    img = np.arange(-200, 200, dtype=np.int16).reshape(20, 20)
+    for dtype_img in (img, img.astype(np.float32)):
+        out = np.zeros((20, 20), np.uint32)
+        got = window_rgb32(dtype_img, (-100.0, 100.0), out=out)
+        assert got is out and np.array_equal(out, window_rgb32(dtype_img, (-100.0, 100.0)))

@@ -191,3 +191,13 @@ def test_educational_end_screen_reveals_with_the_key(setup):
         ctl.confirm()
     text = view.show_finished.call_args.args[1]
     assert "Teaching study" in text and "correct" in text
+
+
+def test_the_next_pair_is_prefetched_in_the_background_threads(setup, monkeypatch):
+    ctl, view, session, store, cache, loads, t = setup()
+    calls = []
+    monkeypatch.setattr(cache, "prefetch", lambda key, **kw: calls.append((key, kw)))
+    (_, action), _ = view.after.call_args
+    action()
+    nxt = store.order[1]
+    assert calls == [(nxt.left_case, {"background": True}), (nxt.right_case, {"background": True})]

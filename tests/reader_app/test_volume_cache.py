@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 
@@ -92,3 +94,24 @@ def test_prefetch_after_close_is_ignored():
     cache = VolumeCache(Loader(), capacity=2)
     cache.close()
     assert cache.prefetch("late") is None and not cache.is_pending("late")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread niceness is Linux's")
+def test_background_prefetch_runs_at_lower_priority_and_the_waited_for_one_does_not():
+    seen = {}
+
+    def loader(key):
+        seen[key] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        return key
+
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    cache = VolumeCache(loader, capacity=4, workers=1, background_nice=5)
+    try:
+        cache.prefetch("next", background=True).result(timeout=10)
+        cache.prefetch("first").result(timeout=10)
+        assert cache.get("next") == "next" and cache.get("first") == "first"
+    finally:
+        cache.close()
+    assert seen["first"] == base
+    assert seen["next"] == min(base + 5, 19)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base  # the caller's thread untouched
