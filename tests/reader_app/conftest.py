@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 
 import pytest
@@ -42,3 +43,22 @@ def no_leaked_windows():
         w.deleteLater()
     app.processEvents()
     assert not leaked, f"windows left open: {[type(w).__name__ for w in leaked]}"
+
+
+@pytest.fixture()
+def two_workstations(tmp_path):
+    """A study with AI scores, and two readers' decisions files written on two other
+    workstations: ``(study, [r1 file, r2 file])``."""
+    from study_factory import make_study
+
+    from studies.decisions.simulate import simulate_reader
+    from studies.package import decisions_path
+
+    tiny = make_study(tmp_path / "central", n_pairs=8, with_images=False, with_ai=True)
+    files = []
+    for i, reader in enumerate(("r1", "r2")):
+        station = tmp_path / f"ws{i}" / "study"
+        shutil.copytree(tiny.study, station)
+        simulate_reader(station, tiny.key, reader, 0.7, seed=i)
+        files.append(decisions_path(station, reader))
+    return tiny, files

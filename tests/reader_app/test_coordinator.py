@@ -14,19 +14,6 @@ from reader_app.domain.coordination import reader_statuses
 from studies.analysis.chart_data import strata_chart
 from studies.cli import main as knee_study
 from studies.decisions.simulate import simulate_reader
-from studies.package import decisions_path
-
-
-@pytest.fixture()
-def two_workstations(tmp_path):
-    tiny = make_study(tmp_path / "central", n_pairs=8, with_images=False, with_ai=True)
-    files = []
-    for i, reader in enumerate(("r1", "r2")):
-        station = tmp_path / f"ws{i}" / "study"
-        shutil.copytree(tiny.study, station)
-        simulate_reader(station, tiny.key, reader, 0.7, seed=i)
-        files.append(decisions_path(station, reader))
-    return tiny, files
 
 
 def test_statuses_report_progress_and_broken_chains(two_workstations, tmp_path):

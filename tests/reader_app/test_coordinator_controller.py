@@ -3,13 +3,11 @@ QApplication. What it shows, enables, collects and exports, over a real study.""
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 from unittest.mock import MagicMock
 
 import numpy as np
 import pytest
-from study_factory import make_study
 
 from reader_app.controllers.coordinator import (
     NO_FILES,
@@ -22,21 +20,6 @@ from reader_app.controllers.coordinator import (
 )
 from reader_app.controllers.messages import ErrorMessage
 from studies.analysis.chart_data import roc_chart, strata_chart
-from studies.decisions.simulate import simulate_reader
-from studies.package import decisions_path
-
-
-@pytest.fixture()
-def study(tmp_path):
-    """A study with AI scores and two readers' files written on two other workstations."""
-    tiny = make_study(tmp_path / "central", n_pairs=8, with_images=False, with_ai=True)
-    files = []
-    for i, reader in enumerate(("r1", "r2")):
-        station = tmp_path / f"ws{i}" / "study"
-        shutil.copytree(tiny.study, station)
-        simulate_reader(station, tiny.key, reader, 0.7, seed=i)
-        files.append(decisions_path(station, reader))
-    return tiny, files
 
 
 def make(tiny):
@@ -54,8 +37,8 @@ def actions(view):
     return view.bind_actions.call_args.kwargs
 
 
-def test_starts_with_export_disabled_and_refreshes_on_a_timer(study):
-    tiny, _ = study
+def test_starts_with_export_disabled_and_refreshes_on_a_timer(two_workstations):
+    tiny, _ = two_workstations
     ctl, view = make(tiny)
     assert set(actions(view)) == {"refresh", "collect", "export", "choose_table"}
     view.set_export_enabled.assert_called_once_with(False, NO_RESULTS)
@@ -68,8 +51,8 @@ def test_starts_with_export_disabled_and_refreshes_on_a_timer(study):
     view.show_error.assert_not_called()
 
 
-def test_collect_asks_for_files_merges_them_and_shows_the_analysis(study):
-    tiny, files = study
+def test_collect_asks_for_files_merges_them_and_shows_the_analysis(two_workstations):
+    tiny, files = two_workstations
     ctl, view = make(tiny)
     ctl.start()
     actions(view)["collect"]()  # the user cancels the file dialog: nothing happens
@@ -100,8 +83,8 @@ def test_collect_asks_for_files_merges_them_and_shows_the_analysis(study):
     view.show_error.assert_not_called()
 
 
-def test_the_chosen_table_is_shown_and_kept_when_the_results_refresh(study):
-    tiny, files = study
+def test_the_chosen_table_is_shown_and_kept_when_the_results_refresh(two_workstations):
+    tiny, files = two_workstations
     ctl, view = make(tiny)
     ctl.collect(files)
     table1 = next(t for t in last(view.show_results).titles if t.startswith("Table 1."))
@@ -111,8 +94,8 @@ def test_the_chosen_table_is_shown_and_kept_when_the_results_refresh(study):
     assert last(view.show_results).title == table1 and last(view.show_results).table.title == table1
 
 
-def test_export_asks_for_a_folder_and_reports_what_it_wrote(study, tmp_path):
-    tiny, files = study
+def test_export_asks_for_a_folder_and_reports_what_it_wrote(two_workstations, tmp_path):
+    tiny, files = two_workstations
     ctl, view = make(tiny)
     assert ctl.export(tmp_path / "nothing") is None  # no results: nothing to export
     ctl.collect(files)
@@ -126,8 +109,8 @@ def test_export_asks_for_a_folder_and_reports_what_it_wrote(study, tmp_path):
     assert last(view.show_export_status).startswith(f"Wrote {len(list(out.iterdir()))} files to {out}")
 
 
-def test_errors_go_to_the_view_as_messages(study, tmp_path):
-    tiny, files = study
+def test_errors_go_to_the_view_as_messages(two_workstations, tmp_path):
+    tiny, files = two_workstations
     ctl, view = make(tiny)
     ctl.collect(files)
     blocker = tmp_path / "a-file"
@@ -137,8 +120,8 @@ def test_errors_go_to_the_view_as_messages(study, tmp_path):
     assert isinstance(message, ErrorMessage) and message.text.startswith("Exporting the results: ")
 
 
-def test_a_broken_audit_chain_is_shown_and_left_out_of_the_analysis(study):
-    tiny, files = study
+def test_a_broken_audit_chain_is_shown_and_left_out_of_the_analysis(two_workstations):
+    tiny, files = two_workstations
     ctl, view = make(tiny)
     ctl.collect(files)
     with sqlite3.connect(tiny.study / "decisions" / "r2.sqlite") as conn:
