@@ -95,12 +95,10 @@ class ServerDecisions:
         return list(self._paths)
 
     def _drop(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except Exception:  # noqa: BLE001 - closing a broken connection
-                pass
-            self._conn = None
+        from studies.decisions.pg.connect import close_quietly
+
+        close_quietly(self._conn)
+        self._conn = None
 
     def close(self) -> None:
         """Close the connection and remove the snapshot files (idempotent)."""

@@ -121,3 +121,13 @@ def connect(address: ServerAddress, *, autocommit: bool = True, prompt: bool | N
                           f"{text.strip().splitlines()[0] if text.strip() else type(exc).__name__}"
                           + (". Put the password in a PGPASSFILE (see docs/multi-site.md)" if asked else "")
                           ) from None
+
+
+def close_quietly(conn) -> None:
+    """Close ``conn`` (a psycopg connection or None), ignoring the errors of a broken one."""
+    if conn is None:
+        return
+    try:
+        conn.close()
+    except Exception:  # noqa: BLE001 - closing a broken connection
+        pass

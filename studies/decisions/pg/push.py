@@ -22,7 +22,7 @@ from studies.decisions.audit import (
     open_readonly,
     read_header,
 )
-from studies.decisions.pg.connect import ServerAddress, ServerError, connect
+from studies.decisions.pg.connect import ServerAddress, ServerError, close_quietly, connect
 
 _INSERT_ROW = (
     "INSERT INTO knee.audit (study_id, reader_id, local_id, local_ts, kind, payload_json, "
@@ -102,11 +102,7 @@ class Pusher:
                 raise PushConflict(f"the server refused reader file {self.path.name}: {exc.diag.message_primary}") from None
 
     def _drop(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except Exception:  # noqa: BLE001 - closing a broken connection
-                pass
+        close_quietly(self._conn)
         self._conn, self._acked = None, None
 
     def _connect(self):
