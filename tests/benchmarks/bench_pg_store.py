@@ -14,6 +14,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -77,14 +79,23 @@ def _confirm_p95(study, url=None, n=40) -> float:
     return float(np.percentile(lat, 95) * 1e3)
 
 
-def test_ten_readers_against_a_local_server(tmp_path):
+@contextmanager
+def _migrated_server(name: str) -> Iterator[Server]:
+    """A throwaway cluster (fsync on) with one migrated decisions database ``name``."""
     cluster = Cluster(require_bindir(), fsync=True)
     try:
         cluster.start()
         os.environ["PGPASSFILE"] = str(cluster.admin_pgpass)
-        server = Server(cluster, "bench")
+        server = Server(cluster, name)
         with server.admin() as conn:
             migrate(conn)
+        yield server
+    finally:
+        cluster.close()
+
+
+def test_ten_readers_against_a_local_server(tmp_path):
+    with _migrated_server("bench") as server:
         s = make_study(tmp_path / "a", n_pairs=PAIRS, n_practice=0, with_images=False)
         readers = tuple(f"r{i}" for i in range(READERS)) + ("solo2",)
         urls = register(server, s, readers, tmp_path)
@@ -113,21 +124,13 @@ def test_ten_readers_against_a_local_server(tmp_path):
               f"{answers / wall:.0f} answers/s sustained; commit -> sent median {np.median(lat):.1f} ms, "
               f"p95 {np.percentile(lat, 95):.1f} ms, max {lat.max():.1f} ms")
         print(f"reading session confirm p95: {plain:.2f} ms without a server, {pushed:.2f} ms with the push attached")
-    finally:
-        cluster.close()
 
 
 def test_reading_window_confirm_p95_with_and_without_the_push(tmp_path, qapp, open_window):  # noqa: F811
     from reader_app.ui.push_status import attach_push
 
     n_pairs = 24
-    cluster = Cluster(require_bindir(), fsync=True)
-    try:
-        cluster.start()
-        os.environ["PGPASSFILE"] = str(cluster.admin_pgpass)
-        server = Server(cluster, "bench_window")
-        with server.admin() as conn:
-            migrate(conn)
+    with _migrated_server("bench_window") as server:
         t = full_size_study(tmp_path / "full", n_pairs)
         url = register(server, t, ("pushed",), tmp_path)["pushed"]
         screens = {"without a server": open_window(t.study, "plain"), "push attached": open_window(t.study, "pushed")}
@@ -154,5 +157,3 @@ def test_reading_window_confirm_p95_with_and_without_the_push(tmp_path, qapp, op
             assert p95["push attached"] <= 50.0
         else:
             print("the window without a server misses the 50 ms budget at this load: the push is not judged")
-    finally:
-        cluster.close()
