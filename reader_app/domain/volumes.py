@@ -40,8 +40,9 @@ from studies.nifti_guard import volume_size_problem
 from studies.package import AI_DIR, AI_HEATMAPS_DIR, IMAGES_DIR, SEQUENCE_LABELS, SEQUENCES, Case
 from studies.package_paths import package_file
 
-# without pydicom (DICOM extensions of NIfTI headers: never in a study package), for a quick start
-nib = import_without("nibabel", ("pydicom",))
+# without pydicom (DICOM extensions of NIfTI headers: never in a study package) and scipy
+# (.mat files of SPM Analyze images: never in a study package), for a quick start
+nib = import_without("nibabel", ("pydicom", "scipy"))
 
 #: For each sequence: the RAS voxel axis that is sliced, then the axes shown as rows and columns.
 SLICE_AXES: dict[str, tuple[int, int, int]] = {

@@ -88,3 +88,23 @@ def test_pyqtgraph_with_lazy_mirrors_sees_the_same_qt_and_leaves_pyside_as_it_wa
     env = {**os.environ, "PYTHONPATH": str(ROOT), "QT_QPA_PLATFORM": "offscreen"}
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert res.returncode == 0 and res.stdout.strip() == "OK", res.stderr
+
+
+def test_the_first_pair_is_drawn_without_the_libraries_the_reading_window_does_not_use(tmp_path):
+    from study_factory import make_study
+
+    study = make_study(tmp_path, n_pairs=2).study
+    out = tmp_path / "first.png"
+    code = textwrap.dedent(f"""
+        import sys
+        from reader_app.main import main
+        assert main([{str(study)!r}, "--reader", "r1", "--screenshot", {str(out)!r}]) == 0
+        heavy = ("pandas", "scipy", "matplotlib", "torch", "pydicom", "sklearn", "SimpleITK")
+        print(sorted(m for m in heavy if m in sys.modules))
+    """)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "QT_QPA_PLATFORM": "offscreen"}
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=120, cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip().splitlines()[-1] == "[]"
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
