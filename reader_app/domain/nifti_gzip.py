@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import mmap
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -31,11 +33,30 @@ import numpy as np
 CHUNK = 1 << 20
 
 
-def inflate_voxels_into(img, path: str | Path, out: np.ndarray) -> bool:
+@contextmanager
+def mapped(path: str | Path) -> Iterator[mmap.mmap | bytes]:
+    """The bytes of the file at ``path``, mapped read-only (``b""`` for an empty file): hashed
+    and inflated without a copy. Raises :class:`OSError` when the file cannot be opened."""
+    with open(path, "rb") as fh:
+        try:
+            source = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except ValueError:  # an empty file cannot be mapped
+            source = None
+    if source is None:
+        yield b""
+        return
+    try:
+        yield source
+    finally:
+        source.close()
+
+
+def inflate_voxels_into(img, path: str | Path, out: np.ndarray, *, source: mmap.mmap | bytes | None = None) -> bool:
     """Write the voxels of the nibabel image ``img`` (header read, data not yet), from the
     gzip-compressed file ``path``, into ``out``: a writable array of shape ``img.shape``
     (x, y, z) and the stored dtype, any strides (e.g. a transposed, flipped view of a display
     array). The values are those of nibabel's ``np.asanyarray(img.dataobj)``.
+    ``source``: the file's bytes when already mapped (:func:`mapped`).
 
     Returns False, with nothing written, when this path does not apply (not ``.gz``, scaled
     data, the data not on a file, another shape or dtype): read through nibabel instead.
@@ -48,12 +69,11 @@ def inflate_voxels_into(img, path: str | Path, out: np.ndarray) -> bool:
     dtype = np.dtype(proxy.dtype)
     if tuple(int(n) for n in proxy.shape) != out.shape or dtype != out.dtype:
         return False
-    with open(path, "rb") as fh:
-        source = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-    try:
+    if source is None:
+        with mapped(path) as own:
+            _inflate_planes(memoryview(own), int(proxy.offset), dtype, out)
+    else:
         _inflate_planes(memoryview(source), int(proxy.offset), dtype, out)
-    finally:
-        source.close()
     return True
 
 

@@ -23,6 +23,7 @@ Loading never imports Qt; errors are :class:`studies.errors.InputFileError` nami
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from reader_app.domain.ai import heatmap_sequences
-from reader_app.domain.nifti_gzip import inflate_voxels_into
+from reader_app.domain.nifti_gzip import inflate_voxels_into, mapped
 from reader_app.domain.quiet_import import import_without
 from reader_app.domain.windowing import DEFAULT_PRESET, PRESETS, Window, percentile_window
 from studies.errors import InputFileError
@@ -173,11 +174,15 @@ def _reading(path: Path, what: str):
         raise InputFileError(path, f"{what} cannot be read ({exc})", hint=UNREADABLE_HINT) from exc
 
 
+def _require_file(path: Path, what: str) -> None:
+    if not path.is_file():
+        raise InputFileError(path, f"{what} is missing", hint=UNREADABLE_HINT)
+
+
 def _open_ras(path: Path, what: str):
     """The checked nibabel image of ``path`` in RAS+ (only its header read when it is stored
     in RAS+ already, as package images are)."""
-    if not path.is_file():
-        raise InputFileError(path, f"{what} is missing", hint=UNREADABLE_HINT)
+    _require_file(path, what)
     with _reading(path, what):
         img = nib.load(str(path))
         if (bad := volume_size_problem(img, path)) is not None:  # before allocating anything
@@ -199,18 +204,23 @@ def _read_ras(path: Path, what: str) -> tuple[np.ndarray, tuple[float, float, fl
     return data, _zooms(img), np.asarray(img.affine, dtype=float)
 
 
-def _read_display(path: Path, sequence: str) -> DisplayVolume:
+def _read_display(path: Path, sequence: str, expected_sha256: str | None = None) -> DisplayVolume:
     """The image at ``path`` as a :class:`DisplayVolume` of ``sequence``: inflated straight into
     display order when it is a plain ``.nii.gz`` (:mod:`reader_app.domain.nifti_gzip`), else
-    read by nibabel and reordered. Integer images keep their dtype; float images become float32."""
-    img = _open_ras(path, "image")
-    stored = np.dtype(img.get_data_dtype())
-    if np.issubdtype(stored, np.integer) or stored == np.float32:
-        out, ras_view = display_array(img.shape, stored, sequence)
-        with _reading(path, "image"):
-            done = inflate_voxels_into(img, path, ras_view)
-        if done:
-            return _display_volume(out, _zooms(img), sequence, img.affine)
+    read by nibabel and reordered. Integer images keep their dtype; float images become float32.
+
+    ``expected_sha256``: refuse the file unless its bytes have this SHA-256 (the manifest's),
+    hashed from the same mapping that is inflated (the file is read once)."""
+    _require_file(path, "image")
+    with _reading(path, "image"), mapped(path) as source:
+        if expected_sha256 and hashlib.sha256(source).hexdigest() != expected_sha256:
+            _refuse_changed(path, expected_sha256, "image")
+        img = _open_ras(path, "image")
+        stored = np.dtype(img.get_data_dtype())
+        if np.issubdtype(stored, np.integer) or stored == np.float32:
+            out, ras_view = display_array(img.shape, stored, sequence)
+            if inflate_voxels_into(img, path, ras_view, source=source):
+                return _display_volume(out, _zooms(img), sequence, img.affine)
     with _reading(path, "image"):
         data = np.asanyarray(img.dataobj)
     if not np.issubdtype(data.dtype, np.integer):
@@ -230,16 +240,25 @@ def load_sequence(study: str | Path, case: Case, sequence: str) -> DisplayVolume
     if rel is None:
         raise InputFileError(Path(study) / "manifest.json", f"this knee has no {sequence} image")
     path = package_file(study, rel, IMAGES_DIR, what="image")  # no symlink leaving images/
-    _check_unchanged(path, case.image_sha256.get(sequence), "image")
-    return _read_display(path, sequence)
+    # the SHA-256 check runs in the prefetch thread, with the decoding: a switch does not wait for it
+    return _read_display(path, sequence, case.image_sha256.get(sequence))
+
+
+#: What a reader can do about a file that changed since the package was made.
+CHANGED_HINT = "Flag this pair so the coordinator can restore the package"
+
+
+def _refuse_changed(path: Path, expected: str, what: str) -> None:
+    """Raise the :class:`InputFileError` of a file whose SHA-256 is not ``expected``."""
+    bad = changed_problem(path, expected) or "has changed while it was being read"
+    raise InputFileError(path, f"{what} {bad}", hint=CHANGED_HINT)
 
 
 def _check_unchanged(path: Path, expected: str | None, what: str) -> None:
     """Refuse a file whose SHA-256 differs from the manifest's (runs in the prefetch thread,
     with the decoding, so the pair switch does not wait for it)."""
     if expected and path.is_file() and (bad := changed_problem(path, expected)) is not None:
-        raise InputFileError(path, f"{what} {bad}",
-                             hint="Flag this pair so the coordinator can restore the package")
+        raise InputFileError(path, f"{what} {bad}", hint=CHANGED_HINT)
 
 
 def heatmap_path(study: str | Path, case_id: str, sequence: str) -> Path:

@@ -145,3 +145,22 @@ def test_a_file_whose_stream_ends_before_the_last_voxel_is_refused(tmp_path):
     path, case = _package_image(tmp_path, gzip.compress(good[:-100]))  # a whole, valid, short stream
     with pytest.raises(InputFileError, match="cannot be read"):
         load_sequence(tmp_path, case, "cor_iw_tse")
+
+
+def test_the_manifest_hash_is_checked_on_the_bytes_that_are_decoded(tmp_path):
+    import hashlib
+
+    good = _save(tmp_path / "good.nii.gz", _random((6, 7, 8), np.int16)).read_bytes()
+    path, case = _package_image(tmp_path, good)
+    case = Case("k", case.images, {}, image_sha256={"cor_iw_tse": hashlib.sha256(good).hexdigest()})
+    assert load_sequence(tmp_path, case, "cor_iw_tse").data.shape == (7, 8, 6)
+    path.write_bytes(good[:-1] + bytes([good[-1] ^ 1]))  # one bit changed
+    with pytest.raises(InputFileError, match=r"image has changed since it was recorded \(SHA-256") as err:
+        load_sequence(tmp_path, case, "cor_iw_tse")
+    assert str(path) in str(err.value) and "restore the package" in str(err.value)
+    path.write_bytes(b"")  # an empty file (cannot be mapped) is a changed file too
+    with pytest.raises(InputFileError, match="image has changed"):
+        load_sequence(tmp_path, case, "cor_iw_tse")
+    path.unlink()
+    with pytest.raises(InputFileError, match="image is missing"):
+        load_sequence(tmp_path, case, "cor_iw_tse")
