@@ -28,8 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reader_app.controllers.hanging import HangingController
-from reader_app.controllers.reading import ReadingController
 from reader_app.domain.session import ReadingSession
 from reader_app.domain.volume_cache import VolumeCache
 from reader_app.domain.volumes import KneeImages, load_knee
@@ -37,6 +35,8 @@ from studies.decisions.modes import DEFAULT_MODE
 from studies.errors import OptionError, StudyError
 
 if TYPE_CHECKING:
+    from reader_app.controllers.hanging import HangingController
+    from reader_app.controllers.reading import ReadingController
     from reader_app.ui.reading_window import ReadingWindow
 
 #: Knees kept decoded: the pair on screen and the next one.
@@ -152,6 +152,9 @@ def open_reading(
     prepared = prepared or prepare_reading(study, reader_id, mode)
     session, cache = prepared.session, prepared.cache
     try:
+        # imported once the first pair decodes (prepare_reading needs none of them)
+        from reader_app.controllers.hanging import HangingController
+        from reader_app.controllers.reading import ReadingController
         from reader_app.ui.reading_window import ReadingWindow
 
         manifest = session.manifest
