@@ -82,13 +82,16 @@ def _built_names(module: ModuleType):
 
 
 def _mirror(name: str, source: ModuleType) -> ModuleType:
-    """``pyqtgraph.Qt.<name>``: an empty module whose missing names come from ``source``."""
+    """``pyqtgraph.Qt.<name>``: an empty module whose missing names come from ``source``
+    (and stay, as if copied)."""
     mirror = ModuleType(f"pyqtgraph.Qt.{name}", f"pyqtgraph's view of {source.__name__}")
 
     def __getattr__(attr: str):
         if attr.startswith("__"):  # module dunders (__path__, __file__ ...): not Qt's
             raise AttributeError(f"module {mirror.__name__!r} has no attribute {attr!r}")
-        return getattr(source, attr)
+        value = getattr(source, attr)
+        setattr(mirror, attr, value)  # later look-ups (pyqtgraph's drawing code) find it directly
+        return value
 
     mirror.__getattr__ = __getattr__  # type: ignore[method-assign]
     return mirror
