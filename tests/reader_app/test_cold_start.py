@@ -75,7 +75,8 @@ def test_pyqtgraph_with_lazy_mirrors_sees_the_same_qt_and_leaves_pyside_as_it_wa
         pg = import_pyqtgraph()
         from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
         assert QtWidgets.QGraphicsObject is W.QGraphicsObject
-        assert QtWidgets.QCalendarWidget is W.QCalendarWidget  # asked for: forwarded
+        assert QtWidgets.QCalendarWidget is W.QCalendarWidget  # asked for: forwarded,
+        assert vars(QtWidgets)["QCalendarWidget"] is W.QCalendarWidget  # and kept for the next time
         assert QtCore.Qt.AlignmentFlag.AlignLeft is C.Qt.AlignmentFlag.AlignLeft
         assert QtGui.QImage is G.QImage
         assert [set(dir(m)) for m in (C, G, W)] == dirs and feature._mod_uses_pyside is check
