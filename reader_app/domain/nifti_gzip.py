@@ -5,12 +5,12 @@ thousands of 8 kB pieces with Python around each (buffer copies, a separate CRC-
 new array, which the display then reorders into a second one: on a 384 x 384 x 160 int16
 DESS, ~40 % on top of the inflation itself and three volumes' worth of fresh memory.
 
-:func:`inflate_voxels_into` maps the file, inflates it 256 kB at a time with :mod:`zlib`
-(which checks the gzip trailer's CRC-32 and length, as :mod:`gzip` does, and releases the
-GIL: two knees inflate in parallel threads) 1 MB at a time, and writes the planes of voxels
-(one z, all x and y: the order of the file) where they belong in the caller's array, any
-strides: a display-ordered volume is written once, with no intermediate copy of the whole
-volume.
+:func:`inflate_voxels_into` reads the file's bytes once (the caller hashes the same bytes),
+inflates them 1 MB at a time with :mod:`zlib` (which checks the gzip trailer's CRC-32 and
+length, as :mod:`gzip` does, and releases the GIL: two knees inflate in parallel threads)
+and writes the planes of voxels (one z, all x and y: the order of the file) where they
+belong in the caller's array, any strides: a display-ordered volume is written once, with
+no intermediate copy of the whole volume.
 
 Only the plain case takes this path: voxels stored as they are shown (no ``scl_slope`` /
 ``scl_inter`` scaling) in a gzip file. Anything else returns False and the caller reads
@@ -19,10 +19,7 @@ through nibabel as before, errors included.
 
 from __future__ import annotations
 
-import mmap
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -33,30 +30,12 @@ import numpy as np
 CHUNK = 1 << 20
 
 
-@contextmanager
-def mapped(path: str | Path) -> Iterator[mmap.mmap | bytes]:
-    """The bytes of the file at ``path``, mapped read-only (``b""`` for an empty file): hashed
-    and inflated without a copy. Raises :class:`OSError` when the file cannot be opened."""
-    with open(path, "rb") as fh:
-        try:
-            source = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        except ValueError:  # an empty file cannot be mapped
-            source = None
-    if source is None:
-        yield b""
-        return
-    try:
-        yield source
-    finally:
-        source.close()
-
-
-def inflate_voxels_into(img, path: str | Path, out: np.ndarray, *, source: mmap.mmap | bytes | None = None) -> bool:
+def inflate_voxels_into(img, path: str | Path, out: np.ndarray, *, source: bytes | None = None) -> bool:
     """Write the voxels of the nibabel image ``img`` (header read, data not yet), from the
     gzip-compressed file ``path``, into ``out``: a writable array of shape ``img.shape``
     (x, y, z) and the stored dtype, any strides (e.g. a transposed, flipped view of a display
     array). The values are those of nibabel's ``np.asanyarray(img.dataobj)``.
-    ``source``: the file's bytes when already mapped (:func:`mapped`).
+    ``source``: the file's bytes when already read (e.g. to check its hash).
 
     Returns False, with nothing written, when this path does not apply (not ``.gz``, scaled
     data, the data not on a file, another shape or dtype): read through nibabel instead.
@@ -70,10 +49,8 @@ def inflate_voxels_into(img, path: str | Path, out: np.ndarray, *, source: mmap.
     if tuple(int(n) for n in proxy.shape) != out.shape or dtype != out.dtype:
         return False
     if source is None:
-        with mapped(path) as own:
-            _inflate_planes(memoryview(own), int(proxy.offset), dtype, out)
-    else:
-        _inflate_planes(memoryview(source), int(proxy.offset), dtype, out)
+        source = Path(path).read_bytes()
+    _inflate_planes(memoryview(source), int(proxy.offset), dtype, out)
     return True
 
 

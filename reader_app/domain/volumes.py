@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from reader_app.domain.ai import heatmap_sequences
-from reader_app.domain.nifti_gzip import inflate_voxels_into, mapped
+from reader_app.domain.nifti_gzip import inflate_voxels_into
 from reader_app.domain.quiet_import import import_without
 from reader_app.domain.windowing import DEFAULT_PRESET, PRESETS, Window, percentile_window
 from studies.errors import InputFileError
@@ -210,9 +210,11 @@ def _read_display(path: Path, sequence: str, expected_sha256: str | None = None)
     read by nibabel and reordered. Integer images keep their dtype; float images become float32.
 
     ``expected_sha256``: refuse the file unless its bytes have this SHA-256 (the manifest's),
-    hashed from the same mapping that is inflated (the file is read once)."""
+    hashed from the same bytes that are inflated (the file is read once; read, not mapped: a
+    mapped file cut short meanwhile would kill the process)."""
     _require_file(path, "image")
-    with _reading(path, "image"), mapped(path) as source:
+    with _reading(path, "image"):
+        source = path.read_bytes()
         if expected_sha256 and hashlib.sha256(source).hexdigest() != expected_sha256:
             _refuse_changed(path, expected_sha256, "image")
         img = _open_ras(path, "image")

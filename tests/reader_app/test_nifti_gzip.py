@@ -158,7 +158,7 @@ def test_the_manifest_hash_is_checked_on_the_bytes_that_are_decoded(tmp_path):
     with pytest.raises(InputFileError, match=r"image has changed since it was recorded \(SHA-256") as err:
         load_sequence(tmp_path, case, "cor_iw_tse")
     assert str(path) in str(err.value) and "restore the package" in str(err.value)
-    path.write_bytes(b"")  # an empty file (cannot be mapped) is a changed file too
+    path.write_bytes(b"")  # an empty file is a changed file too
     with pytest.raises(InputFileError, match="image has changed"):
         load_sequence(tmp_path, case, "cor_iw_tse")
     path.unlink()
