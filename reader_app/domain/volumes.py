@@ -23,13 +23,16 @@ Loading never imports Qt; errors are :class:`studies.errors.InputFileError` nami
 
 from __future__ import annotations
 
+import hashlib
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from reader_app.domain.ai import heatmap_sequences
+from reader_app.domain.nifti_gzip import inflate_voxels_into
 from reader_app.domain.quiet_import import import_without
 from reader_app.domain.windowing import DEFAULT_PRESET, PRESETS, Window, percentile_window
 from studies.errors import InputFileError
@@ -38,8 +41,9 @@ from studies.nifti_guard import volume_size_problem
 from studies.package import AI_DIR, AI_HEATMAPS_DIR, IMAGES_DIR, SEQUENCE_LABELS, SEQUENCES, Case
 from studies.package_paths import package_file
 
-# without pydicom (DICOM extensions of NIfTI headers: never in a study package), for a quick start
-nib = import_without("nibabel", ("pydicom",))
+# without pydicom (DICOM extensions of NIfTI headers: never in a study package) and scipy
+# (.mat files of SPM Analyze images: never in a study package), for a quick start
+nib = import_without("nibabel", ("pydicom", "scipy"))
 
 #: For each sequence: the RAS voxel axis that is sliced, then the axes shown as rows and columns.
 SLICE_AXES: dict[str, tuple[int, int, int]] = {
@@ -110,7 +114,21 @@ def to_display(ras: np.ndarray, zooms: tuple[float, float, float], sequence: str
         raise ValueError(f"expected a 3D volume (x, y, z), got shape {ras.shape}")
     s, r, c = SLICE_AXES[sequence]
     arr = np.transpose(ras, (s, r, c))[:, ::-1, ::-1]
-    data = blocked_copy(arr)
+    return _display_volume(blocked_copy(arr), zooms, sequence, affine)
+
+
+def display_array(ras_shape: tuple[int, int, int], dtype, sequence: str) -> tuple[np.ndarray, np.ndarray]:
+    """An empty display array for a RAS+ volume of ``ras_shape`` (x, y, z) shown as
+    ``sequence``, and the view of it indexed like that volume: writing voxel ``(x, y, z)`` into
+    the view puts it where :func:`to_display` would (so a reader can decode straight into
+    display order)."""
+    s, r, c = SLICE_AXES[sequence]
+    out = np.empty((ras_shape[s], ras_shape[r], ras_shape[c]), dtype)
+    return out, np.transpose(out[:, ::-1, ::-1], np.argsort((s, r, c)))
+
+
+def _display_volume(data: np.ndarray, zooms, sequence: str, affine) -> DisplayVolume:
+    s, r, c = SLICE_AXES[sequence]
     return DisplayVolume(
         data=data, pixel_mm=(float(zooms[r]), float(zooms[c])), slice_mm=float(zooms[s]),
         affine=None if affine is None else np.asarray(affine, dtype=float),
@@ -141,25 +159,75 @@ def blocked_copy(view: np.ndarray, block: int = COPY_BLOCK) -> np.ndarray:
     return out
 
 
-def _read_ras(path: Path, what: str) -> tuple[np.ndarray, tuple[float, float, float], np.ndarray]:
-    if not path.is_file():
-        raise InputFileError(path, f"{what} is missing", hint="Flag this pair so the coordinator can fix the package")
+#: What a reader can do about an image that cannot be read.
+UNREADABLE_HINT = "Flag this pair so the coordinator can fix the package"
+
+
+@contextmanager
+def _reading(path: Path, what: str):
+    """Turn a library's read error into an :class:`InputFileError` naming ``path``."""
     try:
-        img = nib.load(str(path))
-        if (bad := volume_size_problem(img, path)) is not None:  # before allocating anything
-            raise InputFileError(path, f"{what} {bad}", hint="Flag this pair so the coordinator can fix the package")
-        img = nib.as_closest_canonical(img)
-        if len(img.shape) != 3:
-            raise InputFileError(path, f"{what} is not a 3D volume", value=tuple(img.shape))
-        data = np.asanyarray(img.dataobj)
+        yield
     except InputFileError:
         raise
     except (OSError, EOFError, ValueError, zlib.error, nib.filebasedimages.ImageFileError) as exc:
-        raise InputFileError(
-            path, f"{what} cannot be read ({exc})", hint="Flag this pair so the coordinator can fix the package"
-        ) from exc
-    zooms = tuple(float(z) for z in img.header.get_zooms()[:3])
-    return data, zooms, np.asarray(img.affine, dtype=float)  # type: ignore[return-value]
+        raise InputFileError(path, f"{what} cannot be read ({exc})", hint=UNREADABLE_HINT) from exc
+
+
+def _require_file(path: Path, what: str) -> None:
+    if not path.is_file():
+        raise InputFileError(path, f"{what} is missing", hint=UNREADABLE_HINT)
+
+
+def _open_ras(path: Path, what: str):
+    """The checked nibabel image of ``path`` in RAS+ (only its header read when it is stored
+    in RAS+ already, as package images are)."""
+    _require_file(path, what)
+    with _reading(path, what):
+        img = nib.load(str(path))
+        if (bad := volume_size_problem(img, path)) is not None:  # before allocating anything
+            raise InputFileError(path, f"{what} {bad}", hint=UNREADABLE_HINT)
+        img = nib.as_closest_canonical(img)  # itself, data unread, when stored in RAS+ already
+        if len(img.shape) != 3:
+            raise InputFileError(path, f"{what} is not a 3D volume", value=tuple(img.shape))
+    return img
+
+
+def _zooms(img) -> tuple[float, float, float]:
+    return tuple(float(z) for z in img.header.get_zooms()[:3])  # type: ignore[return-value]
+
+
+def _read_ras(path: Path, what: str) -> tuple[np.ndarray, tuple[float, float, float], np.ndarray]:
+    img = _open_ras(path, what)
+    with _reading(path, what):
+        data = np.asanyarray(img.dataobj)
+    return data, _zooms(img), np.asarray(img.affine, dtype=float)
+
+
+def _read_display(path: Path, sequence: str, expected_sha256: str | None = None) -> DisplayVolume:
+    """The image at ``path`` as a :class:`DisplayVolume` of ``sequence``: inflated straight into
+    display order when it is a plain ``.nii.gz`` (:mod:`reader_app.domain.nifti_gzip`), else
+    read by nibabel and reordered. Integer images keep their dtype; float images become float32.
+
+    ``expected_sha256``: refuse the file unless its bytes have this SHA-256 (the manifest's),
+    hashed from the same bytes that are inflated (the file is read once; read, not mapped: a
+    mapped file cut short meanwhile would kill the process)."""
+    _require_file(path, "image")
+    with _reading(path, "image"):
+        source = path.read_bytes()
+        if expected_sha256 and hashlib.sha256(source).hexdigest() != expected_sha256:
+            _refuse_changed(path, expected_sha256, "image")
+        img = _open_ras(path, "image")
+        stored = np.dtype(img.get_data_dtype())
+        if np.issubdtype(stored, np.integer) or stored == np.float32:
+            out, ras_view = display_array(img.shape, stored, sequence)
+            if inflate_voxels_into(img, path, ras_view, source=source):
+                return _display_volume(out, _zooms(img), sequence, img.affine)
+    with _reading(path, "image"):
+        data = np.asanyarray(img.dataobj)
+    if not np.issubdtype(data.dtype, np.integer):
+        data = data.astype(np.float32, copy=False)
+    return to_display(data, _zooms(img), sequence, img.affine)
 
 
 def load_sequence(study: str | Path, case: Case, sequence: str) -> DisplayVolume:
@@ -174,19 +242,25 @@ def load_sequence(study: str | Path, case: Case, sequence: str) -> DisplayVolume
     if rel is None:
         raise InputFileError(Path(study) / "manifest.json", f"this knee has no {sequence} image")
     path = package_file(study, rel, IMAGES_DIR, what="image")  # no symlink leaving images/
-    _check_unchanged(path, case.image_sha256.get(sequence), "image")
-    data, zooms, affine = _read_ras(path, "image")
-    if not np.issubdtype(data.dtype, np.integer):
-        data = data.astype(np.float32, copy=False)
-    return to_display(data, zooms, sequence, affine)
+    # the SHA-256 check runs in the prefetch thread, with the decoding: a switch does not wait for it
+    return _read_display(path, sequence, case.image_sha256.get(sequence))
+
+
+#: What a reader can do about a file that changed since the package was made.
+CHANGED_HINT = "Flag this pair so the coordinator can restore the package"
+
+
+def _refuse_changed(path: Path, expected: str, what: str) -> None:
+    """Raise the :class:`InputFileError` of a file whose SHA-256 is not ``expected``."""
+    bad = changed_problem(path, expected) or "has changed while it was being read"
+    raise InputFileError(path, f"{what} {bad}", hint=CHANGED_HINT)
 
 
 def _check_unchanged(path: Path, expected: str | None, what: str) -> None:
     """Refuse a file whose SHA-256 differs from the manifest's (runs in the prefetch thread,
     with the decoding, so the pair switch does not wait for it)."""
     if expected and path.is_file() and (bad := changed_problem(path, expected)) is not None:
-        raise InputFileError(path, f"{what} {bad}",
-                             hint="Flag this pair so the coordinator can restore the package")
+        raise InputFileError(path, f"{what} {bad}", hint=CHANGED_HINT)
 
 
 def heatmap_path(study: str | Path, case_id: str, sequence: str) -> Path:

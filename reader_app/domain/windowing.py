@@ -68,14 +68,16 @@ def percentile_window(volume: np.ndarray, low_pct: float = 1.0, high_pct: float 
     """
     if not 0.0 <= low_pct < high_pct <= 100.0:
         raise ValueError(f"percentiles must satisfy 0 <= low < high <= 100, got {low_pct}, {high_pct}")
-    sample = _sample(volume).astype(np.float64)
-    sample = sample[np.isfinite(sample)]
+    sample = _sample(volume)
+    if sample.dtype.kind not in "iub":  # integers are all finite
+        sample = sample[np.isfinite(sample)]
     if sample.size == 0:
         return Window(0.0, MIN_WIDTH)
     fg = sample[sample > sample.min()]
     if fg.size < 16:
         fg = sample
-    lo, hi = np.percentile(fg, [low_pct, high_pct])
+    # float64: numpy interpolates integer percentiles in the integer type (int16 overflows)
+    lo, hi = np.percentile(fg.astype(np.float64), [low_pct, high_pct])
     return Window.from_levels(float(lo), float(hi))
 
 

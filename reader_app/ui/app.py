@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from reader_app.domain.quiet_import import import_without
+from reader_app.ui.pyqtgraph_import import import_pyqtgraph_lazily
 
 #: The repository's ``assets/`` folder (style sheet); optional at run time.
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -17,8 +17,9 @@ VIEW_BACKGROUND = "#0b0d10"
 
 
 def import_pyqtgraph():
-    """``import pyqtgraph`` without its CUDA probe (see :mod:`reader_app.domain.quiet_import`)."""
-    return import_without("pyqtgraph", ("cuda.bindings.runtime",))
+    """``import pyqtgraph`` without its CUDA probe (see :mod:`reader_app.domain.quiet_import`)
+    and without building every Qt class up front (:mod:`reader_app.ui.pyqtgraph_import`)."""
+    return import_pyqtgraph_lazily(("cuda.bindings.runtime",))
 
 
 def create_app(argv: list[str] | None = None, *, offscreen: bool = False):

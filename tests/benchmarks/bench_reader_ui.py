@@ -212,19 +212,26 @@ def test_cold_start_to_first_pair_under_3s_without_torch(tmp_path):
         f"rc = main([{str(t.study)!r}, '--reader', 'cold', '--screenshot', {str(out)!r}])\n"
         "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH', rc, f'{time.perf_counter() - t0:.3f}')\n"
     )
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    best = None
+    # an installed app runs from compiled bytecode: the first run compiles into a private cache
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(QT_QPA_PLATFORM="offscreen", PYTHONPYCACHEPREFIX=str(tmp_path / "pycache"), PYTHONUNBUFFERED="1")
+    runs = []
     for _ in range(3):  # later runs have the files in the OS cache, as on a reading workstation
         t0 = time.perf_counter()
-        res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
-        wall = time.perf_counter() - t0
-        assert res.returncode == 0, res.stderr
-        best = wall if best is None else min(best, wall)
-    assert "NO-TORCH 0" in res.stdout
-    print(f"\ncold start to first pair drawn and saved as PNG (new interpreter, full-size images, "
-          f"best of 3): {best:.2f} s (last run inside Python: {res.stdout.split()[-1]} s; "
-          f"{_load()}); {_target(best <= 1.5, '<= 1.5 s')}")
-    assert best <= 3.0
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=env)
+        first_line = proc.stdout.readline()  # the PNG's path, printed once it is written
+        drawn = time.perf_counter() - t0
+        rest, err = proc.communicate(timeout=120)
+        runs.append((drawn, time.perf_counter() - t0))
+        assert proc.returncode == 0, err
+        assert first_line.strip() == str(out)
+    assert "NO-TORCH 0" in rest
+    drawn, wall = min(r[0] for r in runs), min(r[1] for r in runs)
+    print(f"\ncold start (new interpreter, full-size images, best of 3): first pair drawn and saved as "
+          f"PNG {drawn:.2f} s, process ended {wall:.2f} s (last run inside Python: {rest.split()[-1]} s; "
+          f"{_load()}); {_target(drawn <= 1.5, '<= 1.5 s to the first pair')}")
+    assert wall <= 3.0
 
 
 def test_slice_draw_fast_path_ratio(qapp):
