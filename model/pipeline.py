@@ -43,7 +43,8 @@ INFER_WEIGHT = 0.21
 #: (:data:`model.backbone.INPUT_SIZE`, the default). Measured on the quality benchmark's cohort
 #: (``bench_model_quality.py``, 150 patients, all windows, the same preprocessing): jsn-abs ROC
 #: AUC 0.654 at 384 vs 0.651 at 448; Grad-CAM mass on the planted sign 6.0x chance vs 5.7x
-#: (required: >= 5x); the backbone's work is (384 / 448)^2 = 0.73 of it. See docs/model.md.
+#: (required: >= 5x; 6.4x at 448 before the N4 levels rule); the backbone's work is
+#: (384 / 448)^2 = 0.73 of it. See docs/model.md.
 DEMO_INPUT_SIZE = 384
 #: Share of a run's time spent cross-validating (the rest fits the final model on cached features).
 CV_SHARE = 0.97
