@@ -27,8 +27,8 @@ is 24 (COR IW TSE) or 48 (DESS) pixels across and all 4 levels stay (the result 
 the demo's 96-px synthetic slices give a 12-pixel fit image and 3 levels (4 spans of 3 px).
 Along the slice axis the slab has its 12 slices at every image size, the lattice that was
 validated at full size, so the rule looks at the slice plane only. Measured on 96-px knees
-(``bench_model_preprocess.py``): the same agreement with the reference as 4 levels, about a
-third less time (figures in docs/model.md).
+(``bench_model_preprocess.py``): the agreement with the reference of 4 levels to within 0.005
+of correlation, about a quarter less CPU time (figures in docs/model.md).
 """
 
 from __future__ import annotations
