@@ -5,10 +5,18 @@ same folds: the attention-MIL model, a clinical-only logistic regression, and an
 logistic regression on the slice features averaged over slices. Metrics per fold and pooled
 over the out-of-fold predictions (:func:`model.metrics.evaluate`); the folds' ROC curves of
 the model in one figure.
+
+The folds' models can be fitted in parallel processes (``workers``), each on one torch thread
+as in the sequential loop and with the same seeds, so the results are the same. The processes
+are forked from a server process that has imported torch once (``forkserver``, where the
+platform has it; else spawned), so that a second cross-validation in the same program does
+not import torch again.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +70,22 @@ def _logreg(seed: int):
     )
 
 
+def fold_pool(workers: int) -> ProcessPoolExecutor:
+    """Processes for fitting folds: forked from a server that has imported the classifier
+    (``forkserver``) where the platform has one, spawned elsewhere."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["model.training"])
+    else:
+        ctx = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+
+
+def _fit_fold(estimator: MILClassifier, X: np.ndarray, C: np.ndarray, y: np.ndarray) -> MILClassifier:
+    """One fold's model, fitted in a worker process."""
+    return estimator.fit(X, C, y)
+
+
 def _fit_proba(est, Xtr, ytr, Xte, n_classes: int) -> np.ndarray:
     est.fit(Xtr, ytr)
     p = np.zeros((len(Xte), n_classes))
@@ -79,6 +103,7 @@ def cross_validate(
     folds: int = RUN_DEFAULTS["folds"],
     seed: int = 0,
     estimator: MILClassifier | None = None,
+    workers: int = 1,
     progress: Progress = NO_PROGRESS,
 ) -> CVResult:
     """Cross-validate on ``X`` (n, N, F), ``C`` (n, K), ``y`` (n,), ``groups`` (n,).
@@ -86,8 +111,13 @@ def cross_validate(
     ``estimator``: the unfitted classifier (default ``MILClassifier(seed=seed)``); fold k fits
     a clone of it with ``seed + k`` and, when its ``epochs`` is None, the epochs
     :func:`~model.training.auto_epochs` gives a training split, the same for every fold.
-    ``progress``: one stage per fold (equal weights), counting its epochs.
+    ``workers``: processes fitting the folds' models at once (:func:`fold_pool`; 1: one after
+    the other here); the results are the same. ``progress``: one stage per fold (equal
+    weights), counting its epochs (with ``workers`` > 1 each fold's stage completes when its
+    model is fitted).
     """
+    if not (isinstance(workers, int) and workers >= 1):
+        raise OptionError("workers", "an int >= 1", workers)
     estimator = (MILClassifier(seed=seed) if estimator is None else estimator).check_params()
     fold = assign_folds(y, groups, folds, seed)
     proba = {m: np.zeros((len(y), n_classes)) for m in MODELS}
@@ -95,17 +125,25 @@ def cross_validate(
     pooled_img = X.mean(axis=1)  # (n, F)
     epochs = estimator.epochs or auto_epochs(int(round(len(y) * (folds - 1) / folds)), estimator.batch_size)
     for k in range(1, folds + 1):
-        tr, te = fold != k, fold == k
-        if len(np.unique(y[tr])) < 2:
+        if len(np.unique(y[fold != k])) < 2:
             raise OptionError("folds", "fewer folds: a training split has a single class", folds)
-        with progress.stage(f"fold {k}", weight=1 / folds) as st:
-            est = clone(estimator).set_params(epochs=epochs, seed=estimator.seed + k)
-            est.fit(X[tr], C[tr], y[tr], progress=st)
-        estimators.append(est)
-        proba["mil"][te] = est.predict_proba(X[te], C[te])
-        if C.shape[1]:
-            proba["clinical_logreg"][te] = _fit_proba(_logreg(seed), C[tr], y[tr], C[te], n_classes)
-        proba["image_logreg"][te] = _fit_proba(_logreg(seed), pooled_img[tr], y[tr], pooled_img[te], n_classes)
+    unfitted = [clone(estimator).set_params(epochs=epochs, seed=estimator.seed + k) for k in range(1, folds + 1)]
+    pool = fold_pool(min(workers, folds)) if workers > 1 else None
+    try:
+        pending = [pool.submit(_fit_fold, est, X[fold != k], C[fold != k], y[fold != k])
+                   for k, est in enumerate(unfitted, 1)] if pool is not None else []
+        for k in range(1, folds + 1):
+            tr, te = fold != k, fold == k
+            with progress.stage(f"fold {k}", weight=1 / folds) as st:
+                est = pending[k - 1].result() if pool is not None else unfitted[k - 1].fit(X[tr], C[tr], y[tr], progress=st)
+            estimators.append(est)
+            proba["mil"][te] = est.predict_proba(X[te], C[te])
+            if C.shape[1]:
+                proba["clinical_logreg"][te] = _fit_proba(_logreg(seed), C[tr], y[tr], C[te], n_classes)
+            proba["image_logreg"][te] = _fit_proba(_logreg(seed), pooled_img[tr], y[tr], pooled_img[te], n_classes)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     if not C.shape[1]:
         del proba["clinical_logreg"]
     metrics = {

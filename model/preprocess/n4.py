@@ -9,13 +9,26 @@ foreground mask, then evaluate the fitted log bias field at full resolution
   for a 384 x 384 x 36 COR IW TSE volume on this platform.
 - :func:`n4_slab`: only the slab of slices that the model uses plus 2 slices each side,
   shrunk in-plane (16x for COR IW TSE, 8x for SAG 3D DESS; less for tiny images: at least
-  12 pixels across) and not along the slice axis, 4 levels x 15 iterations, the same
-  threshold. The bias field is smooth, so the slab holds enough of it and a coarse grid
+  12 pixels across) and not along the slice axis, up to 4 levels x 15 iterations (see the
+  levels rule below), the same threshold. The bias field is smooth, so the slab holds enough of it and a coarse grid
   samples it well; ``tests/benchmarks/bench_model_preprocess.py`` prints the speed-up and
   the correlation with the reference on the 8-slice stacks (chosen from measurements on the
   real MR sample in shared/data/real-mr: 0.997 correlation at ~10x). Agreement is measured
   on the stacks the model sees (after the 10/80 percentile clipping): outside the Otsu mask
   both fields are extrapolations, and the clipping sends that background to 0 in both.
+
+The levels rule (:func:`fit_levels`). N4 fits a cubic B-spline field whose control-point
+lattice starts at one span across each axis (SimpleITK's 4 control points) and doubles its
+spans at every fitting level, so the 4th level has 8 spans. The fast fit keeps at most the
+levels whose finest span still covers :data:`MIN_SPAN_PIXELS` (2) pixels of the shrunk fit
+image in the slice plane: a lattice finer than that has about one control point per fitted
+pixel and follows the anatomy rather than a smooth field. At full size (384 px) the fit image
+is 24 (COR IW TSE) or 48 (DESS) pixels across and all 4 levels stay (the result is unchanged);
+the demo's 96-px synthetic slices give a 12-pixel fit image and 3 levels (4 spans of 3 px).
+Along the slice axis the slab has its 12 slices at every image size, the lattice that was
+validated at full size, so the rule looks at the slice plane only. Measured on 96-px knees
+(``bench_model_preprocess.py``): the agreement with the reference of 4 levels to within 0.005
+of correlation, about a quarter less CPU time (figures in docs/model.md).
 """
 
 from __future__ import annotations
@@ -37,6 +50,34 @@ FAST_BY_SEQUENCE = {"cor_iw_tse": {"shrink": 16}, "sag_3d_dess": {}}
 #: The fast fit keeps at least this many pixels across the slice plane (shrink 8 at 384 and
 #: 96 px, 4 at 48 px).
 MIN_FIT_PIXELS = 12
+#: The finest B-spline span of the fast fit covers at least this many fit pixels in the slice
+#: plane (:func:`fit_levels`).
+MIN_SPAN_PIXELS = 2
+#: Spans of the B-spline lattice across each axis at the first fitting level (SimpleITK's
+#: default of 4 control points for a cubic spline); every further level doubles them.
+FIRST_LEVEL_SPANS = 1
+
+
+def fit_levels(fit_pixels: int, max_levels: int) -> int:
+    """Fitting levels (1..``max_levels``) whose finest lattice span covers at least
+    :data:`MIN_SPAN_PIXELS` of ``fit_pixels`` (the shrunk fit image's smaller in-plane size).
+
+    >>> fit_levels(12, 4), fit_levels(24, 4), fit_levels(48, 4), fit_levels(3, 4)
+    (3, 4, 4, 1)
+    """
+    levels = 1
+    while levels < max_levels and fit_pixels / (FIRST_LEVEL_SPANS * 2**levels) >= MIN_SPAN_PIXELS:
+        levels += 1
+    return levels
+
+
+def fit_spacing(image: sitk.Image) -> tuple[float, float, float]:
+    """The spacing (mm, x y z) of the canonical grid N4 fits on: ``image``'s rounded to 1 um.
+
+    With the voxel values, it is all of the geometry a correction depends on (origin and
+    direction are dropped), so it is what a content key of a volume needs
+    (:func:`model.preprocess.cache.volume_hash`)."""
+    return tuple(round(s, 3) for s in image.GetSpacing())
 
 
 def foreground_mask(image: sitk.Image) -> sitk.Image:
@@ -60,7 +101,7 @@ def _correct(
     # field depends on the voxel grid only, and float noise in the geometry (a NIfTI stores
     # float32, DICOM decimal strings) must not change the B-spline lattice.
     image = sitk.GetImageFromArray(sitk.GetArrayFromImage(sitk.Cast(image, sitk.sitkFloat32)))
-    image.SetSpacing([round(s, 3) for s in source.GetSpacing()])
+    image.SetSpacing(fit_spacing(source))
     # N4 needs strictly positive intensities for its log transform.
     arr = sitk.GetArrayViewFromImage(image)
     lo = float(arr.min())
@@ -88,12 +129,13 @@ def n4_reference(image: sitk.Image, **params) -> sitk.Image:
     return _correct(image, [p["shrink"]] * 3, p["iterations"], p["threshold"])
 
 
-def n4_slab(image: sitk.Image, array_axis: int, indices: np.ndarray, **params) -> sitk.Image:
+def n4_slab(image: sitk.Image, array_axis: int, indices: np.ndarray, *, levels_rule: bool = True, **params) -> sitk.Image:
     """N4 fitted on the slab ``indices`` (+ margin) along ``array_axis`` of the LPS array.
 
     ``array_axis`` is the NumPy axis (0 = z, 1 = y, 2 = x) of ``sitk.GetArrayFromImage``.
     Returns the corrected slab (a sub-image of ``image`` with its geometry) covering exactly
-    ``indices[0] .. indices[-1]``.
+    ``indices[0] .. indices[-1]``. The fit keeps the first :func:`fit_levels` entries of
+    ``iterations`` (one per level), or all of them with ``levels_rule=False`` (for comparison).
     """
     p = {**FAST, **params}
     itk_axis = 2 - array_axis
@@ -106,9 +148,13 @@ def n4_slab(image: sitk.Image, array_axis: int, indices: np.ndarray, **params) -
     slab = sitk.RegionOfInterest(image, size, index)
     # in-plane shrink, but keep >= MIN_FIT_PIXELS pixels across (small test volumes)
     inplane = min(n for i, n in enumerate(image.GetSize()) if i != itk_axis)
-    shrink = [max(1, min(p["shrink"], inplane // MIN_FIT_PIXELS))] * 3
+    factor = max(1, min(p["shrink"], inplane // MIN_FIT_PIXELS))
+    shrink = [factor] * 3
     shrink[itk_axis] = 1
-    corrected = _correct(slab, shrink, p["iterations"], p["threshold"])
+    iterations = tuple(p["iterations"])
+    if levels_rule:
+        iterations = iterations[: fit_levels(inplane // factor, len(iterations))]
+    corrected = _correct(slab, shrink, iterations, p["threshold"])
     index = [0, 0, 0]
     size = list(corrected.GetSize())
     index[itk_axis], size[itk_axis] = int(indices[0]) - lo, len(indices)

@@ -16,7 +16,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from model.choices import unknown_choice
-from model.preprocess.cache import PreprocessCache, cache_key, input_hash
+from model.preprocess.cache import PreprocessCache, cache_key, input_hash, volume_hash
 from model.preprocess.intensity import HIGH_PERCENTILE, LOW_PERCENTILE, clip_and_scale
 from model.preprocess.n4 import FAST_BY_SEQUENCE, n4_reference, n4_slab
 from model.preprocess.orientation import orient, read_volume
@@ -90,20 +90,28 @@ def preprocess_image(image: sitk.Image, config: PreprocessConfig, source: str = 
 
 
 def preprocess_job(job: VolumeJob, config: PreprocessConfig, cache_root: str | None = None) -> np.ndarray:
-    """Preprocess one volume (through the cache when ``cache_root`` is given); (n_slices, H, W)."""
-    cache = PreprocessCache(cache_root) if cache_root else None
-    key = None
-    if cache is not None:
-        if not Path(job.source).exists():
-            raise InputFileError(job.source, "image not found", hint="Check the cohort's image paths")
-        params = {**config.to_json(), "side": job.side, "mirror": job.mirror}
-        key = cache_key(input_hash(job.source), params)
-        hit = cache.get(key)
-        if hit is not None:
-            return hit
-    stack, _ = preprocess_image(oriented_volume(job), config, job.source)
-    if cache is not None and key is not None:
-        cache.put(key, stack)
+    """Preprocess one volume (through the cache when ``cache_root`` is given); (n_slices, H, W).
+
+    The cache is looked up by the input file's bytes first, then by the oriented volume's
+    content (:mod:`model.preprocess.cache`): a study-package NIfTI of a cohort knee whose
+    DICOM series was preprocessed already is not corrected again."""
+    if not cache_root:
+        return preprocess_image(oriented_volume(job), config, job.source)[0]
+    cache = PreprocessCache(cache_root)
+    if not Path(job.source).exists():
+        raise InputFileError(job.source, "image not found", hint="Check the cohort's image paths")
+    file_key = cache_key(input_hash(job.source), {**config.to_json(), "side": job.side, "mirror": job.mirror})
+    content_key = cache.ref(file_key)
+    stack = cache.get(content_key) if content_key else None
+    if stack is not None:
+        return stack
+    image = oriented_volume(job)
+    content_key = cache_key(volume_hash(image), config.to_json())
+    stack = cache.get(content_key)
+    if stack is None:
+        stack, _ = preprocess_image(image, config, job.source)
+        cache.put(content_key, stack)
+    cache.put_ref(file_key, content_key)
     return stack
 
 

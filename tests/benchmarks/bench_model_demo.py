@@ -1,7 +1,7 @@
 """The first demo's stages in seconds (what ``make demo`` does before the reader opens).
 
 ``build_demo`` (the synthetic cohort and the study), then ``train_and_infer`` as the demo
-calls it (slices fed at the default 448 px): COR IW TSE features,
+calls it (slices fed at ``model.pipeline.DEMO_INPUT_SIZE``, 384 px): COR IW TSE features,
 cross-validation and final model, the same for SAG 3D DESS (its heatmaps), then the scores and
 Grad-CAM heatmaps of both sequences for the study's cases. Each stage's wall time is printed
 with the machine's load; the goals, on a quiet 2-core machine: the whole under 3 minutes, and
@@ -63,7 +63,7 @@ class _Stages:
 @pytest.mark.slow
 def test_demo_stages():
     from model.infer import infer_study
-    from model.pipeline import INFER_TEXT, heatmap_run_dir, train_and_infer
+    from model.pipeline import DEMO_INPUT_SIZE, INFER_TEXT, heatmap_run_dir, train_and_infer
     from studies.builder import build_demo
     from studies.package import load_manifest
 
@@ -74,7 +74,8 @@ def test_demo_stages():
         build_demo(root)
         build_s, build_cpu = time.perf_counter() - t0, cpu_seconds() - c0
         stages = _Stages()
-        info = train_and_infer(root / "cohort", root / "study", root / "key.json", root / "run", progress=Progress(stages))
+        info = train_and_infer(root / "cohort", root / "study", root / "key.json", root / "run",
+                               input_size=DEMO_INPUT_SIZE, progress=Progress(stages))
         stages.close()
         total = time.perf_counter() - t0
         cases = len(list((root / "study" / "ai" / "heatmaps").glob("*_cor_iw_tse.nii.gz")))

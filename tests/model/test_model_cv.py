@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from test_model_mil import planted
 
 from model.cv import assign_folds, cross_validate, plot_rocs
@@ -12,6 +13,7 @@ from model.metrics import evaluate, json_safe
 from model.tasks import check_variables, clinical_matrix, get_task, task_rows
 from model.training import MILClassifier
 from studies.errors import OptionError, StudyError
+from studies.progress import Progress
 
 
 def test_folds_never_split_a_patient_and_keep_the_label_balance():
@@ -55,6 +57,26 @@ def test_cross_validation_beats_chance_and_reports_baselines(tmp_path):
         np.testing.assert_allclose(est.predict_proba(X[res.fold == k], C[res.fold == k]), res.proba["mil"][res.fold == k], atol=1e-6)
     plot_rocs(y, res.proba["mil"], res.fold, tmp_path / "roc.png", title="t")
     assert (tmp_path / "roc.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_folds_fitted_in_parallel_processes_give_the_same_results():
+    X, C, y = planted(n=120)
+    groups = np.repeat(np.arange(60), 2)
+    kw = {"folds": 3, "seed": 4, "estimator": MILClassifier(epochs=4, lr=3e-3, conv_channels=8, seed=4)}
+    states = []
+    one = cross_validate(X, C, y, groups, **kw)
+    two = cross_validate(X, C, y, groups, workers=2, progress=Progress(states.append), **kw)
+    np.testing.assert_array_equal(two.fold, one.fold)
+    for name in one.proba:
+        np.testing.assert_array_equal(two.proba[name], one.proba[name])
+    for a, b in zip(one.estimators, two.estimators, strict=True):
+        assert a.loss_curve_ == b.loss_curve_ and a.best_epoch_ == b.best_epoch_
+        for key, value in a.module_.state_dict().items():
+            assert torch.equal(value, b.module_.state_dict()[key]), key
+    assert two.metrics == one.metrics
+    assert {s.text for s in states} >= {"fold 1", "fold 3"} and states[-1].fraction == 1.0
+    with pytest.raises(OptionError, match="workers"):
+        cross_validate(X, C, y, groups, workers=0, **kw)
 
 
 def _labels():

@@ -21,11 +21,11 @@ from studies.errors import InputFileError
 
 
 def make_run(root, participants_by_fold: dict[int, list[str]], *, final=True, training=(),
-             sequence="cor_iw_tse", name="run", task="jsn-abs"):
+             sequence="cor_iw_tse", name="run", task="jsn-abs", n4="none"):
     """A run folder with random-backbone provenance and tiny fitted models."""
     run = root / name
     _, prov = create_backbone("efficientnet_lite0", weights=None, input_size=64)
-    cfg = RunConfig(cohort="/nowhere", task=task, weights=None, input_size=64, preprocess=PreprocessConfig(sequence=sequence, n4="none"),
+    cfg = RunConfig(cohort="/nowhere", task=task, weights=None, input_size=64, preprocess=PreprocessConfig(sequence=sequence, n4=n4),
                     provenance=prov.to_json(), run_id=f"{name}-x")
     write_json(run / "config.json", cfg.to_json())
     rng = np.random.default_rng(0)
@@ -70,6 +70,35 @@ def test_scores_heatmaps_and_provenance_with_key(tmp_path, tiny):
     assert run_json["engine"]["engine"] == "onnx" and run_json["engine"]["runtime"].startswith("onnxruntime ")
     text = (tiny.study / "ai" / "run.json").read_text()
     assert not any(p in text for p in pids)  # no source ids in the package
+
+
+def test_knees_preprocessed_from_the_cohort_are_not_corrected_again(tmp_path, tiny, monkeypatch):
+    """The cohort's features stage preprocessed these knees from their own files (right knees
+    unmirrored); the study's cases are the same voxels, so scoring them runs no N4."""
+    import SimpleITK as sitk
+
+    from model.preprocess import pipeline as pp
+    from model.preprocess.orientation import orient, read_volume
+
+    sources = case_sources(tiny.key)
+    run = make_run(tmp_path, {1: sorted(set(sources.values()))}, final=False, n4="fast")
+    cfg, cache = PreprocessConfig(sequence="cor_iw_tse"), tmp_path / "cache"
+    cases = sorted(tiny.manifest.cases)
+    for cid in cases[1:]:  # the first case is left for the study to preprocess
+        package = orient(read_volume(tiny.study / "images" / f"{cid}_cor_iw_tse.nii.gz"), None, mirror=False)
+        cohort_file = tmp_path / f"cohort_{cid}.nii.gz"
+        acquired = sitk.GetImageFromArray(sitk.GetArrayFromImage(package)[:, :, ::-1])  # a right knee, unmirrored
+        acquired.CopyInformation(package)
+        sitk.WriteImage(acquired, str(cohort_file))
+        pp.preprocess_job(pp.VolumeJob(str(cohort_file), "right", mirror=True), cfg, str(cache / "preprocess"))
+    corrected = []
+    real = pp.n4_slab
+    monkeypatch.setattr(pp, "n4_slab", lambda image, *a, **k: corrected.append(image.GetSize()) or real(image, *a, **k))
+    infer_study(run, tiny.study, key=tiny.key, cache_dir=cache, workers=1)
+    assert len(corrected) == 1  # the one case not preprocessed before
+    corrected.clear()
+    infer_study(run, tiny.study, key=tiny.key, cache_dir=cache, workers=1)
+    assert corrected == []
 
 
 def test_each_knee_is_scored_by_the_fold_that_never_saw_it(tmp_path, tiny):

@@ -22,8 +22,9 @@ def _fake_pipeline(monkeypatch, calls):
             progress.update(i + 1, 5)
         make_study(root, n_pairs=2, with_images=True, with_ai=False)
 
-    def train_and_infer(cohort, study, key, run, *, progress):
+    def train_and_infer(cohort, study, key, run, *, input_size, progress):
         """Stages the demo has never heard of, with their own weights."""
+        assert input_size == fake.DEMO_INPUT_SIZE  # the demo's, not the default for real data
         calls.append(("model", study.name, key.name))
         for stage, weight in (("alpha features", 0.7), ("beta cross-validation", 0.2), ("gamma scores", 0.1)):
             with progress.stage(stage, weight=weight) as st:
@@ -34,6 +35,7 @@ def _fake_pipeline(monkeypatch, calls):
     monkeypatch.setattr("studies.builder.build_demo", build_demo)
     fake = types.ModuleType("model.pipeline")
     fake.train_and_infer = train_and_infer
+    fake.DEMO_INPUT_SIZE = 320
     monkeypatch.setitem(sys.modules, "model.pipeline", fake)
 
 
@@ -125,10 +127,10 @@ def test_a_run_folder_from_another_cohort_is_trained_again(tmp_path, monkeypatch
     _fake_pipeline(monkeypatch, calls)
     real = sys.modules["model.pipeline"].train_and_infer
 
-    def picky(cohort, study, key, run, *, progress):
+    def picky(cohort, study, key, run, *, input_size, progress):
         if (run / "stale").exists():
             raise OptionError("out", "a run folder of the same cohort", str(run))
-        real(cohort, study, key, run, progress=progress)
+        real(cohort, study, key, run, input_size=input_size, progress=progress)
 
     monkeypatch.setattr(sys.modules["model.pipeline"], "train_and_infer", picky)
     paths = demo.DemoPaths(tmp_path)
