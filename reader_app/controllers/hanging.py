@@ -41,6 +41,7 @@ class ImageViewLike(Protocol):
 
     def set_volume(self, data: np.ndarray | None, pixel_mm: tuple[float, float] = ..., problem: str = ...) -> None: ...
     def set_heatmap(self, heat: np.ndarray | None) -> None: ...
+    def prepare_slice(self, data: np.ndarray, index: int, levels: tuple[float, float]) -> None: ...
     def set_overlay_style(self, visible: bool, opacity: float, cmap: str) -> None: ...
     def show_slice(self, index: int, levels: tuple[float, float]) -> None: ...
     def set_levels(self, levels: tuple[float, float]) -> None: ...
@@ -131,6 +132,16 @@ class HangingController:
         self.show_heatmaps(heatmaps)
         self.active = self._active  # frame it
         self._measurements_changed()
+
+    def prepare(self, knees: dict[str, KneeImages]) -> None:
+        """Ready the views for the pair after this one while the reader reads this one: each
+        view windows the slice :meth:`load` will show first (the middle one, automatic window),
+        so that the switch draws without windowing. Nothing on screen changes."""
+        for (knee, seq), view in self.views.items():
+            images = knees.get(knee)
+            vol = images.volumes.get(seq) if images is not None else None
+            if vol is not None and seq in images.auto_windows:
+                view.prepare_slice(vol.data, vol.middle, images.auto_windows[seq].levels)
 
     def show_heatmaps(self, shown: bool) -> None:
         """Give the views their heatmaps (AI visible) or take them away, and redraw."""
