@@ -31,6 +31,8 @@ PREFETCH_DELAY_MS = 30
 SAVE_POLL_MS = 4
 #: How often the controller checks whether the next pair is decoded (to ready the views for it), ms.
 PREPARE_POLL_MS = 50
+#: What the window says about the answer written behind: until it is durable, then once it is.
+SAVING_TEXT, SAVED_TEXT = "Saving the previous answer…", "Previous answer saved"
 
 
 @dataclass(frozen=True)
@@ -271,8 +273,8 @@ class ReadingController:
     def _saved_text(self) -> str:
         """Said only once the session knows the answer is durable (write-behind)."""
         if getattr(self.session, "saving", False) is True:
-            return "Saving the previous answer…"
-        return "Previous answer saved" if getattr(self.session, "last_saved", None) is not None else ""
+            return SAVING_TEXT
+        return SAVED_TEXT if getattr(self.session, "last_saved", None) is not None else ""
 
     def _progress(self, st: Any) -> ProgressDisplay:
         if st.practice:

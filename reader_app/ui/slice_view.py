@@ -115,6 +115,9 @@ class SliceView(QWidget):
         self.setProperty("active", "false")
         self.setMinimumSize(160, 160)
         self.graphics = pg.GraphicsView(background=VIEW_BACKGROUND)
+        # the view fills its whole viewport itself: Qt need not paint the panels beneath it
+        # first (on a pair switch, the window, its pages and both knee panels)
+        self.graphics.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self.viewbox = _SliceViewBox(self)
         self.graphics.setCentralItem(self.viewbox)
         self.image = WindowedImage()  # windows int16 slices straight into RGB32 (fast to draw)
