@@ -87,3 +87,46 @@ def test_while_reading_the_next_pair_is_readied_and_confirming_shows_it(tmp_path
             assert not view.image.prepared, (knee, seq)  # drawn from what was readied
             assert np.array_equal(_drawn(view), window_rgb32(vol.data[vol.middle], levels))
         qtbot.waitUntil(lambda: not screen.session.saving, timeout=10000)
+
+
+def test_prepare_readies_middle_slices_and_reference_lines_that_load_then_uses(monkeypatch):
+    from unittest.mock import MagicMock
+
+    import reader_app.controllers.hanging as hanging_module
+    from reader_app.controllers.hanging import HangingController, ImageViewLike
+    from reader_app.domain.crossref import cross_line
+    from reader_app.domain.linking import Rect
+    from reader_app.domain.volumes import DisplayVolume, KneeImages
+    from reader_app.domain.windowing import Window
+
+    def knee(n_cor, n_sag):
+        vols = {COR: DisplayVolume(np.zeros((n_cor, 8, 8), np.int16), (0.5, 0.5), 3.0),
+                SAG: DisplayVolume(np.zeros((n_sag, 8, 8), np.int16), (0.5, 0.5), 0.7)}
+        return KneeImages("x", vols, {}, {COR: Window(500, 400), SAG: Window(600, 300)}, {}, {})
+
+    views = {}
+    for k in ("left", "right"):
+        for seq in (COR, SAG):
+            views[(k, seq)] = MagicMock(spec=ImageViewLike)
+            views[(k, seq)].extent = Rect(0, 0, 4, 4)
+    h = HangingController(views)
+    h.load({"left": knee(10, 20), "right": knee(12, 24)}, heatmaps=False)
+    nxt = {"left": knee(8, 30), "right": knee(6, 16)}
+    h.prepare(nxt)
+    for (k, seq), view in views.items():
+        vol = nxt[k].volumes[seq]
+        view.prepare_slice.assert_called_once_with(vol.data, vol.middle, nxt[k].auto_windows[seq].levels)
+        view.show_slice.reset_mock()
+    expected = {(k, seq): cross_line(nxt[k].volumes[seq], seq, nxt[k].volumes[seq].middle,
+                                     nxt[k].volumes[o], o, nxt[k].volumes[o].middle)
+                for k in ("left", "right") for seq, o in ((COR, SAG), (SAG, COR))}
+    assert all(line is not None for line in expected.values())  # coronal and sagittal planes cross
+    computed = []
+    monkeypatch.setattr(hanging_module, "cross_line", lambda *a: computed.append(a) or cross_line(*a))
+    h.load(nxt, heatmaps=False)
+    assert computed == []  # every line of the first slices was ready
+    for key, view in views.items():
+        assert view.show_reference_line.call_args.args[0] == expected[key]
+        assert view.show_slice.call_args.args == (nxt[key[0]].volumes[key[1]].middle, nxt[key[0]].auto_windows[key[1]].levels)
+    h.scroll(("left", COR), 1)  # a line not readied is computed as before
+    assert computed
