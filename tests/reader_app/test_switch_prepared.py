@@ -100,8 +100,9 @@ def test_prepare_readies_middle_slices_and_reference_lines_that_load_then_uses(m
     from reader_app.domain.windowing import Window
 
     def knee(n_cor, n_sag):
-        vols = {COR: DisplayVolume(np.zeros((n_cor, 8, 8), np.int16), (0.5, 0.5), 3.0),
-                SAG: DisplayVolume(np.zeros((n_sag, 8, 8), np.int16), (0.5, 0.5), 0.7)}
+        # 1 mm voxels, 8 mm in plane: each sequence's slices cross the other's images
+        vols = {COR: DisplayVolume(np.zeros((n_cor, 8, 8), np.int16), (1.0, 1.0), 1.0),
+                SAG: DisplayVolume(np.zeros((n_sag, 8, 8), np.int16), (1.0, 1.0), 1.0)}
         return KneeImages("x", vols, {}, {COR: Window(500, 400), SAG: Window(600, 300)}, {}, {})
 
     views = {}
@@ -110,8 +111,8 @@ def test_prepare_readies_middle_slices_and_reference_lines_that_load_then_uses(m
             views[(k, seq)] = MagicMock(spec=ImageViewLike)
             views[(k, seq)].extent = Rect(0, 0, 4, 4)
     h = HangingController(views)
-    h.load({"left": knee(10, 20), "right": knee(12, 24)}, heatmaps=False)
-    nxt = {"left": knee(8, 30), "right": knee(6, 16)}
+    h.load({"left": knee(8, 6), "right": knee(7, 8)}, heatmaps=False)
+    nxt = {"left": knee(6, 8), "right": knee(8, 5)}
     h.prepare(nxt)
     for (k, seq), view in views.items():
         vol = nxt[k].volumes[seq]
