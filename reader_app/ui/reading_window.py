@@ -30,7 +30,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from reader_app.controllers.reading import SAVED_TEXT, SAVING_TEXT, AiInfo, DecisionDisplay, KneeInfo, ProgressDisplay
+from reader_app.controllers.reading import (
+    SAVED_TEXT,
+    SAVING_TEXT,
+    AiInfo,
+    DecisionDisplay,
+    KneeInfo,
+    ProgressDisplay,
+)
 from reader_app.domain.ai import format_probability
 from reader_app.domain.measure import MeasurementError
 from reader_app.domain.reformat import DESS_COR, DESS_SOURCE
