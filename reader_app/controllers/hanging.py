@@ -133,6 +133,7 @@ class HangingController:
             self.slices[(knee, seq)] = vol.middle
             self.windows[(knee, seq)] = images.auto_windows[seq]
         self.show_heatmaps(heatmaps)
+        self._ready_lines.clear()  # used, or for a pair not shown: its volumes let go
         self.active = self._active  # frame it
         self._measurements_changed()
 

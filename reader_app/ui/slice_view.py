@@ -183,6 +183,7 @@ class SliceView(QWidget):
             return  # the same placeholder (a hidden view without its image, pair after pair)
         self._volume = data
         self._heat = None
+        self.image.keep_prepared_within(data)
         if self.overlay.image is not None:  # clearing an empty item still costs a bounds update
             self.overlay.clear()
         self.overlay.hide()

@@ -58,6 +58,12 @@ class WindowedImage(pg.ImageItem):
         window_rgb32(image, (float(levels[0]), float(levels[1])), inverted=self.inverted, out=self._ready)
         self._ready_key, self._ready_source = key, image
 
+    def keep_prepared_within(self, volume: np.ndarray | None) -> None:
+        """Forget a slice windowed ahead unless it lies in ``volume``'s memory (a new volume
+        shown instead of the readied one: its pixels, and the volume it held, are let go)."""
+        if self._ready_source is not None and (volume is None or not np.may_share_memory(self._ready_source, volume)):
+            self._ready_key = self._ready_source = None
+
     @property
     def prepared(self) -> bool:
         """Whether a slice windowed ahead is waiting to be shown."""

@@ -131,3 +131,14 @@ def test_prepare_readies_middle_slices_and_reference_lines_that_load_then_uses(m
         assert view.show_slice.call_args.args == (nxt[key[0]].volumes[key[1]].middle, nxt[key[0]].auto_windows[key[1]].levels)
     h.scroll(("left", COR), 1)  # a line not readied is computed as before
     assert computed
+
+
+def test_a_readied_slice_is_let_go_when_another_volume_is_shown(qtbot):
+    a = np.zeros((4, 10, 10), np.int16)
+    b = np.ones((4, 10, 10), np.int16)
+    view = _view(qtbot)
+    view.prepare_slice(b, 2, (0.0, 1.0))
+    view.set_volume(b, (1.0, 1.0))  # the readied volume: kept
+    assert view.image.prepared
+    view.set_volume(a, (1.0, 1.0))  # another pair came instead: its pixels and volume let go
+    assert not view.image.prepared and view.image._ready_source is None
