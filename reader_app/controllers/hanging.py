@@ -41,6 +41,7 @@ class ImageViewLike(Protocol):
 
     def set_volume(self, data: np.ndarray | None, pixel_mm: tuple[float, float] = ..., problem: str = ...) -> None: ...
     def set_heatmap(self, heat: np.ndarray | None) -> None: ...
+    def prepare_slice(self, data: np.ndarray, index: int, levels: tuple[float, float]) -> None: ...
     def set_overlay_style(self, visible: bool, opacity: float, cmap: str) -> None: ...
     def show_slice(self, index: int, levels: tuple[float, float]) -> None: ...
     def set_levels(self, levels: tuple[float, float]) -> None: ...
@@ -91,6 +92,9 @@ class HangingController:
         self.measurements: list[Measurement] = []
         #: Called after measurements change (the window lists them per knee).
         self.on_measurements_changed = None
+        #: Cross-reference lines computed ahead by :meth:`prepare`: (id(volume), slice,
+        #: id(other volume), its slice) -> (line, volume, other volume).
+        self._ready_lines: dict[tuple[int, int, int, int], tuple] = {}
 
     @property
     def active(self) -> ViewKey:
@@ -129,8 +133,26 @@ class HangingController:
             self.slices[(knee, seq)] = vol.middle
             self.windows[(knee, seq)] = images.auto_windows[seq]
         self.show_heatmaps(heatmaps)
+        self._ready_lines.clear()  # used, or for a pair not shown: its volumes let go
         self.active = self._active  # frame it
         self._measurements_changed()
+
+    def prepare(self, knees: dict[str, KneeImages]) -> None:
+        """Ready the views for the pair after this one while the reader reads this one: each
+        view windows the slice :meth:`load` will show first (the middle one, automatic window),
+        and the cross-reference lines between the middle slices are computed, so that the
+        switch draws without windowing. Nothing on screen changes."""
+        self._ready_lines.clear()
+        for (knee, seq), view in self.views.items():
+            images = knees.get(knee)
+            vol = images.volumes.get(seq) if images is not None else None
+            if vol is None or seq not in images.auto_windows:
+                continue
+            view.prepare_slice(vol.data, vol.middle, images.auto_windows[seq].levels)
+            other = images.volumes.get(CROSS.get(seq, ""))
+            if other is not None:  # the cross-reference line between the two middle slices
+                self._ready_lines[(id(vol), vol.middle, id(other), other.middle)] = (
+                    cross_line(vol, seq, vol.middle, other, CROSS[seq], other.middle), vol, other)
 
     def show_heatmaps(self, shown: bool) -> None:
         """Give the views their heatmaps (AI visible) or take them away, and redraw."""
@@ -219,8 +241,12 @@ class HangingController:
     def _draw_reference(self, key: ViewKey, other: ViewKey) -> None:
         line = None
         if self.cross_reference and other in self.slices:
-            line = cross_line(self._volume(key), key[1], self.slices[key],
-                              self._volume(other), other[1], self.slices[other])
+            target, through = self._volume(key), self._volume(other)
+            ready = self._ready_lines.get((id(target), self.slices[key], id(through), self.slices[other]))
+            if ready is not None:  # computed by prepare (it holds both volumes: their ids are theirs)
+                line = ready[0]
+            else:
+                line = cross_line(target, key[1], self.slices[key], through, other[1], self.slices[other])
         self.views[key].show_reference_line(line)
 
     def set_cross_reference(self, on: bool) -> None:

@@ -29,6 +29,10 @@ SIDES = ("left", "right")
 PREFETCH_DELAY_MS = 30
 #: How often the controller checks whether the answer written behind is durable, ms.
 SAVE_POLL_MS = 4
+#: How often the controller checks whether the next pair is decoded (to ready the views for it), ms.
+PREPARE_POLL_MS = 50
+#: What the window says about the answer written behind: until it is durable, then once it is.
+SAVING_TEXT, SAVED_TEXT = "Saving the previous answer…", "Previous answer saved"
 
 
 @dataclass(frozen=True)
@@ -209,6 +213,23 @@ class ReadingController:
             # at lowered priority: the reader scrolls the pair on screen meanwhile
             self.cache.prefetch(nxt.left_case, background=True)
             self.cache.prefetch(nxt.right_case, background=True)
+            self.view.after(PREPARE_POLL_MS, lambda: self.prepare_next(index))
+
+    def prepare_next(self, index: int) -> None:
+        """Once the pair after ``index`` is decoded, and while ``index`` is still on screen,
+        ready the views for it (:meth:`HangingController.prepare`: its first slices windowed
+        in idle time, so that confirming only swaps what is shown); polled every
+        :data:`PREPARE_POLL_MS` until then."""
+        st = self.session.current
+        if st is None or st.index != index or index + 1 >= len(self.order) or self.cache.closed:
+            return
+        nxt = self.order[index + 1]
+        cases = (nxt.left_case, nxt.right_case)
+        if any(self.cache.is_pending(c) for c in cases):
+            self.view.after(PREPARE_POLL_MS, lambda: self.prepare_next(index))
+            return
+        if all(c in self.cache for c in cases):  # a knee that failed to decode is shown when reached
+            self.hanging.prepare({"left": self.cache.get(nxt.left_case), "right": self.cache.get(nxt.right_case)})
 
     def _show_ai(self, st: Any, *, views_ready: bool = False) -> None:
         shown = bool(st.ai_visible)
@@ -252,8 +273,8 @@ class ReadingController:
     def _saved_text(self) -> str:
         """Said only once the session knows the answer is durable (write-behind)."""
         if getattr(self.session, "saving", False) is True:
-            return "Saving the previous answer…"
-        return "Previous answer saved" if getattr(self.session, "last_saved", None) is not None else ""
+            return SAVING_TEXT
+        return SAVED_TEXT if getattr(self.session, "last_saved", None) is not None else ""
 
     def _progress(self, st: Any) -> ProgressDisplay:
         if st.practice:

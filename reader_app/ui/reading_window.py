@@ -30,7 +30,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from reader_app.controllers.reading import AiInfo, DecisionDisplay, KneeInfo, ProgressDisplay
+from reader_app.controllers.reading import (
+    SAVED_TEXT,
+    SAVING_TEXT,
+    AiInfo,
+    DecisionDisplay,
+    KneeInfo,
+    ProgressDisplay,
+)
 from reader_app.domain.ai import format_probability
 from reader_app.domain.measure import MeasurementError
 from reader_app.domain.reformat import DESS_COR, DESS_SOURCE
@@ -126,11 +133,20 @@ class ReadingWindow(QMainWindow):
         outer.addWidget(self.pages, 1)
         outer.addWidget(self._decision_bar())
         self.setCentralWidget(central)
+        self._fix_size(self.saved, (SAVING_TEXT, SAVED_TEXT))
         self._confidence_buttons: list[QPushButton] = []
         #: Called once when the window closes (the launcher releases the decisions file).
         self.on_close = None
 
     # -- construction ---------------------------------------------------------------------
+    @staticmethod
+    def _fix_size(label: QLabel, texts: tuple[str, ...]) -> None:
+        """A label as wide as the longest of ``texts``, fixed: a change of its text (on every
+        pair) then lays nothing out again (the bar around it stays as it is)."""
+        label.ensurePolished()  # the style sheet's font
+        metrics = label.fontMetrics()
+        label.setFixedSize(max(metrics.horizontalAdvance(t) for t in texts) + 8, label.sizeHint().height())
+
     def _top_bar(self, title: str) -> QFrame:
         frame, lay = _frame("topBar")
         t = QLabel(title)
@@ -146,6 +162,7 @@ class ReadingWindow(QMainWindow):
         self.saved = QLabel("")
         self.saved.setObjectName("hint")
         self.saved.setToolTip("Shown once your answer is on disk")
+        self.saved.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.pause_button = _button("Pause  (P)", checkable=True, tip="Hide the images and stop the clock")
         self.flag_button = _button("Flag this pair…", tip="Report unreadable images, a wrong side… (Ctrl+F)")
         lay.addWidget(t)

@@ -115,6 +115,9 @@ class SliceView(QWidget):
         self.setProperty("active", "false")
         self.setMinimumSize(160, 160)
         self.graphics = pg.GraphicsView(background=VIEW_BACKGROUND)
+        # the view fills its whole viewport itself: Qt need not paint the panels beneath it
+        # first (on a pair switch, the window, its pages and both knee panels)
+        self.graphics.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self.viewbox = _SliceViewBox(self)
         self.graphics.setCentralItem(self.viewbox)
         self.image = WindowedImage()  # windows int16 slices straight into RGB32 (fast to draw)
@@ -162,6 +165,8 @@ class SliceView(QWidget):
         self._heat: np.ndarray | None = None
         self._lut = heat_lut("inferno")
         self._overlay_on = True
+        self._problem: str | None = None  # the placeholder's text while it is shown
+        self._active = False  # framed as the view the keys act on
 
     def _text(self, text: str, name: str) -> QLabel:
         label = QLabel(text, self)
@@ -172,9 +177,13 @@ class SliceView(QWidget):
     # -- content ------------------------------------------------------------------------
     def set_volume(self, data: np.ndarray | None, pixel_mm: tuple[float, float] = (1.0, 1.0), problem: str = "") -> None:
         """Show ``data`` (n_slices, rows, cols) with pixels of ``pixel_mm`` (row, col) in mm,
-        or, when ``data`` is None, a placeholder saying ``problem``."""
+        or, when ``data`` is None, a placeholder saying ``problem``. The image appears with
+        the next :meth:`show_slice` (the view is fitted to it now)."""
+        if data is None and self._volume is None and self._problem == (problem or "No image"):
+            return  # the same placeholder (a hidden view without its image, pair after pair)
         self._volume = data
         self._heat = None
+        self.image.keep_prepared_within(data)
         if self.overlay.image is not None:  # clearing an empty item still costs a bounds update
             self.overlay.clear()
         self.overlay.hide()
@@ -182,13 +191,15 @@ class SliceView(QWidget):
             self._placed = None
             self.image.clear()
             self.image.hide()
-            self.placeholder.setText(problem or "No image")
+            self._problem = problem or "No image"
+            self.placeholder.setText(self._problem)
             self.placeholder.show()
             self.slice_label.setText("")
             for label in self.letters.values():
                 label.hide()
             self._place_overlays()
             return
+        self._problem = None
         if self.placeholder.isVisibleTo(self):
             self.placeholder.hide()
         if not self.image.isVisible():
@@ -200,9 +211,10 @@ class SliceView(QWidget):
         w = data.shape[2] * pixel_mm[1]
         self._extent = Rect(0.0, 0.0, w, h)
         rect = QRectF(0.0, 0.0, w, h)
-        self.image.setImage(data[data.shape[0] // 2], autoLevels=False, levels=(0, 1))
         placed = (data.shape[1:], rect.getRect())
         if placed != self._placed:  # the image's transform depends on its pixels and its mm
+            # pyqtgraph places an image's rect only once it has pixels of that shape
+            self.image.setImage(data[data.shape[0] // 2], autoLevels=False, levels=(0, 1))
             self.image.setRect(rect)
             self._placed = placed
         # a new pair shows the whole image (unless the view still shows it, as fitted last)
@@ -213,7 +225,8 @@ class SliceView(QWidget):
 
     def set_active(self, active: bool) -> None:
         """Frame the view the keys act on."""
-        if self.property("active") != ("true" if active else "false"):
+        if active != self._active:
+            self._active = active
             self.setProperty("active", "true" if active else "false")
             self.style().unpolish(self)
             self.style().polish(self)
@@ -263,6 +276,11 @@ class SliceView(QWidget):
             self.slice_label.adjustSize()
             if self.slice_label.size() != size:  # "9 / 36" -> "10 / 36": placed again
                 self._place_overlays()
+
+    def prepare_slice(self, data: np.ndarray, index: int, levels: tuple[float, float]) -> None:
+        """Window slice ``index`` of a volume (n_slices, rows, cols) to be shown later with
+        ``levels``, now (idle time): the :meth:`show_slice` that shows it then draws at once."""
+        self.image.prepare(data[index], levels)
 
     def set_inverted(self, inverted: bool) -> None:
         """Draw the image inverted (black and white swapped)."""

@@ -5,6 +5,10 @@ float arithmetic, and Qt's raster engine then converts that format again on ever
 draw. :class:`WindowedImage` instead looks every pixel up in a cached table
 (:func:`reader_app.domain.windowing.window_rgb32`) and hands Qt ``Format_RGB32``, which it
 draws without converting. It also draws the image inverted (white bone, black fluid) when asked.
+
+:meth:`WindowedImage.prepare` windows a slice ahead of time (while the reader reads the pair
+before): a later :meth:`~pyqtgraph.ImageItem.setImage` of that same slice with the same levels
+then draws at once, without windowing on the way to the screen.
 """
 
 from __future__ import annotations
@@ -24,6 +28,10 @@ class WindowedImage(pg.ImageItem):
         super().__init__(axisOrder="row-major")
         self.inverted = False
         self._pixels: np.ndarray | None = None  # keeps the QImage's buffer alive
+        #: A slice windowed ahead (:meth:`prepare`): its key and its pixels.
+        self._ready_key: tuple | None = None
+        self._ready: np.ndarray | None = None
+        self._ready_source: np.ndarray | None = None  # held: its memory cannot be reused meanwhile
 
     def set_inverted(self, inverted: bool) -> None:
         if bool(inverted) != self.inverted:
@@ -31,10 +39,48 @@ class WindowedImage(pg.ImageItem):
             self._renderRequired = True
             self.update()
 
+    def _key(self, image: np.ndarray, levels) -> tuple:
+        """What a windowed slice depends on: the pixels' memory, layout and type, the levels, inversion."""
+        return (image.__array_interface__["data"][0], image.shape, image.strides, image.dtype.str,
+                float(levels[0]), float(levels[1]), self.inverted)
+
+    def prepare(self, image: np.ndarray, levels: tuple[float, float]) -> None:
+        """Window the 2D ``image`` with ``levels`` (black, white) now, into a spare buffer, so
+        that showing that same slice (the same array memory) with the same levels later costs
+        no windowing. One slice is kept ready; another call replaces it."""
+        if image.ndim != 2 or image.size == 0:
+            return
+        key = self._key(image, levels)
+        if key == self._ready_key:
+            return
+        if self._ready is None or self._ready.shape != image.shape:
+            self._ready = np.empty(image.shape, dtype=np.uint32)
+        window_rgb32(image, (float(levels[0]), float(levels[1])), inverted=self.inverted, out=self._ready)
+        self._ready_key, self._ready_source = key, image
+
+    def keep_prepared_within(self, volume: np.ndarray | None) -> None:
+        """Forget a slice windowed ahead unless it lies in ``volume``'s memory (a new volume
+        shown instead of the readied one: its pixels, and the volume it held, are let go)."""
+        if self._ready_source is not None and (volume is None or not np.may_share_memory(self._ready_source, volume)):
+            self._ready_key = self._ready_source = None
+
+    @property
+    def prepared(self) -> bool:
+        """Whether a slice windowed ahead is waiting to be shown."""
+        return self._ready_key is not None
+
     def render(self) -> None:
         image, levels = self.image, self.levels
         if image is None or image.ndim != 2 or image.size == 0 or levels is None or np.ndim(levels) != 1:
             super().render()
+            return
+        if self._ready_key is not None and self._ready_key == self._key(image, levels):
+            # windowed ahead: its buffer becomes the one drawn, the old one the spare
+            self._pixels, self._ready = self._ready, self._pixels
+            self._ready_key = self._ready_source = None
+            self.qimage = fn.ndarray_to_qimage(self._pixels, QImage.Format.Format_RGB32)
+            self._renderRequired = False
+            self._unrenderable = False
             return
         if self._pixels is None or self._pixels.shape != image.shape:
             self._pixels = np.empty(image.shape, dtype=np.uint32)

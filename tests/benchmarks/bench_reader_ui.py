@@ -3,9 +3,11 @@
 Run with ``make bench`` (``pytest -s tests/benchmarks``); each test prints its figures and
 asserts its budget:
 
-- confirming a decision to the next pair fully drawn <= 50 ms at the 95th percentile, on
-  full-size images (COR IW TSE 384 x 384 x 36, SAG 3D DESS 384 x 384 x 160), with the next
-  pair prefetched in the background while the reader reads;
+- confirming a decision (the Enter key's path) to the next pair fully drawn <= 50 ms at the
+  95th percentile, on full-size images (COR IW TSE 384 x 384 x 36, SAG 3D DESS 384 x 384 x
+  160), with the next pair decoded and its views readied in the background while the reader
+  reads; drawn as the app draws it (every widget the switch changed), and, alternating, with
+  the whole window repainted too;
 - slice scrolling redraws the linked views at >= 60 frames/s;
 - memory stays flat over a 150-pair session (a small LRU cache of decoded knees);
 - cold start to the first pair drawn <= 3 s, without importing torch.
@@ -122,31 +124,86 @@ def _read_pair(qapp, screen, timeout=30.0):
         pending.result(timeout=timeout)
 
 
-def timed_switch(qapp, screen) -> tuple[float, float]:
-    """The reader reads the pair, chooses and confirms; (ms from confirm to the next pair fully
-    drawn, s spent reading while the next pair decoded)."""
+class _PaintCounter:
+    """Counts paint events of the four image views' viewports (application-wide filter)."""
+
+    def __init__(self, qapp, screen):
+        from PySide6.QtCore import QEvent, QObject
+
+        viewports = {screen.window.views[(k, s)].graphics.viewport() for k in ("left", "right") for s in SEQUENCES}
+        counter = self
+
+        class Filter(QObject):
+            def eventFilter(self, obj, event):  # noqa: N802
+                if event.type() == QEvent.Type.Paint and obj in viewports:
+                    counter.views_painted += 1
+                return False
+
+        self.views_painted = 0
+        self._filter = Filter()
+        self._qapp = qapp
+        qapp.installEventFilter(self._filter)
+
+    def close(self):
+        self._qapp.removeEventFilter(self._filter)
+
+
+def timed_switch(qapp, screen, counter: _PaintCounter | None = None, *, whole_window: bool = True,
+                 cpu: list | None = None) -> tuple[float, float]:
+    """The reader reads the pair, chooses and presses Enter; (ms from confirm to the next pair
+    fully drawn, s spent reading while the next pair decoded).
+
+    Drawn as the app draws it (``whole_window=False``): the event loop paints every widget
+    the switch changed (the four views, the texts that changed) and the views must have been
+    painted. ``whole_window=True``: every widget of the window repainted as well, changed or
+    not (what this benchmark measured before: buttons, bars and labels a switch leaves alone).
+    ``counter``: checks that the views were painted (none: not checked). ``cpu``: the GUI
+    thread's CPU time of the switch (ms) is appended (less sensitive to other processes' load
+    than the wall time, though caches shared with them still slow it)."""
     t0 = time.perf_counter()
     _read_pair(qapp, screen)
     read = time.perf_counter() - t0
+    t_end = time.perf_counter() + 0.15  # reading on: the views for the next pair are readied in idle time
+    while time.perf_counter() < t_end:
+        qapp.processEvents()
+        time.sleep(0.005)
     screen.session.choose("left")
-    t0 = time.perf_counter()
-    screen.session.confirm()  # commits (SQLite, synchronous FULL), then the controller draws the next pair
-    screen.window.repaint()  # every widget painted, synchronously
-    qapp.processEvents()
-    return (time.perf_counter() - t0) * 1000, read
+    if counter is not None:
+        counter.views_painted = 0
+    c0, t0 = time.thread_time(), time.perf_counter()
+    screen.reading.confirm()  # the Enter key: the answer to the writer thread (SQLite, synchronous FULL), the next pair shown
+    if whole_window:
+        screen.window.repaint()
+    qapp.processEvents()  # paints what changed
+    ms = (time.perf_counter() - t0) * 1000
+    if cpu is not None:
+        cpu.append((time.thread_time() - c0) * 1000)
+    assert counter is None or counter.views_painted >= 4, "the next pair's views were not painted"
+    return ms, read
 
 
 def test_confirm_to_next_pair_drawn_p95_under_50ms(tmp_path, qapp, open_window):
-    n_pairs = 12
+    n_pairs = 23
     t = full_size_study(tmp_path, n_pairs)
     screen = open_window(t.study)
-    times, loads = (list(x) for x in zip(*(timed_switch(qapp, screen) for _ in range(n_pairs - 1)), strict=True))
-    p50, p95 = np.percentile(times, [50, 95])
-    print(f"\nconfirm -> next pair drawn (full size, {len(times)} switches): "
-          f"median {p50:.1f} ms, p95 {p95:.1f} ms, max {max(times):.1f} ms; "
-          f"background decode of a pair (waited for here, hidden by reading time): median {np.median(loads) * 1000:.0f} ms; "
+    counter = _PaintCounter(qapp, screen)
+    runs = {False: [], True: []}  # alternating, so that the machine's load weighs on both alike
+    reads, cpu = [], []
+    for i in range(n_pairs - 1):
+        ms, read = timed_switch(qapp, screen, counter, whole_window=bool(i % 2), cpu=None if i % 2 else cpu)
+        runs[bool(i % 2)].append(ms)
+        reads.append(read)
+    counter.close()
+    p50, p95 = np.percentile(runs[False], [50, 95])
+    w50, w95 = np.percentile(runs[True], [50, 95])
+    print(f"\nconfirm (Enter) -> next pair drawn (full size, {len(runs[False])} switches): "
+          f"median {p50:.1f} ms, p95 {p95:.1f} ms, max {max(runs[False]):.1f} ms "
+          f"(GUI thread's CPU time median {np.median(cpu):.1f} ms, p95 {np.percentile(cpu, 95):.1f} ms); "
+          f"with the whole window repainted too ({len(runs[True])} switches, alternating): "
+          f"median {w50:.1f} ms, p95 {w95:.1f} ms; "
+          f"background decode of a pair (waited for here, hidden by reading time): median {np.median(reads) * 1000:.0f} ms; "
           f"{_target(p95 <= 1000 / 60, 'p95 <= 16.7 ms')}; {_load()}")
-    assert p95 <= 50.0
+    assert p95 <= 50.0  # the whole-window figure is printed for comparison with earlier runs
 
 
 def _scroll_fps(h, w, seq: str, n: int) -> float:

@@ -19,6 +19,25 @@ from studies.decisions.modes import get_mode
 from studies.package import decisions_path
 
 
+def fire_at_once():
+    """A view's ``after`` whose timers fire at once, one after the other (a timer set by an
+    action fires after it, as in an event loop; a poll repeats until what it waits for is done)."""
+    queue, running = [], []
+
+    def after(ms, action):
+        queue.append(action)
+        if running:
+            return
+        running.append(True)
+        try:
+            while queue:
+                queue.pop(0)()
+        finally:
+            running.clear()
+
+    return after
+
+
 @pytest.fixture
 def setup(tmp_path):
     def make(mode="unaided", confidence=False, n_practice=0, educational=False, prefetch=True):
@@ -36,7 +55,7 @@ def setup(tmp_path):
         cache = VolumeCache(loader, capacity=4)
         view = MagicMock(spec=ReadingViewLike)
         view.ask_flag_reason.return_value = "Unreadable images"
-        view.after.side_effect = lambda ms, action: action()  # the timers fire at once
+        view.after.side_effect = fire_at_once()
         views = {(k, s): MagicMock(spec=ImageViewLike) for k in ("left", "right") for s in m.sequences}
         hanging = HangingController(views)
         ctl = ReadingController(session, view, hanging, cache, store.order, question=m.question,
@@ -83,7 +102,7 @@ def test_the_mode_is_shown_by_its_label_and_description_from_the_registry(setup)
 
 def test_the_prefetch_waits_for_the_views_timer(setup):
     ctl, view, session, store, cache, loads, t = setup()
-    (ms, action), _ = view.after.call_args
+    (ms, action), _ = view.after.call_args_list[0]
     assert ms == PREFETCH_DELAY_MS and callable(action)
 
 
@@ -197,7 +216,7 @@ def test_the_next_pair_is_prefetched_in_the_background_threads(setup, monkeypatc
     ctl, view, session, store, cache, loads, t = setup()
     calls = []
     monkeypatch.setattr(cache, "prefetch", lambda key, **kw: calls.append((key, kw)))
-    (_, action), _ = view.after.call_args
+    (_, action), _ = view.after.call_args_list[0]
     action()
     nxt = store.order[1]
     assert calls == [(nxt.left_case, {"background": True}), (nxt.right_case, {"background": True})]
