@@ -5,7 +5,7 @@ slices drawn into one buffer each show their own pixels."""
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtGui import QImage
+from uihelpers import image_item_pixels
 
 from reader_app.domain.linking import Rect
 from reader_app.domain.windowing import window_rgb32
@@ -21,13 +21,7 @@ def _view(qtbot):
     return view
 
 
-def _drawn(view) -> np.ndarray:
-    """The uint32 pixels the image item hands Qt, read back from its QImage."""
-    item = view.image
-    item.render()
-    q = item.qimage
-    assert q.format() == QImage.Format.Format_RGB32
-    return np.array(q.constBits(), copy=True).view(np.uint32).reshape(q.height(), q.width())
+_drawn = image_item_pixels
 
 
 def test_a_new_volume_on_the_same_grid_shows_the_whole_image_and_its_own_pixels(qtbot):

@@ -5,9 +5,8 @@ nothing on screen changes while readying, and a slice readied for other levels i
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtGui import QImage
 from study_factory import make_study
-from uihelpers import reading_window
+from uihelpers import image_item_pixels, reading_window
 
 from reader_app.domain.windowing import window_rgb32
 from reader_app.ui.slice_view import SliceView
@@ -24,13 +23,7 @@ def _view(qtbot):
     return view
 
 
-def _drawn(view) -> np.ndarray:
-    """The uint32 pixels handed to Qt (rendered as a paint would)."""
-    if view.image._renderRequired:
-        view.image.render()
-    q = view.image.qimage
-    assert q.format() == QImage.Format.Format_RGB32
-    return np.array(q.constBits(), copy=True).view(np.uint32).reshape(q.height(), q.width())
+_drawn = image_item_pixels
 
 
 def test_a_readied_slice_is_drawn_as_windowing_would_and_readying_changes_nothing_shown(qtbot):

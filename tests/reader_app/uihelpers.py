@@ -16,6 +16,17 @@ def qimage_rgb(img: QImage) -> np.ndarray:
     return buf[:, : w * 3].reshape(h, w, 3).copy()
 
 
+def image_item_pixels(view) -> np.ndarray:
+    """The uint32 RGB32 pixels a slice view's image item hands Qt (rendered first if a paint
+    would render it), read back from its QImage: (height, width)."""
+    item = view.image
+    if item._renderRequired:
+        item.render()
+    q = item.qimage
+    assert q.format() == QImage.Format.Format_RGB32
+    return np.array(q.constBits(), copy=True).view(np.uint32).reshape(q.height(), q.width())
+
+
 def pixels(widget) -> np.ndarray:
     """The widget as drawn now: uint8 array (height, width, 3) RGB."""
     return qimage_rgb(widget.grab().toImage())
