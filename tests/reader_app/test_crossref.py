@@ -8,12 +8,13 @@ from unittest.mock import MagicMock
 
 import numpy as np
 import pytest
+from uihelpers import shown_slice_view
 
 from reader_app.controllers.hanging import HangingController, ImageViewLike
 from reader_app.domain.crossref import cross_line, display_to_world, slice_through
 from reader_app.domain.volumes import KneeImages, to_display
 from reader_app.domain.windowing import Window
-from reader_app.ui.slice_view import REFERENCE_COLOR, SliceView
+from reader_app.ui.slice_view import REFERENCE_COLOR
 
 COR, SAG = "cor_iw_tse", "sag_3d_dess"
 
@@ -87,10 +88,7 @@ def test_reference_line_pixels(qapp, qtbot):
     from PySide6.QtCore import QPointF
     from PySide6.QtGui import QColor
 
-    view = SliceView(SAG, "A · SAG")
-    qtbot.addWidget(view)
-    view.resize(300, 300)
-    view.show()
+    view = shown_slice_view(qtbot, SAG, "A · SAG", size=(300, 300))
     view.set_volume(np.zeros((3, 100, 100), np.int16), (0.5, 0.5))
     view.show_slice(1, (0.0, 100.0))
     view.show_reference_line(((20.0, 0.0), (20.0, 50.0)))

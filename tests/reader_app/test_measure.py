@@ -10,12 +10,12 @@ from unittest.mock import MagicMock
 import numpy as np
 import pytest
 from study_factory import make_study
+from uihelpers import shown_slice_view
 
 from reader_app.controllers.hanging import HangingController, ImageViewLike
 from reader_app.domain.measure import MeasurementBook, MeasurementError, measure, voxel_of
 from reader_app.domain.volumes import DisplayVolume, KneeImages, to_display
 from reader_app.domain.windowing import Window
-from reader_app.ui.slice_view import SliceView
 from studies.decisions import DecisionStore, export_decisions, read_decisions, verify_file
 from studies.package import decisions_path
 
@@ -176,10 +176,7 @@ def test_caliper_line_and_inversion_in_the_view_pixels(qapp, qtbot):
 
     from reader_app.ui.slice_view import MEASURE_COLOR
 
-    view = SliceView(COR, "A · COR")
-    qtbot.addWidget(view)
-    view.resize(400, 400)
-    view.show()
+    view = shown_slice_view(qtbot, COR, "A · COR")
     data = np.full((3, 100, 100), 100, np.int16)
     view.set_volume(data, (0.5, 0.5))  # 50 mm x 50 mm
     view.show_slice(1, (0.0, 1000.0))

@@ -5,23 +5,15 @@ slices drawn into one buffer each show their own pixels."""
 from __future__ import annotations
 
 import numpy as np
-from uihelpers import image_item_pixels
+from uihelpers import image_item_pixels, shown_slice_view
 
 from reader_app.domain.linking import Rect
 from reader_app.domain.windowing import window_rgb32
-from reader_app.ui.slice_view import SliceView, heat_lut
+from reader_app.ui.slice_view import heat_lut
 
 
 def _view(qtbot):
-    view = SliceView("cor_iw_tse", "COR")
-    qtbot.addWidget(view)
-    view.resize(400, 400)
-    view.show()
-    qtbot.waitExposed(view)
-    return view
-
-
-_drawn = image_item_pixels
+    return shown_slice_view(qtbot, "cor_iw_tse", "COR")
 
 
 def test_a_new_volume_on_the_same_grid_shows_the_whole_image_and_its_own_pixels(qtbot):
@@ -40,9 +32,9 @@ def test_a_new_volume_on_the_same_grid_shows_the_whole_image_and_its_own_pixels(
     view.set_volume(a, (0.5, 0.5))
     assert view.view_rect() == whole
     view.show_slice(3, (100.0, 900.0))
-    assert np.array_equal(_drawn(view), window_rgb32(a[3], (100.0, 900.0)))
+    assert np.array_equal(image_item_pixels(view), window_rgb32(a[3], (100.0, 900.0)))
     view.show_slice(4, (0.0, 500.0))  # the next slice, drawn into the same buffer
-    assert np.array_equal(_drawn(view), window_rgb32(a[4], (0.0, 500.0)))
+    assert np.array_equal(image_item_pixels(view), window_rgb32(a[4], (0.0, 500.0)))
     view.set_volume(None, problem="gone")
     view.set_volume(b[:, :20, :], (1.0, 1.0))  # another grid: placed again
     assert view.extent == Rect(0.0, 0.0, 40.0, 20.0)

@@ -6,24 +6,15 @@ from __future__ import annotations
 
 import numpy as np
 from study_factory import make_study
-from uihelpers import image_item_pixels, reading_window
+from uihelpers import image_item_pixels, reading_window, shown_slice_view
 
 from reader_app.domain.windowing import window_rgb32
-from reader_app.ui.slice_view import SliceView
 
 COR, SAG = "cor_iw_tse", "sag_3d_dess"
 
 
 def _view(qtbot):
-    view = SliceView(COR, "COR")
-    qtbot.addWidget(view)
-    view.resize(300, 300)
-    view.show()
-    qtbot.waitExposed(view)
-    return view
-
-
-_drawn = image_item_pixels
+    return shown_slice_view(qtbot, COR, "COR", size=(300, 300))
 
 
 def test_a_readied_slice_is_drawn_as_windowing_would_and_readying_changes_nothing_shown(qtbot):
@@ -33,20 +24,20 @@ def test_a_readied_slice_is_drawn_as_windowing_would_and_readying_changes_nothin
     view = _view(qtbot)
     view.set_volume(a, (0.5, 0.5))
     view.show_slice(2, (100.0, 900.0))
-    shown = _drawn(view)
+    shown = image_item_pixels(view)
     view.prepare_slice(b, 3, (200.0, 700.0))
     assert view.image.prepared
-    assert np.array_equal(_drawn(view), shown)  # the pair on screen is untouched
+    assert np.array_equal(image_item_pixels(view), shown)  # the pair on screen is untouched
     view.set_volume(b, (0.5, 0.5))
     view.show_slice(3, (200.0, 700.0))
     assert view.image._renderRequired
     view.image.render()
     assert not view.image.prepared  # the readied pixels were used ...
-    assert np.array_equal(_drawn(view), window_rgb32(b[3], (200.0, 700.0)))  # ... and are right
+    assert np.array_equal(image_item_pixels(view), window_rgb32(b[3], (200.0, 700.0)))  # ... and are right
     view.show_slice(4, (200.0, 700.0))  # the next scroll windows as before, into the other buffer
-    assert np.array_equal(_drawn(view), window_rgb32(b[4], (200.0, 700.0)))
+    assert np.array_equal(image_item_pixels(view), window_rgb32(b[4], (200.0, 700.0)))
     view.show_slice(3, (200.0, 700.0))
-    assert np.array_equal(_drawn(view), window_rgb32(b[3], (200.0, 700.0)))
+    assert np.array_equal(image_item_pixels(view), window_rgb32(b[3], (200.0, 700.0)))
 
 
 def test_a_slice_readied_for_other_levels_or_before_inverting_is_not_used(qtbot):
@@ -56,11 +47,11 @@ def test_a_slice_readied_for_other_levels_or_before_inverting_is_not_used(qtbot)
     view.set_volume(a, (1.0, 1.0))
     view.prepare_slice(a, 2, (0.0, 500.0))
     view.show_slice(2, (0.0, 600.0))  # the reader changed the window meanwhile
-    assert np.array_equal(_drawn(view), window_rgb32(a[2], (0.0, 600.0)))
+    assert np.array_equal(image_item_pixels(view), window_rgb32(a[2], (0.0, 600.0)))
     assert view.image.prepared  # still waiting: never shown with the wrong levels
     view.set_inverted(True)  # and inverting makes it stale too
     view.show_slice(2, (0.0, 500.0))
-    assert np.array_equal(_drawn(view), window_rgb32(a[2], (0.0, 500.0), inverted=True))
+    assert np.array_equal(image_item_pixels(view), window_rgb32(a[2], (0.0, 500.0), inverted=True))
 
 
 def test_while_reading_the_next_pair_is_readied_and_confirming_shows_it(tmp_path, qtbot):
@@ -78,7 +69,7 @@ def test_while_reading_the_next_pair_is_readied_and_confirming_shows_it(tmp_path
             assert screen.hanging.slices[(knee, seq)] == vol.middle
             view.image.render()
             assert not view.image.prepared, (knee, seq)  # drawn from what was readied
-            assert np.array_equal(_drawn(view), window_rgb32(vol.data[vol.middle], levels))
+            assert np.array_equal(image_item_pixels(view), window_rgb32(vol.data[vol.middle], levels))
         qtbot.waitUntil(lambda: not screen.session.saving, timeout=10000)
 
 

@@ -16,6 +16,19 @@ def qimage_rgb(img: QImage) -> np.ndarray:
     return buf[:, : w * 3].reshape(h, w, 3).copy()
 
 
+def shown_slice_view(qtbot, sequence: str, title: str, size=(400, 400)):
+    """A lone :class:`reader_app.ui.slice_view.SliceView` of ``sequence``, shown at ``size``
+    (closed with the test by ``qtbot``)."""
+    from reader_app.ui.slice_view import SliceView
+
+    view = SliceView(sequence, title)
+    qtbot.addWidget(view)
+    view.resize(*size)
+    view.show()
+    qtbot.waitExposed(view)
+    return view
+
+
 def image_item_pixels(view) -> np.ndarray:
     """The uint32 RGB32 pixels a slice view's image item hands Qt (rendered first if a paint
     would render it), read back from its QImage: (height, width)."""
