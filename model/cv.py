@@ -124,16 +124,15 @@ def cross_validate(
     estimators = []
     pooled_img = X.mean(axis=1)  # (n, F)
     epochs = estimator.epochs or auto_epochs(int(round(len(y) * (folds - 1) / folds)), estimator.batch_size)
-    for k in range(1, folds + 1):
-        if len(np.unique(y[fold != k])) < 2:
-            raise OptionError("folds", "fewer folds: a training split has a single class", folds)
+    splits = [(fold != k, fold == k) for k in range(1, folds + 1)]  # (train, test) masks of fold k
+    if any(len(np.unique(y[tr])) < 2 for tr, _ in splits):
+        raise OptionError("folds", "fewer folds: a training split has a single class", folds)
     unfitted = [clone(estimator).set_params(epochs=epochs, seed=estimator.seed + k) for k in range(1, folds + 1)]
     pool = fold_pool(min(workers, folds)) if workers > 1 else None
     try:
-        pending = [pool.submit(_fit_fold, est, X[fold != k], C[fold != k], y[fold != k])
-                   for k, est in enumerate(unfitted, 1)] if pool is not None else []
-        for k in range(1, folds + 1):
-            tr, te = fold != k, fold == k
+        pending = [pool.submit(_fit_fold, est, X[tr], C[tr], y[tr])
+                   for est, (tr, _) in zip(unfitted, splits, strict=True)] if pool is not None else []
+        for k, (tr, te) in enumerate(splits, 1):
             with progress.stage(f"fold {k}", weight=1 / folds) as st:
                 est = pending[k - 1].result() if pool is not None else unfitted[k - 1].fit(X[tr], C[tr], y[tr], progress=st)
             estimators.append(est)

@@ -114,8 +114,11 @@ def prepare_demo(paths: DemoPaths, progress: Progress = NO_PROGRESS) -> None:
 def _train_and_score(paths: DemoPaths, progress: Progress) -> None:
     from model.pipeline import DEMO_INPUT_SIZE, train_and_infer  # torch: only here, in the worker
 
-    try:
+    def train() -> None:
         train_and_infer(paths.cohort, paths.study, paths.key, paths.run, input_size=DEMO_INPUT_SIZE, progress=progress)
+
+    try:
+        train()
     except OptionError as exc:
         if exc.name != "out" or not paths.run.exists():
             raise
@@ -123,7 +126,7 @@ def _train_and_score(paths: DemoPaths, progress: Progress) -> None:
         # moved or copied): it is the demo's own, so it is trained again.
         for run in paths.runs():
             shutil.rmtree(run, ignore_errors=True)
-        train_and_infer(paths.cohort, paths.study, paths.key, paths.run, input_size=DEMO_INPUT_SIZE, progress=progress)
+        train()
 
 
 def add_simulated_readers(paths: DemoPaths) -> None:
