@@ -197,33 +197,27 @@ def _zooms(img) -> tuple[float, float, float]:
     return tuple(float(z) for z in img.header.get_zooms()[:3])  # type: ignore[return-value]
 
 
-def _read_ras(path: Path, what: str) -> tuple[np.ndarray, tuple[float, float, float], np.ndarray]:
-    img = _open_ras(path, what)
-    with _reading(path, what):
-        data = np.asanyarray(img.dataobj)
-    return data, _zooms(img), np.asarray(img.affine, dtype=float)
-
-
-def _read_display(path: Path, sequence: str, expected_sha256: str | None = None) -> DisplayVolume:
-    """The image at ``path`` as a :class:`DisplayVolume` of ``sequence``: inflated straight into
+def _read_display(path: Path, sequence: str, expected_sha256: str | None = None, what: str = "image") -> DisplayVolume:
+    """The volume at ``path`` as a :class:`DisplayVolume` of ``sequence``: inflated straight into
     display order when it is a plain ``.nii.gz`` (:mod:`reader_app.domain.nifti_gzip`), else
-    read by nibabel and reordered. Integer images keep their dtype; float images become float32.
+    read by nibabel and reordered. Integer volumes keep their dtype; float ones become float32.
+    ``what`` names the file in errors ("image", "AI heatmap").
 
     ``expected_sha256``: refuse the file unless its bytes have this SHA-256 (the manifest's),
     hashed from the same bytes that are inflated (the file is read once; read, not mapped: a
     mapped file cut short meanwhile would kill the process)."""
-    _require_file(path, "image")
-    with _reading(path, "image"):
+    _require_file(path, what)
+    with _reading(path, what):
         source = path.read_bytes()
         if expected_sha256 and hashlib.sha256(source).hexdigest() != expected_sha256:
-            _refuse_changed(path, expected_sha256, "image")
-        img = _open_ras(path, "image")
+            _refuse_changed(path, expected_sha256, what)
+        img = _open_ras(path, what)
         stored = np.dtype(img.get_data_dtype())
         if np.issubdtype(stored, np.integer) or stored == np.float32:
             out, ras_view = display_array(img.shape, stored, sequence)
             if inflate_voxels_into(img, path, ras_view, source=source):
                 return _display_volume(out, _zooms(img), sequence, img.affine)
-    with _reading(path, "image"):
+    with _reading(path, what):
         data = np.asanyarray(img.dataobj)
     if not np.issubdtype(data.dtype, np.integer):
         data = data.astype(np.float32, copy=False)
@@ -256,13 +250,6 @@ def _refuse_changed(path: Path, expected: str, what: str) -> None:
     raise InputFileError(path, f"{what} {bad}", hint=CHANGED_HINT)
 
 
-def _check_unchanged(path: Path, expected: str | None, what: str) -> None:
-    """Refuse a file whose SHA-256 differs from the manifest's (runs in the prefetch thread,
-    with the decoding, so the pair switch does not wait for it)."""
-    if expected and path.is_file() and (bad := changed_problem(path, expected)) is not None:
-        raise InputFileError(path, f"{what} {bad}", hint=CHANGED_HINT)
-
-
 def heatmap_path(study: str | Path, case_id: str, sequence: str) -> Path:
     """``STUDY/ai/heatmaps/<case>_<sequence>.nii.gz``, checked to stay inside ``ai/heatmaps/``."""
     rel = f"{AI_DIR}/{AI_HEATMAPS_DIR}/{case_id}_{sequence}.nii.gz"
@@ -278,10 +265,9 @@ def load_heatmap(study: str | Path, case_id: str, sequence: str, like: DisplayVo
     match that image's display shape, else :class:`InputFileError` says both shapes.
     """
     path = heatmap_path(study, case_id, sequence)
-    _check_unchanged(path, expected_sha256, "AI heatmap")
-    data, zooms, _ = _read_ras(path, "AI heatmap")
-    vol = to_display(np.asarray(data, dtype=np.float32), zooms, sequence)
-    heat = np.nan_to_num(vol.data, nan=0.0, posinf=0.0, neginf=0.0)
+    # the SHA-256 checked on the bytes decoded, in the prefetch thread (the switch does not wait)
+    vol = _read_display(path, sequence, expected_sha256, what="AI heatmap")
+    heat = np.nan_to_num(np.asarray(vol.data, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
     top = float(heat.max()) if heat.size else 0.0
     scale = 255.0 / top if top > 1.0 else 255.0
     q = np.clip(heat * scale, 0, 255).astype(np.uint8)

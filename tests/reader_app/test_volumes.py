@@ -104,3 +104,18 @@ def test_heatmap_on_another_grid_is_refused(tmp_path):
     knee = load_knee(t.study, case, heatmaps=True)
     assert knee.heatmap_problems == {"sag_3d_dess": "The AI heatmap is missing."}
     assert set(knee.heatmaps) == {"cor_iw_tse"} and set(knee.volumes) == {"cor_iw_tse", "sag_3d_dess"}
+
+
+def test_a_heatmap_whose_bytes_differ_from_the_manifest_is_refused(tmp_path):
+    from studies.integrity import file_sha256
+
+    t = make_study(tmp_path, n_pairs=1, with_ai=True)
+    case = next(iter(t.manifest.cases.values()))
+    path = t.study / "ai" / "heatmaps" / f"{case.case_id}_cor_iw_tse.nii.gz"
+    recorded = file_sha256(path)
+    assert load_heatmap(t.study, case.case_id, "cor_iw_tse", expected_sha256=recorded).data.dtype == np.uint8
+    vol = nib.load(str(path))
+    nib.save(nib.Nifti1Image(np.asarray(vol.dataobj) * 0.5, vol.affine), str(path))  # same grid, other values
+    with pytest.raises(InputFileError, match=r"AI heatmap has changed since it was recorded") as err:
+        load_heatmap(t.study, case.case_id, "cor_iw_tse", expected_sha256=recorded)
+    assert str(path) in str(err.value)
