@@ -53,10 +53,17 @@ class WindowedImage(pg.ImageItem):
         key = self._key(image, levels)
         if key == self._ready_key:
             return
-        if self._ready is None or self._ready.shape != image.shape:
-            self._ready = np.empty(image.shape, dtype=np.uint32)
-        window_rgb32(image, (float(levels[0]), float(levels[1])), inverted=self.inverted, out=self._ready)
+        self._ready = self._window_into(self._ready, image, levels)
         self._ready_key, self._ready_source = key, image
+
+    def _window_into(self, buffer: np.ndarray | None, image: np.ndarray, levels) -> np.ndarray:
+        """``image`` windowed into RGB32 in ``buffer`` (a new one when it has another shape).
+        The same buffer every time: a new 0.6 MB array per slice costs the kernel fresh
+        zeroed pages, more than the look-up itself."""
+        if buffer is None or buffer.shape != image.shape:
+            buffer = np.empty(image.shape, dtype=np.uint32)
+        window_rgb32(image, (float(levels[0]), float(levels[1])), inverted=self.inverted, out=buffer)
+        return buffer
 
     def keep_prepared_within(self, volume: np.ndarray | None) -> None:
         """Forget a slice windowed ahead unless it lies in ``volume``'s memory (a new volume
@@ -78,15 +85,8 @@ class WindowedImage(pg.ImageItem):
             # windowed ahead: its buffer becomes the one drawn, the old one the spare
             self._pixels, self._ready = self._ready, self._pixels
             self._ready_key = self._ready_source = None
-            self.qimage = fn.ndarray_to_qimage(self._pixels, QImage.Format.Format_RGB32)
-            self._renderRequired = False
-            self._unrenderable = False
-            return
-        if self._pixels is None or self._pixels.shape != image.shape:
-            self._pixels = np.empty(image.shape, dtype=np.uint32)
-        # into the same buffer every time: a new 0.6 MB array per slice costs the kernel
-        # fresh zeroed pages, more than the look-up itself
-        window_rgb32(image, (float(levels[0]), float(levels[1])), inverted=self.inverted, out=self._pixels)
+        else:
+            self._pixels = self._window_into(self._pixels, image, levels)
         self.qimage = fn.ndarray_to_qimage(self._pixels, QImage.Format.Format_RGB32)
         self._renderRequired = False
         self._unrenderable = False
