@@ -4,8 +4,9 @@
 ``studies.cohort.load_cohort``, makes the paper's labels with ``studies.labels.make_labels``,
 keeps the knee-windows with a label and an image of the sequence, writes the missing images
 of a synthetic cohort (``studies.synth.materialize``), preprocesses and encodes every image
-not yet in the feature store (chunk by chunk, preprocessing in parallel processes), and
-returns the arrays the classifier needs.
+not yet in the feature store (on a runtime engine each worker process does whole knees,
+:mod:`model.worker_encode`; with torch chunk by chunk, preprocessing in parallel processes),
+and returns the arrays the classifier needs.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ import pandas as pd
 
 from model.features import FeatureStore, SliceEncoder
 from model.preprocess.pipeline import VolumeJob, preprocess_many, worker_pool
+from model.runtime import RuntimeEncoder
 from model.tasks import Task, clinical_matrix, knee_key, task_rows
+from model.worker_encode import EncoderSpec, encode_many
 from studies.progress import NO_PROGRESS, Progress
 
 CHUNK = 32
@@ -41,7 +44,7 @@ def load_task_data(
     cohort_dir: str | Path,
     task: Task,
     store: FeatureStore,
-    encoder: SliceEncoder,
+    encoder: SliceEncoder | RuntimeEncoder,
     *,
     variables: tuple[str, ...],
     visits: tuple[int, ...] | None = None,
@@ -80,20 +83,29 @@ def load_task_data(
     keys = [knee_key(r.participant_id, r.side, r.visit_month) for r in rows.itertuples()]
     todo = [i for i, k in enumerate(keys) if not store.has(k)]
     progress.update(0, len(todo))
-    # Each chunk is preprocessed in the pool's processes, then encoded with all of torch's
-    # threads while the pool waits: the two phases never compete for the cores.
     pool = worker_pool(workers) if workers > 1 and len(todo) > 1 else None
     try:
-        for s in range(0, len(todo), CHUNK):
-            chunk = todo[s : s + CHUNK]
-            jobs = [VolumeJob(str(rows.at[i, sequence]), rows.at[i, "side"], mirror=True) for i in chunk]
-            stacks = preprocess_many(jobs, store.config, cache_root=cache_root, pool=pool)
-            for i, stack in zip(chunk, stacks, strict=True):
-                store.put(keys[i], encoder.encode(stack))
-            progress.update(min(s + CHUNK, len(todo)), len(todo))
+        if pool is not None and isinstance(encoder, RuntimeEncoder):
+            # each worker preprocesses and encodes whole knees on its own one-thread session
+            jobs = [_job(rows, i, sequence) for i in todo]
+            root = str(cache_root) if cache_root is not None else None
+            for done, (i, features) in enumerate(zip(todo, encode_many(jobs, store.config, EncoderSpec.of(encoder),
+                                                                      pool=pool, cache_root=root), strict=True), 1):
+                store.put(keys[i], features)
+                progress.update(done, len(todo))
+        else:
+            # torch (or one process): each chunk is preprocessed in the pool's processes, then
+            # encoded with all of torch's threads while the pool waits
+            for s in range(0, len(todo), CHUNK):
+                chunk = todo[s : s + CHUNK]
+                jobs = [_job(rows, i, sequence) for i in chunk]
+                stacks = preprocess_many(jobs, store.config, cache_root=cache_root, pool=pool)
+                for i, stack in zip(chunk, stacks, strict=True):
+                    store.put(keys[i], encoder.encode(stack))
+                progress.update(min(s + CHUNK, len(todo)), len(todo))
     finally:
         if pool is not None:
-            pool.shutdown()
+            pool.shutdown(cancel_futures=True)  # after a failure, the knees not started are not run
     report = {
         "knee_windows": int(len(rows)),
         "series_choice": {k: v for k, v in cohort.report.get("series_choice", {}).items() if k != "not_chosen"},
@@ -112,6 +124,10 @@ def load_task_data(
         groups=rows["participant_id"].astype(str).to_numpy(),
         report=report,
     )
+
+
+def _job(rows: pd.DataFrame, i: int, sequence: str) -> VolumeJob:
+    return VolumeJob(str(rows.at[i, sequence]), rows.at[i, "side"], mirror=True)
 
 
 def _complete_series(cohort, rows: pd.DataFrame, sequence: str, resolve) -> pd.DataFrame:

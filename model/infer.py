@@ -41,10 +41,17 @@ from model.encoders import default_cache_root, make_encoder
 from model.features import SliceEncoder
 from model.gradcam import gradcam, heatmap_on_grid
 from model.preprocess.orientation import orient, read_volume
-from model.preprocess.pipeline import VolumeJob, preprocess_many, slice_indices, worker_pool
+from model.preprocess.pipeline import (
+    VolumeJob,
+    preprocess_job,
+    preprocess_many,
+    slice_indices,
+    worker_pool,
+)
 from model.run import FINAL, load_config, load_folds, load_model
 from model.runtime import RuntimeEncoder
 from model.tasks import PACKAGE_NAMES, clinical_matrix
+from model.worker_encode import EncoderSpec, worker_encoder
 from studies.atomic import atomic_directory
 from studies.errors import InputFileError
 from studies.integrity import record_ai_hashes
@@ -144,30 +151,68 @@ def _image(rm: _RunModels, study: Path, manifest, cid: str) -> Path:
     return study / rel
 
 
-def _stacks(rm: _RunModels, study: Path, manifest, cases: list[str], cache_root: Path, pool, progress) -> list:
-    """Preprocessed stacks (8, H, W) of ``cases`` for ``rm``'s sequence, N4 in the ``pool``'s
-    processes (package images are already mirrored), through the preprocessing cache."""
-    jobs = [VolumeJob(str(_image(rm, study, manifest, cid)), None, mirror=False) for cid in cases]
-    return preprocess_many(jobs, rm.config.preprocess, cache_root=cache_root, pool=pool, progress=progress)
-
-
-def _score_case(rm: _RunModels, study: Path, manifest, cid: str, stack: np.ndarray, *, heatmap: bool):
-    """(probability, (heatmap (i, j, k), affine) or None) of one case with one run, from its
-    preprocessed ``stack`` (n_slices, H, W)."""
-    case = manifest.cases[cid]
-    seq = rm.config.sequence
-    path = _image(rm, study, manifest, cid)
+def _score_case(config, mil, encoder, path: Path, clinical: dict, stack: np.ndarray, *, heatmap: bool):
+    """(probability, (heatmap (i, j, k), affine) or None) of the case whose image of the run's
+    sequence is ``path``, from its preprocessed ``stack`` (n_slices, H, W), with the run's
+    ``config``, the chosen model's ``mil`` module and the backbone's ``encoder``."""
     source = read_volume(path)
     oriented = orient(source, None, mirror=False)  # package images are already mirrored
-    idx = slice_indices(oriented, rm.config.preprocess, str(path))
-    variables = tuple(rm.config.variables)
-    clin = clinical_matrix(pd.DataFrame([case.clinical]), variables)[0]
-    res = gradcam(rm.encoder, rm.models[rm.chosen[cid]].module_, stack, clin if len(variables) else None)
+    idx = slice_indices(oriented, config.preprocess, str(path))
+    variables = tuple(config.variables)
+    clin = clinical_matrix(pd.DataFrame([clinical]), variables)[0]
+    res = gradcam(encoder, mil, stack, clin if len(variables) else None)
     if not heatmap:
         return float(res.proba[-1]), None
-    heat = heatmap_on_grid(res.cams, oriented, seq, idx, source)
+    heat = heatmap_on_grid(res.cams, oriented, config.sequence, idx, source)
     ref = nib.load(str(path))
     return float(res.proba[-1]), (heat.transpose(2, 1, 0), ref.affine)  # (slice,row,col) -> NIfTI (i,j,k)
+
+
+#: A worker process's runs: (run folder, model name) -> (config, MIL module).
+_WORKER_MODELS: dict[tuple[str, str], tuple] = {}
+
+
+def _score_job(run: str, model: str, spec: EncoderSpec, path: str, clinical: dict, cache_root: str, heatmap: bool):
+    """One case scored in a worker process: preprocessed (through the cache), then
+    :func:`_score_case` on the worker's one-thread runtime session."""
+    if (run, model) not in _WORKER_MODELS:
+        _WORKER_MODELS[(run, model)] = (load_config(Path(run)), load_model(Path(run), model).module_)
+    config, mil = _WORKER_MODELS[(run, model)]
+    stack = preprocess_job(VolumeJob(path, None, mirror=False), config.preprocess, cache_root)
+    return _score_case(config, mil, worker_encoder(spec), Path(path), clinical, stack, heatmap=heatmap)
+
+
+def _score_run(rm: _RunModels, study: Path, manifest, cases: list[str], cache_root: Path, pool, heatmap: bool,
+               progress: Progress):
+    """(probability, heatmap or None) of each case with ``rm``, in case order, with progress
+    counting cases. On a runtime engine with a ``pool`` each worker process preprocesses and
+    scores whole cases on its own one-thread session; otherwise the cases are preprocessed
+    (N4 in the pool's processes) and then scored here, one after the other."""
+    paths = [_image(rm, study, manifest, cid) for cid in cases]
+    clinical = [manifest.cases[cid].clinical for cid in cases]
+    if pool is not None and isinstance(rm.encoder, RuntimeEncoder):
+        n = len(cases)
+        results = pool.map(_score_job, [str(rm.run)] * n, [rm.chosen[cid] for cid in cases],
+                           [EncoderSpec.of(rm.encoder)] * n, [str(p) for p in paths], clinical,
+                           [str(cache_root)] * n, [heatmap] * n)
+        out = []
+        with progress.stage("", weight=1.0) as st:
+            st.update(0, n)
+            for i, res in enumerate(results, 1):
+                out.append(res)
+                st.update(i, n)
+        return out
+    with progress.stage("", weight=0.5) as st:
+        jobs = [VolumeJob(str(p), None, mirror=False) for p in paths]
+        stacks = preprocess_many(jobs, rm.config.preprocess, cache_root=cache_root, pool=pool, progress=st)
+    out = []
+    with progress.stage("", weight=0.5) as st:
+        st.update(0, len(cases))
+        for i, (cid, path, clin, stack) in enumerate(zip(cases, paths, clinical, stacks, strict=True), 1):
+            out.append(_score_case(rm.config, rm.models[rm.chosen[cid]].module_, rm.encoder, path, clin, stack,
+                                   heatmap=heatmap))
+            st.update(i, len(cases))
+    return out
 
 
 def infer_study(
@@ -191,10 +236,11 @@ def infer_study(
     where the backbone runs (:func:`model.backbone.resolve_device`); ``engine``: what runs it
     (:func:`model.encoders.resolve_engine`; default ONNX Runtime on the CPU), its exported graph
     cached under ``cache_dir`` (default :func:`model.encoders.default_cache_root`) ``/features``;
-    the cases' preprocessing (N4) runs in ``workers`` processes first, cached under
-    ``cache_dir/preprocess``; then each case's 8 slices go through the backbone once, for its
-    score and its heatmap together. ``progress``: per run, the preprocessing then the scoring of
-    the cases, equal stages counting cases.
+    each case's 8 slices go through the backbone once, for its score and its heatmap together.
+    On a runtime engine ``workers`` processes each preprocess (N4, cached under
+    ``cache_dir/preprocess``) and score whole cases on a one-thread session; with torch the
+    cases are preprocessed in ``workers`` processes first, then scored here. ``progress``: one
+    equal stage per run, counting cases.
     """
     run, study = Path(run), Path(study)
     manifest = load_manifest(study)
@@ -218,24 +264,19 @@ def infer_study(
     missing_vars = [v for v in variables if PACKAGE_NAMES.get(v, v) not in shown]
     scores: list[tuple[str, float]] = []
     maps: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
-    share = 1 / (2 * (1 + len(extra)))  # preprocessing, then scoring, of the cases of each run
     pool = worker_pool(workers) if workers > 1 and len(cases) > 1 else None  # one for every run
     try:
         for rm in [main, *extra]:
-            with progress.stage("", weight=share) as st:
-                stacks = _stacks(rm, study, manifest, cases, cache / "preprocess", pool, st)
-            with progress.stage("", weight=share) as st:
-                st.update(0, len(cases))
-                for i, (cid, stack) in enumerate(zip(cases, stacks, strict=True), 1):
-                    p, heat = _score_case(rm, study, manifest, cid, stack, heatmap=heatmaps)
-                    if rm is main:
-                        scores.append((cid, p))
-                    if heat is not None:
-                        maps[(cid, rm.config.sequence)] = heat
-                    st.update(i, len(cases))
+            with progress.stage("", weight=1 / (1 + len(extra))) as st:
+                results = _score_run(rm, study, manifest, cases, cache / "preprocess", pool, heatmaps, st)
+            for cid, (p, heat) in zip(cases, results, strict=True):
+                if rm is main:
+                    scores.append((cid, p))
+                if heat is not None:
+                    maps[(cid, rm.config.sequence)] = heat
     finally:
         if pool is not None:
-            pool.shutdown()
+            pool.shutdown(cancel_futures=True)
     config = main.config
     info = {
         "run_id": config.run_id,

@@ -101,6 +101,30 @@ def test_knees_preprocessed_from_the_cohort_are_not_corrected_again(tmp_path, ti
     assert corrected == []
 
 
+def test_worker_processes_score_and_explain_as_one_process(tmp_path, tiny):
+    """With two workers each case is preprocessed and scored in a worker process on a
+    one-thread session: the same scores and heatmaps as one process (from the same
+    preprocessed stacks: N4 on one ITK thread and on two differs in the last digits)."""
+    import shutil
+
+    import torch
+
+    sources = case_sources(tiny.key)
+    run = make_run(tmp_path, {1: sorted(set(sources.values()))}, final=False, n4="fast")
+    out = {}
+    for workers in (1, 2):
+        study = tmp_path / f"study{workers}"
+        shutil.copytree(tiny.study, study)
+        torch.manual_seed(0)  # the same random backbone in both calls
+        infer_study(run, study, key=tiny.key, cache_dir=tmp_path / "cache", workers=workers)
+        out[workers] = study
+    one, two = (pd.read_csv(out[w] / "ai" / "scores.csv") for w in (1, 2))
+    assert np.allclose(one["probability"], two["probability"], atol=1e-6) and list(one["case_id"]) == list(two["case_id"])
+    for cid in tiny.manifest.cases:
+        a, b = (nib.load(str(out[w] / "ai" / "heatmaps" / f"{cid}_cor_iw_tse.nii.gz")).get_fdata() for w in (1, 2))
+        assert a.max() > 0 and np.abs(a - b).max() <= 1e-5
+
+
 def test_each_knee_is_scored_by_the_fold_that_never_saw_it(tmp_path, tiny):
     sources = case_sources(tiny.key)
     pids = sorted(set(sources.values()))

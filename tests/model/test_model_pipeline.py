@@ -84,3 +84,20 @@ def test_demo_function_writes_scores_into_a_study(cohort, cache, tmp_path):
                            input_size=64, heatmap_sequences=("cor_iw_tse",))
     assert json.loads((tmp_path / "run" / "config.json").read_text())["input_size"] == 64
     assert info["backbone"]["input_size"] == 64 and info["heatmap_sequences"] == ["cor_iw_tse"]
+
+
+def test_worker_processes_compute_the_features_of_one_process(cohort, tmp_path):
+    """On the runtime engine each worker preprocesses and encodes whole knees on a one-thread
+    session; the stored features are those of the preprocess-then-encode path in one process
+    (from the same preprocessed stacks: N4 on one ITK thread and on two differs in the last digits)."""
+    from model.experiment import prepare
+    from model.run import RunConfig
+
+    config = RunConfig(cohort=str(cohort), task="jsn-abs", weights="default", input_size=64, visits=(0,)).check()
+    X = {}
+    for workers in (1, 2):
+        _, data = prepare(config, features_root=tmp_path / f"features{workers}", cache_root=tmp_path / "preprocess",
+                          workers=workers)
+        assert data.report["features_computed"] == len(data.y) > 2
+        X[workers] = data.X
+    assert X[1].shape == X[2].shape and abs(X[1] - X[2]).max() <= 1e-3  # stored as float16
