@@ -8,15 +8,13 @@ the model in one figure.
 
 The folds' models can be fitted in parallel processes (``workers``), each on one torch thread
 as in the sequential loop and with the same seeds, so the results are the same. The processes
-are forked from a server process that has imported torch once (``forkserver``, where the
-platform has it; else spawned), so that a second cross-validation in the same program does
-not import torch again.
+are the model's worker processes, forked from a server process that has imported torch once
+(``forkserver``, where the platform has it; else spawned), so that a second pool in the same
+program does not import torch again.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +28,7 @@ from sklearn.preprocessing import StandardScaler
 
 from model.classifier_params import RUN_DEFAULTS
 from model.metrics import evaluate
+from model.preprocess.pipeline import worker_pool
 from model.training import MILClassifier, auto_epochs
 from studies.errors import OptionError
 from studies.progress import NO_PROGRESS, Progress
@@ -70,17 +69,6 @@ def _logreg(seed: int):
     )
 
 
-def fold_pool(workers: int) -> ProcessPoolExecutor:
-    """Processes for fitting folds: forked from a server that has imported the classifier
-    (``forkserver``) where the platform has one, spawned elsewhere."""
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["model.training"])
-    else:
-        ctx = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
-
-
 def _fit_fold(estimator: MILClassifier, X: np.ndarray, C: np.ndarray, y: np.ndarray) -> MILClassifier:
     """One fold's model, fitted in a worker process."""
     return estimator.fit(X, C, y)
@@ -111,7 +99,7 @@ def cross_validate(
     ``estimator``: the unfitted classifier (default ``MILClassifier(seed=seed)``); fold k fits
     a clone of it with ``seed + k`` and, when its ``epochs`` is None, the epochs
     :func:`~model.training.auto_epochs` gives a training split, the same for every fold.
-    ``workers``: processes fitting the folds' models at once (:func:`fold_pool`; 1: one after
+    ``workers``: processes fitting the folds' models at once (:func:`model.preprocess.pipeline.worker_pool`; 1: one after
     the other here); the results are the same. ``progress``: one stage per fold (equal
     weights), counting its epochs (with ``workers`` > 1 each fold's stage completes when its
     model is fitted).
@@ -128,7 +116,7 @@ def cross_validate(
     if any(len(np.unique(y[tr])) < 2 for tr, _ in splits):
         raise OptionError("folds", "fewer folds: a training split has a single class", folds)
     unfitted = [clone(estimator).set_params(epochs=epochs, seed=estimator.seed + k) for k in range(1, folds + 1)]
-    pool = fold_pool(min(workers, folds)) if workers > 1 else None
+    pool = worker_pool(min(workers, folds)) if workers > 1 else None
     try:
         pending = [pool.submit(_fit_fold, est, X[tr], C[tr], y[tr])
                    for est, (tr, _) in zip(unfitted, splits, strict=True)] if pool is not None else []

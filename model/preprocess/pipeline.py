@@ -119,10 +119,24 @@ def _init_worker() -> None:
     sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
 
 
+#: What the model's worker processes run (preprocessing, the runtime's encoding, scoring and
+#: Grad-CAM, fold fitting): imported once by the fork server, so that the workers of every
+#: pool start with torch, the runtime and SimpleITK already imported (a spawned worker spends
+#: ~4 s of a core importing them, per pool).
+WORKER_MODULES = ["model.infer", "model.cv"]
+
+
 def worker_pool(workers: int) -> ProcessPoolExecutor:
-    """A pool of ``workers`` spawned processes for :func:`preprocess_many` (reuse it across
-    calls; the caller closes it). Scripts using it need an ``if __name__ == "__main__"`` guard."""
-    ctx = multiprocessing.get_context("spawn")  # safe under threads and on every OS
+    """A pool of ``workers`` processes for :func:`preprocess_many` and the model's other
+    per-knee work (reuse it across calls; the caller closes it), one ITK thread each. Forked
+    from a server process that has imported :data:`WORKER_MODULES` (``forkserver``: safe
+    under threads, as in the Qt app) where the platform has one, spawned elsewhere. Scripts
+    using it need an ``if __name__ == "__main__"`` guard."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(WORKER_MODULES)  # once the server runs, later calls change nothing
+    else:
+        ctx = multiprocessing.get_context("spawn")
     return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker)
 
 
