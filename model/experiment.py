@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from sklearn.base import clone
@@ -118,16 +119,20 @@ def run_cv(
     device: str = "cpu",
     engine: str | None = None,
     progress: Progress = NO_PROGRESS,
+    after_features: Callable[[], None] | None = None,
 ) -> dict:
     """Cross-validate; write the run folder ``out``; return metrics.json's content.
 
     ``progress``: the stages :data:`FEATURES_TEXT` and ``"<k>-fold cross-validation"``,
-    weighted by :data:`CV_FEATURES_SHARE`.
+    weighted by :data:`CV_FEATURES_SHARE`. ``after_features`` is called once the features are
+    ready, before the cross-validation (which runs on one core: other work can start beside it).
     """
     out = Path(out)
     with progress.stage(FEATURES_TEXT, weight=CV_FEATURES_SHARE) as st:
         config, data, _ = _open_run(config, out, features_root=features_root, cache_root=cache_root, workers=workers,
                                     device=device, engine=engine, progress=st)
+    if after_features is not None:
+        after_features()
     task = get_task(config.task)
     t0 = time.perf_counter()
     with progress.stage(f"{config.folds}-fold cross-validation", weight=1.0 - CV_FEATURES_SHARE) as st:

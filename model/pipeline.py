@@ -16,18 +16,20 @@ from __future__ import annotations
 
 import logging
 import shutil
+import threading
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 from model.backbone import INPUT_SIZE
 from model.classifier_params import DEFAULTS, RUN_DEFAULTS
-from model.experiment import run_cv, run_train
+from model.experiment import FEATURES_TEXT, prepare, run_cv, run_train
 from model.infer import infer_study
 from model.preprocess.pipeline import PreprocessConfig
 from model.run import CONFIG, FINAL, RunConfig, load_config, model_path
 from model.training import MILClassifier
 from studies.package import SEQUENCE_LABELS
-from studies.progress import NO_PROGRESS, Progress
+from studies.progress import NO_PROGRESS, LatestProgress, Progress
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,9 @@ INFER_WEIGHT = 0.21
 #: (required: >= 5x; 6.4x at 448 before the N4 levels rule); the backbone's work is
 #: (384 / 448)^2 = 0.73 of it. See docs/model.md.
 DEMO_INPUT_SIZE = 384
+#: Share of the first heatmap run's time spent waiting for its features (computed beside the
+#: scoring run's cross-validation).
+MEANWHILE_SHARE = 0.8
 #: Share of a run's time spent cross-validating (the rest fits the final model on cached features).
 CV_SHARE = 0.97
 INFER_TEXT = "scores and Grad-CAM heatmaps of the study's cases"
@@ -110,20 +115,62 @@ def train_and_infer(
     kw = {"features_root": cache / "features", "cache_root": cache / "preprocess", "workers": workers, "device": device,
           "engine": engine}
     others = [s for s in heatmap_sequences if s != sequence]
+    other_runs = [(heatmap_run_dir(run_dir, o), replace(config, preprocess=PreprocessConfig(sequence=o), run_id=""))
+                  for o in others]
     scale = SCORING_RUN_WEIGHT + HEATMAP_RUN_WEIGHT * len(others) + INFER_WEIGHT
+    meanwhile: list[_Meanwhile] = []
+
+    def start_other_features() -> None:
+        # the scoring run cross-validates on one core: the other runs' features use the rest
+        todo = [c for d, c in other_runs if not _complete(d, c)]
+        if todo:
+            meanwhile.append(_Meanwhile(lambda p: _features(todo, kw, p)))
+
     with progress.stage(_label(sequence), weight=SCORING_RUN_WEIGHT / scale) as st:
-        _train(config, run_dir, st, kw)
+        _train(config, run_dir, st, kw, after_features=start_other_features)
     # One more run per other displayed sequence, of the same task, for its heatmaps only.
-    extra = []
-    for other in others:
-        other_dir = heatmap_run_dir(run_dir, other)
-        other_config = replace(config, preprocess=PreprocessConfig(sequence=other), run_id="")
-        with progress.stage(f"{_label(other)} (for its heatmaps)", weight=HEATMAP_RUN_WEIGHT / scale) as st:
-            _train(other_config, other_dir, st, kw)
-        extra.append(other_dir)
+    for i, (other_dir, other_config) in enumerate(other_runs):
+        with progress.stage(f"{_label(other_config.sequence)} (for its heatmaps)", weight=HEATMAP_RUN_WEIGHT / scale) as st:
+            if meanwhile and i == 0:
+                with st.stage(FEATURES_TEXT, weight=MEANWHILE_SHARE) as wait:
+                    meanwhile[0].wait(wait)
+            with st.stage("", weight=1.0 - (MEANWHILE_SHARE if meanwhile and i == 0 else 0.0)) as rest:
+                _train(other_config, other_dir, rest, kw)
     with progress.stage(INFER_TEXT, weight=INFER_WEIGHT / scale) as st:
-        return infer_study(run_dir, study_dir, key=key_path, heatmap_runs=tuple(extra), device=device, engine=engine,
-                           cache_dir=cache, workers=workers, progress=st)
+        return infer_study(run_dir, study_dir, key=key_path, heatmap_runs=tuple(d for d, _ in other_runs), device=device,
+                           engine=engine, cache_dir=cache, workers=workers, progress=st)
+
+
+def _features(configs: list[RunConfig], kw: dict, progress: Progress) -> None:
+    """The features of each run config (into the feature store), one after the other."""
+    for c in configs:
+        with progress.stage("", weight=1.0 / len(configs)) as st:
+            prepare(replace(c), progress=st, **kw)
+
+
+class _Meanwhile:
+    """Work in a thread beside the main one (the other runs' features while the scoring run
+    cross-validates); its progress is kept, to be shown while the main thread waits for it."""
+
+    def __init__(self, work: Callable[[Progress], None]) -> None:
+        self._latest = LatestProgress()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(work,), name="knee-model-features", daemon=True)
+        self._thread.start()
+
+    def _run(self, work: Callable[[Progress], None]) -> None:
+        try:
+            work(Progress(self._latest))
+        except BaseException as exc:  # handed to the main thread by wait()
+            self._error = exc
+
+    def wait(self, progress: Progress) -> None:
+        """Show the work's progress on ``progress`` until it ends; raise its failure."""
+        while self._thread.is_alive():
+            progress.update(round(self._latest.state.fraction * 1000), 1000)
+            self._thread.join(0.25)
+        if self._error is not None:
+            raise self._error
 
 
 def _label(sequence: str) -> str:
@@ -136,7 +183,8 @@ def heatmap_run_dir(run_dir: str | Path, sequence: str) -> Path:
     return run_dir.with_name(f"{run_dir.name}-{sequence}")
 
 
-def _train(config: RunConfig, run_dir: Path, progress: Progress, kw: dict) -> None:
+def _train(config: RunConfig, run_dir: Path, progress: Progress, kw: dict,
+           after_features: Callable[[], None] | None = None) -> None:
     """Cross-validate and fit the final model, unless a complete run of these settings exists;
     a run folder of other settings (an interrupted run of an earlier version, say) is replaced."""
     if not _complete(run_dir, config):
@@ -144,6 +192,6 @@ def _train(config: RunConfig, run_dir: Path, progress: Progress, kw: dict) -> No
             log.warning("replacing %s: a run of other settings", run_dir)
             shutil.rmtree(run_dir)
         with progress.stage("", weight=CV_SHARE) as st:
-            run_cv(config, run_dir, progress=st, **kw)
+            run_cv(config, run_dir, progress=st, after_features=after_features, **kw)
         with progress.stage("", weight=1.0 - CV_SHARE) as st:
             run_train(load_config(run_dir), run_dir, progress=st, **kw)
