@@ -29,6 +29,7 @@ import io
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -182,37 +183,61 @@ def _score_job(run: str, model: str, spec: EncoderSpec, path: str, clinical: dic
     return _score_case(config, mil, worker_encoder(spec), Path(path), clinical, stack, heatmap=heatmap)
 
 
-def _score_run(rm: _RunModels, study: Path, manifest, cases: list[str], cache_root: Path, pool, heatmap: bool,
-               progress: Progress):
-    """(probability, heatmap or None) of each case with ``rm``, in case order, with progress
-    counting cases. On a runtime engine with a ``pool`` each worker process preprocesses and
-    scores whole cases on its own one-thread session; otherwise the cases are preprocessed
-    (N4 in the pool's processes) and then scored here, one after the other."""
+def _start_scoring(rm: _RunModels, study: Path, manifest, cases: list[str], cache_root: Path, pool, heatmap: bool):
+    """Start scoring ``cases`` with ``rm``; returns ``collect(progress)``, which gives each
+    case's (probability, heatmap or None) in case order, counting cases on ``progress``.
+
+    On a runtime engine with a ``pool`` each worker process preprocesses and scores whole cases
+    on its own one-thread session, submitted now (they run while the caller does other work);
+    otherwise ``collect`` preprocesses the cases (N4 in the pool's processes) and scores them
+    here, one after the other."""
     paths = [_image(rm, study, manifest, cid) for cid in cases]
     clinical = [manifest.cases[cid].clinical for cid in cases]
+    n = len(cases)
     if pool is not None and isinstance(rm.encoder, RuntimeEncoder):
-        n = len(cases)
         results = pool.map(_score_job, [str(rm.run)] * n, [rm.chosen[cid] for cid in cases],
                            [EncoderSpec.of(rm.encoder)] * n, [str(p) for p in paths], clinical,
                            [str(cache_root)] * n, [heatmap] * n)
-        out = []
-        with progress.stage("", weight=1.0) as st:
-            st.update(0, n)
-            for i, res in enumerate(results, 1):
+
+        def collect(progress: Progress) -> list:
+            out = []
+            progress.update(0, n)
+            for res in results:
                 out.append(res)
-                st.update(i, n)
+                progress.update(len(out), n)
+            return out
+
+        return collect
+
+    def collect_here(progress: Progress) -> list:
+        with progress.stage("", weight=0.5) as st:
+            jobs = [VolumeJob(str(p), None, mirror=False) for p in paths]
+            stacks = preprocess_many(jobs, rm.config.preprocess, cache_root=cache_root, pool=pool, progress=st)
+        out = []
+        with progress.stage("", weight=0.5) as st:
+            st.update(0, n)
+            for cid, path, clin, stack in zip(cases, paths, clinical, stacks, strict=True):
+                out.append(_score_case(rm.config, rm.models[rm.chosen[cid]].module_, rm.encoder, path, clin, stack,
+                                       heatmap=heatmap))
+                st.update(len(out), n)
         return out
-    with progress.stage("", weight=0.5) as st:
-        jobs = [VolumeJob(str(p), None, mirror=False) for p in paths]
-        stacks = preprocess_many(jobs, rm.config.preprocess, cache_root=cache_root, pool=pool, progress=st)
-    out = []
-    with progress.stage("", weight=0.5) as st:
-        st.update(0, len(cases))
-        for i, (cid, path, clin, stack) in enumerate(zip(cases, paths, clinical, stacks, strict=True), 1):
-            out.append(_score_case(rm.config, rm.models[rm.chosen[cid]].module_, rm.encoder, path, clin, stack,
-                                   heatmap=heatmap))
-            st.update(i, len(cases))
-    return out
+
+    return collect_here
+
+
+def _check_heatmap_runs(main: _RunModels, extra: list[_RunModels]) -> None:
+    seqs = [main.config.sequence] + [rm.config.sequence for rm in extra]
+    for rm in extra:
+        if rm.config.task != main.config.task:
+            raise InputFileError(rm.run / "config.json", f"a heatmap run must be of the scoring run's task '{main.config.task}'", value=rm.config.task)
+    if len(set(seqs)) != len(seqs):
+        raise InputFileError(main.run / "config.json", "two runs for the same sequence", value=seqs, hint="Give one heatmap run per other sequence")
+
+
+#: Share of :func:`infer_study`'s progress given to ``heatmap_runs_trained`` when there is one,
+#: and its text.
+TRAINING_SHARE = 0.3
+TRAINING_TEXT = "the heatmap runs' cross-validation and final models"
 
 
 def infer_study(
@@ -227,6 +252,7 @@ def infer_study(
     cache_dir: str | Path | None = None,
     workers: int = 2,
     progress: Progress = NO_PROGRESS,
+    heatmap_runs_trained: Callable[[Progress], None] | None = None,
 ) -> dict:
     """Score every case of ``study`` with ``run``; write ``ai/``; return run.json's content.
 
@@ -241,6 +267,10 @@ def infer_study(
     ``cache_dir/preprocess``) and score whole cases on a one-thread session; with torch the
     cases are preprocessed in ``workers`` processes first, then scored here. ``progress``: one
     equal stage per run, counting cases.
+
+    ``heatmap_runs_trained``: for a caller still training the heatmap runs (the demo), called
+    with a progress stage once the scoring run's cases are handed to the workers; it returns
+    when the runs are complete, and only then are they read.
     """
     run, study = Path(run), Path(study)
     manifest = load_manifest(study)
@@ -252,23 +282,31 @@ def infer_study(
     cache = Path(cache_dir or default_cache_root())
     graph_root = cache / "features"
     main = _load_run(run, cases, sources, device, engine, graph_root)
-    extra = [_load_run(Path(r), cases, sources, device, engine, graph_root) for r in (heatmap_runs if heatmaps else ())]
-    seqs = [main.config.sequence] + [rm.config.sequence for rm in extra]
-    for rm in extra:
-        if rm.config.task != main.config.task:
-            raise InputFileError(rm.run / "config.json", f"a heatmap run must be of the scoring run's task '{main.config.task}'", value=rm.config.task)
-    if len(set(seqs)) != len(seqs):
-        raise InputFileError(run / "config.json", "two runs for the same sequence", value=seqs, hint="Give one heatmap run per other sequence")
+    wanted = [Path(r) for r in (heatmap_runs if heatmaps else ())]
+
+    def load_extra() -> list[_RunModels]:
+        extra = [_load_run(r, cases, sources, device, engine, graph_root) for r in wanted]
+        _check_heatmap_runs(main, extra)
+        return extra
+
+    extra = load_extra() if heatmap_runs_trained is None else []
     variables = tuple(main.config.variables)
     shown = set().union(*(c.clinical for c in manifest.cases.values())) if manifest.cases else set()
     missing_vars = [v for v in variables if PACKAGE_NAMES.get(v, v) not in shown]
     scores: list[tuple[str, float]] = []
     maps: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+    waiting = TRAINING_SHARE if heatmap_runs_trained is not None and wanted else 0.0
     pool = worker_pool(workers) if workers > 1 and len(cases) > 1 else None  # one for every run
     try:
-        for rm in [main, *extra]:
-            with progress.stage("", weight=1 / (1 + len(extra))) as st:
-                results = _score_run(rm, study, manifest, cases, cache / "preprocess", pool, heatmaps, st)
+        started = [(main, _start_scoring(main, study, manifest, cases, cache / "preprocess", pool, heatmaps))]
+        if waiting:
+            with progress.stage(TRAINING_TEXT, weight=waiting) as st:
+                heatmap_runs_trained(st)  # the scoring run's cases are scored meanwhile
+            extra = load_extra()
+        started += [(rm, _start_scoring(rm, study, manifest, cases, cache / "preprocess", pool, heatmaps)) for rm in extra]
+        for rm, collect in started:
+            with progress.stage("", weight=(1.0 - waiting) / len(started)) as st:
+                results = collect(st)
             for cid, (p, heat) in zip(cases, results, strict=True):
                 if rm is main:
                     scores.append((cid, p))
@@ -277,6 +315,7 @@ def infer_study(
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+    seqs = [main.config.sequence] + [rm.config.sequence for rm in extra]
     config = main.config
     info = {
         "run_id": config.run_id,

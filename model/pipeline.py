@@ -48,9 +48,6 @@ INFER_WEIGHT = 0.21
 #: (required: >= 5x; 6.4x at 448 before the N4 levels rule); the backbone's work is
 #: (384 / 448)^2 = 0.73 of it. See docs/model.md.
 DEMO_INPUT_SIZE = 384
-#: Share of the first heatmap run's time spent waiting for its features (computed beside the
-#: scoring run's cross-validation).
-MEANWHILE_SHARE = 0.8
 #: Share of a run's time spent cross-validating (the rest fits the final model on cached features).
 CV_SHARE = 0.97
 INFER_TEXT = "scores and Grad-CAM heatmaps of the study's cases"
@@ -118,27 +115,37 @@ def train_and_infer(
     other_runs = [(heatmap_run_dir(run_dir, o), replace(config, preprocess=PreprocessConfig(sequence=o), run_id=""))
                   for o in others]
     scale = SCORING_RUN_WEIGHT + HEATMAP_RUN_WEIGHT * len(others) + INFER_WEIGHT
-    meanwhile: list[_Meanwhile] = []
+    features: list[_Meanwhile] = []
 
     def start_other_features() -> None:
         # the scoring run cross-validates on one core: the other runs' features use the rest
         todo = [c for d, c in other_runs if not _complete(d, c)]
         if todo:
-            meanwhile.append(_Meanwhile(lambda p: _features(todo, kw, p)))
+            features.append(_Meanwhile(lambda p: _features(todo, kw, p)))
 
     with progress.stage(_label(sequence), weight=SCORING_RUN_WEIGHT / scale) as st:
         _train(config, run_dir, st, kw, after_features=start_other_features)
-    # One more run per other displayed sequence, of the same task, for its heatmaps only.
-    for i, (other_dir, other_config) in enumerate(other_runs):
-        with progress.stage(f"{_label(other_config.sequence)} (for its heatmaps)", weight=HEATMAP_RUN_WEIGHT / scale) as st:
-            if meanwhile and i == 0:
-                with st.stage(FEATURES_TEXT, weight=MEANWHILE_SHARE) as wait:
-                    meanwhile[0].wait(wait)
-            with st.stage("", weight=1.0 - (MEANWHILE_SHARE if meanwhile and i == 0 else 0.0)) as rest:
-                _train(other_config, other_dir, rest, kw)
+    # One more run per other displayed sequence, of the same task, for its heatmaps only: its
+    # features computed above, its cross-validation and final model (one core) while the
+    # scoring run's cases are scored (the other).
+    if other_runs:
+        label = " and ".join(_label(c.sequence) for _, c in other_runs)
+        with progress.stage(f"{label} (for its heatmaps): {FEATURES_TEXT}", weight=HEATMAP_RUN_WEIGHT * len(others) / scale) as st:
+            if features:
+                features[0].wait(st)
+    todo = [(d, c) for d, c in other_runs if not _complete(d, c)]
+    fitting = _Meanwhile(lambda p: _fit(todo, kw, p)) if todo else None
     with progress.stage(INFER_TEXT, weight=INFER_WEIGHT / scale) as st:
         return infer_study(run_dir, study_dir, key=key_path, heatmap_runs=tuple(d for d, _ in other_runs), device=device,
-                           engine=engine, cache_dir=cache, workers=workers, progress=st)
+                           engine=engine, cache_dir=cache, workers=workers, progress=st,
+                           heatmap_runs_trained=fitting.wait if fitting else None)
+
+
+def _fit(runs: list[tuple[Path, RunConfig]], kw: dict, progress: Progress) -> None:
+    """Each run trained (:func:`_train`) into its folder, one after the other."""
+    for run_dir, config in runs:
+        with progress.stage("", weight=1.0 / len(runs)) as st:
+            _train(config, run_dir, st, kw)
 
 
 def _features(configs: list[RunConfig], kw: dict, progress: Progress) -> None:

@@ -166,6 +166,31 @@ def test_errors_leave_the_package_alone(tmp_path, tiny, capsys):
     assert "not a model run folder" in capsys.readouterr().err
 
 
+def test_heatmap_runs_read_once_trained_and_a_failed_training_changes_nothing(tmp_path, tiny):
+    """A caller still training the heatmap run (the demo) lets the scoring run's cases be
+    scored meanwhile; the run is read only when the training returns, and a training that
+    fails leaves the package as it was."""
+    run = make_run(tmp_path, {})
+    infer_study(run, tiny.study, heatmaps=False)
+    before = (tiny.study / "ai" / "scores.csv").read_bytes()
+    dess = tmp_path / "dess"
+
+    def fails(progress):
+        raise RuntimeError("the heatmap run's training failed")
+
+    with pytest.raises(RuntimeError, match="training failed"):
+        infer_study(run, tiny.study, heatmap_runs=(dess,), heatmap_runs_trained=fails)
+    assert (tiny.study / "ai" / "scores.csv").read_bytes() == before
+
+    def trains(progress):  # the run folder does not exist until now
+        make_run(tmp_path, {}, sequence="sag_3d_dess", name="dess")
+
+    info = infer_study(run, tiny.study, heatmap_runs=(dess,), heatmap_runs_trained=trains)
+    assert info["heatmap_sequences"] == ["cor_iw_tse", "sag_3d_dess"]
+    for cid in tiny.manifest.cases:
+        assert (tiny.study / "ai" / "heatmaps" / f"{cid}_sag_3d_dess.nii.gz").is_file()
+
+
 def test_a_heatmap_run_adds_the_other_sequence_and_leaves_the_scores_alone(tmp_path, tiny):
     sources = case_sources(tiny.key)
     pids = sorted(set(sources.values()))

@@ -65,9 +65,14 @@ def test_demo_function_writes_scores_into_a_study(cohort, cache, tmp_path):
     info = train_and_infer(cohort, study, key, tmp_path / "run", folds=2, epochs=2, workers=1, cache_dir=cache,
                            input_size=128, progress=Progress(states.append))
     texts = {s.text for s in states}
+    infer = "scores and Grad-CAM heatmaps of the study's cases"
+    # the heatmap run's features are computed beside the scoring run's cross-validation, its
+    # own cross-validation and final model while the scoring run's cases are scored
     assert {"COR IW TSE: preprocessing and EfficientNet features", "COR IW TSE: 2-fold cross-validation: fold 2",
-            "COR IW TSE: final model", "SAG 3D DESS (for its heatmaps): 2-fold cross-validation: fold 1",
-            "SAG 3D DESS (for its heatmaps): final model", "scores and Grad-CAM heatmaps of the study's cases"} <= texts
+            "COR IW TSE: final model", "SAG 3D DESS (for its heatmaps): preprocessing and EfficientNet features",
+            f"{infer}: the heatmap runs' cross-validation and final models", infer} <= texts
+    for name in ("fold_1", "fold_2", "final"):
+        assert (tmp_path / "run-sag_3d_dess" / "models" / f"{name}.pt").is_file()
     fractions = [s.fraction for s in states]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert info["heatmap_sequences"] == ["cor_iw_tse", "sag_3d_dess"]  # the reader shows both
