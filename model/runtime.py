@@ -142,7 +142,7 @@ class RuntimeEncoder:
         return np.array(res["features"]), (np.array(res["maps"]) if maps else None)
 
     def _inputs(self, slices: np.ndarray) -> np.ndarray:
-        return network_input(slices, self.provenance).contiguous().numpy()
+        return network_input(slices, self.provenance, channels_last=False).numpy()
 
     def encode(self, slices: np.ndarray) -> np.ndarray:
         """(N, H, W) float slices in [0, 1] -> (N, F) float32 features."""

@@ -115,6 +115,10 @@ def test_demo_stages():
     print(f"  scores + heatmaps of {cases} cases x 2 sequences with {info['engine']['engine']}: {heat:.1f} s, "
           f"{per_case:.2f} s per case, {22 * per_case:.1f} s per 22 cases (goal < 15 s: "
           f"{'met' if 22 * per_case < 15 else 'NOT met'})")
+    cv = info.get("cross_validation") or {}
+    if cv:
+        print(f"  the scoring run's cross-validated ROC AUC {cv['auc']:.3f} (95 % CI {cv['ci'][0]:.3f}-{cv['ci'][1]:.3f}, "
+              f"{cv['n']} knees of {cv['participants']} participants)")
     if torch_s is not None:
         print(f"  the same with --engine torch: {torch_s:.1f} s ({torch_s / heat:.1f}x)")
     assert cases == n_cases and info["heatmap_sequences"] == ["cor_iw_tse", "sag_3d_dess"]

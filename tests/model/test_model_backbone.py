@@ -92,6 +92,9 @@ def test_channels_last_gives_the_same_features():
     fast = SliceEncoder(model, prov).feature_maps(x)
     assert fast.is_contiguous(memory_format=torch.channels_last)
     torch.testing.assert_close(fast, plain, atol=1e-4, rtol=1e-4)
+    # what a runtime gets: the same values, in the default order without the round trip
+    flat = to_network_input(x, 64, channels_last=False)
+    assert flat.is_contiguous() and torch.equal(flat, to_network_input(x, 64).contiguous())
 
 
 def test_small_slices_are_upsampled_to_the_input_size_keeping_aspect():
