@@ -2,8 +2,10 @@
 
 ``build_demo`` (the synthetic cohort and the study), then ``train_and_infer`` as the demo
 calls it (slices fed at ``model.pipeline.DEMO_INPUT_SIZE``, 384 px): COR IW TSE features,
-cross-validation and final model, the same for SAG 3D DESS (its heatmaps), then the scores and
-Grad-CAM heatmaps of both sequences for the study's cases. Each stage's wall time is printed
+its cross-validation and final model (beside them the SAG 3D DESS features start), the rest of
+the DESS features, then the scores and Grad-CAM heatmaps of both sequences for the study's
+cases (the DESS run's cross-validation and final model beside them; the scores and heatmaps
+are timed again on their own afterwards, as ``knee-model infer`` would). Each stage's wall time is printed
 with the machine's load; the goals, on a quiet 2-core machine: the whole under 3 minutes, and
 the heatmaps of 22 cases (the study's size when the goal was set) under 15 s, i.e. about
 0.68 s per case. ``KNEE_BENCH_TORCH=1`` runs the heatmap stage again with ``--engine torch``
@@ -80,7 +82,7 @@ class _Stages:
 @pytest.mark.slow
 def test_demo_stages():
     from model.infer import infer_study
-    from model.pipeline import DEMO_INPUT_SIZE, INFER_TEXT, heatmap_run_dir, train_and_infer
+    from model.pipeline import DEMO_INPUT_SIZE, heatmap_run_dir, train_and_infer
     from studies.builder import build_demo
     from studies.package import load_manifest
 
@@ -97,28 +99,30 @@ def test_demo_stages():
         total = time.perf_counter() - t0
         cases = len(list((root / "study" / "ai" / "heatmaps").glob("*_cor_iw_tse.nii.gz")))
         n_cases = len(load_manifest(root / "study").cases)
-        torch_s = None
-        if os.environ.get("KNEE_BENCH_TORCH") == "1":
+        # the demo scores the study while it trains the heatmap run: the scores and heatmaps
+        # alone, timed again now that both runs exist (the stacks are cached, as in the demo)
+        rescore = {}
+        for engine in ("onnx", "torch") if os.environ.get("KNEE_BENCH_TORCH") == "1" else ("onnx",):
             t1 = time.perf_counter()
             infer_study(root / "run", root / "study", key=root / "key.json",
                         heatmap_runs=(heatmap_run_dir(root / "run", "sag_3d_dess"),),
-                        engine="torch", cache_dir=root / "model-cache")
-            torch_s = time.perf_counter() - t1
+                        engine=engine, cache_dir=root / "model-cache")
+            rescore[engine] = time.perf_counter() - t1
     print(f"\nthe first demo's stages ({os.cpu_count()} cores; {start} at the start, {load()} at the end):")
     print(f"  {'cohort + study (build_demo)':60s} {build_s:6.1f} s wall {build_cpu:6.1f} s CPU")
     for stage, (s, c) in stages.seconds.items():
         print(f"  {stage[:60]:60s} {s:6.1f} s wall {c:6.1f} s CPU")
-    heat = sum(s for stage, (s, _) in stages.seconds.items() if stage.endswith(INFER_TEXT))
     print(f"  {'total':60s} {total:6.1f} s (goal < 180 s on a quiet machine: "
           f"{'met' if total < 180 else 'NOT met'})")
+    heat = rescore["onnx"]
     per_case = heat / max(cases, 1)
-    print(f"  scores + heatmaps of {cases} cases x 2 sequences with {info['engine']['engine']}: {heat:.1f} s, "
+    print(f"  scores + heatmaps of {cases} cases x 2 sequences with onnx, on their own: {heat:.1f} s, "
           f"{per_case:.2f} s per case, {22 * per_case:.1f} s per 22 cases (goal < 15 s: "
           f"{'met' if 22 * per_case < 15 else 'NOT met'})")
     cv = info.get("cross_validation") or {}
     if cv:
         print(f"  the scoring run's cross-validated ROC AUC {cv['auc']:.3f} (95 % CI {cv['ci'][0]:.3f}-{cv['ci'][1]:.3f}, "
               f"{cv['n']} knees of {cv['participants']} participants)")
-    if torch_s is not None:
-        print(f"  the same with --engine torch: {torch_s:.1f} s ({torch_s / heat:.1f}x)")
+    if "torch" in rescore:
+        print(f"  the same with --engine torch: {rescore['torch']:.1f} s ({rescore['torch'] / heat:.1f}x)")
     assert cases == n_cases and info["heatmap_sequences"] == ["cor_iw_tse", "sag_3d_dess"]
