@@ -236,7 +236,7 @@ def _check_heatmap_runs(main: _RunModels, extra: list[_RunModels]) -> None:
 
 #: Share of :func:`infer_study`'s progress given to ``heatmap_runs_trained`` when there is one,
 #: and its text.
-TRAINING_SHARE = 0.3
+TRAINING_SHARE = 0.55
 TRAINING_TEXT = "the heatmap runs' cross-validation and final models"
 
 

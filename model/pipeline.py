@@ -34,12 +34,13 @@ from studies.progress import NO_PROGRESS, LatestProgress, Progress
 log = logging.getLogger(__name__)
 
 #: Weights of :func:`train_and_infer`'s stages, in proportion to their time on 2 cores with
-#: the 50-pair demo study: the scoring run (features 160 s, cross-validation and final model
-#: ~10 s), each run of another sequence for its heatmaps (features 150 s, ~5 s), the scores and
-#: Grad-CAM heatmaps of the study's 102 cases with both runs (290 s). Normalised to the runs made.
-SCORING_RUN_WEIGHT = 0.43
-HEATMAP_RUN_WEIGHT = 0.36
-INFER_WEIGHT = 0.21
+#: the 50-pair demo study (``bench_model_demo.py``): the scoring run (its features, then its
+#: cross-validation and final model beside the first heatmap run's features), the rest of the
+#: heatmap runs' features, then the scores and Grad-CAM heatmaps of the study's 102 cases (the
+#: heatmap runs' cross-validation and final models beside them). Normalised to the runs made.
+SCORING_RUN_WEIGHT = 0.47
+HEATMAP_RUN_WEIGHT = 0.22
+INFER_WEIGHT = 0.31
 #: The size the demo feeds its synthetic 96-px slices at (``input_size`` of
 #: :func:`train_and_infer` as ``knee-reader --demo`` calls it). Real data keeps the paper's 448
 #: (:data:`model.backbone.INPUT_SIZE`, the default). Measured on the quality benchmark's cohort

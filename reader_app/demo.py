@@ -45,8 +45,8 @@ SIMULATED_READERS = (("sim-1", 0.60), ("sim-2", 0.65), ("sim-3", 0.70))
 #: 50-pair study about 15 s; the model's part several minutes; the simulated readers a few
 #: seconds), so that the time left, extrapolated from the time elapsed, holds. The model's part
 #: is split by the model's own stages (``model.pipeline``).
-BUILD_STAGE = ("Building the synthetic cohort and the demo study", 0.04)
-MODEL_STAGE = ("Training the model and scoring the study", 0.95)
+BUILD_STAGE = ("Building the synthetic cohort and the demo study", 0.06)
+MODEL_STAGE = ("Training the model and scoring the study", 0.93)
 READERS_STAGE = ("Simulated readers answering the study", 0.01)
 
 
