@@ -72,7 +72,8 @@ def test_the_terminal_shows_each_stage_with_the_time_left(tmp_path, monkeypatch,
     demo.prepare_demo(demo.DemoPaths(tmp_path / "demo"), Progress(demo._terminal_sink()))
     lines = capsys.readouterr().err.splitlines()
     assert lines[0] == "[  0%] Building the synthetic cohort and the demo study (0 s, estimating the time left)"
-    assert "[ 70%] Training the model and scoring the study: beta cross-validation (0 s, estimating the time left)" in lines
+    at = demo.BUILD_STAGE[1] + 0.7 * demo.MODEL_STAGE[1]  # where the fake pipeline's second stage starts
+    assert f"[{at:4.0%}] Training the model and scoring the study: beta cross-validation (0 s, estimating the time left)" in lines
     assert lines[-1].startswith("[100%] Ready (") and lines[-1].endswith(" s, less than 10 s left)")
 
 
