@@ -11,8 +11,10 @@ expects an ImageNet cat class (285/282/281).
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -64,9 +66,14 @@ class Provenance:
         return f"{self.architecture} with ImageNet weights from {self.weights}{where}"
 
 
-def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+def _existing(path: Path) -> Path:
     if not path.is_file():
         raise InputFileError(path, "weights file not found", hint="Pass an existing .pth/.pt file")
+    return path
+
+
+def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    _existing(path)
     try:
         sd = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
@@ -125,24 +132,47 @@ def create_backbone(
     spec = get_backbone(name)
     input_size = spec.input_size if input_size is None else input_size
     check_input_size(input_size)
-    model = spec.build(weights == "timm")
-    record = {"architecture": name, "n_features": int(model.num_features), "input_size": input_size}
-    if weights is None:
-        log.warning("backbone %s uses RANDOM weights (pretrained=False)", name)
-        prov = Provenance(weights="random", path=None, sha256=None, pretrained=False, **record)
-    elif weights == "timm":
-        prov = Provenance(weights="timm", path=None, sha256=None, pretrained=True, **record)
+    if weights is None or weights == "timm":
+        model = spec.build(weights == "timm")
+        record = {"architecture": name, "n_features": int(model.num_features), "input_size": input_size}
+        if weights is None:
+            log.warning("backbone %s uses RANDOM weights (pretrained=False)", name)
+            prov = Provenance(weights="random", path=None, sha256=None, pretrained=False, **record)
+        else:
+            prov = Provenance(weights="timm", path=None, sha256=None, pretrained=True, **record)
+        model.eval()
     else:
         path, source = _weights_file(spec, weights)
-        sd = _read_state_dict(path)
-        if set(sd) == set(model.state_dict()):
-            model.load_state_dict(sd)
-        else:
-            model.load_state_dict(_map_in_order(model, sd, path))
-        prov = Provenance(weights=source, path=str(path), sha256=file_sha256(path), pretrained=True, **record)
+        sha256 = file_sha256(_existing(path))
+        model = _with_weights(spec, name, path, sha256)
+        record = {"architecture": name, "n_features": int(model.num_features), "input_size": input_size}
+        prov = Provenance(weights=source, path=str(path), sha256=sha256, pretrained=True, **record)
     log.info("backbone: %s", prov.describe())
-    model.eval()
     return model, prov
+
+
+#: Backbones built with weights from a file, by (name, path, SHA-256): each call gets a copy.
+_BUILT: dict[tuple[str, str, str], nn.Module] = {}
+_BUILT_LOCK = threading.Lock()
+
+
+def _with_weights(spec: BackboneSpec, name: str, path: Path, sha256: str) -> nn.Module:
+    """A copy of ``spec``'s model with the weights of ``path`` (its ``sha256``), in eval mode.
+
+    Built once per process: building initialises random weights from torch's global random
+    generator, which would shift the random numbers of a model training in another thread
+    (the demo fits one run's models while it prepares the next). A copy draws none."""
+    key = (name, str(path), sha256)
+    with _BUILT_LOCK:
+        if key not in _BUILT:
+            model = spec.build(False)
+            sd = _read_state_dict(path)
+            if set(sd) == set(model.state_dict()):
+                model.load_state_dict(sd)
+            else:
+                model.load_state_dict(_map_in_order(model, sd, path))
+            _BUILT[key] = model.eval()
+        return copy.deepcopy(_BUILT[key])
 
 
 def _weights_file(spec: BackboneSpec, weights: str | Path) -> tuple[Path, str]:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from model.backbone import INPUT_SIZE
+from model.backbone import INPUT_SIZE, create_backbone
 from model.classifier_params import DEFAULTS, RUN_DEFAULTS
 from model.experiment import FEATURES_TEXT, prepare, run_cv, run_train
 from model.infer import infer_study
@@ -112,6 +112,10 @@ def train_and_infer(
     ).check()
     kw = {"features_root": cache / "features", "cache_root": cache / "preprocess", "workers": workers, "device": device,
           "engine": engine}
+    # Built here, before any thread starts: later builds are copies that draw no random numbers
+    # from torch's global generator, so the models trained beside them get the same results
+    # whatever the timing (with a weights file; random weights are drawn anew at every build).
+    create_backbone(config.backbone, weights=weights, input_size=input_size)
     others = [s for s in heatmap_sequences if s != sequence]
     other_runs = [(heatmap_run_dir(run_dir, o), replace(config, preprocess=PreprocessConfig(sequence=o), run_id=""))
                   for o in others]

@@ -148,3 +148,22 @@ def test_cli_refuses_a_gpu_the_machine_lacks_before_any_work(tmp_path, capsys):
     assert main(["features", "--cohort", str(tmp_path / "nowhere"), "--cache", str(tmp_path / "c"), "--device", "cuda"]) == 2
     assert "a CUDA GPU that torch can see" in capsys.readouterr().err
     assert not (tmp_path / "c").exists()
+
+
+def test_building_a_backbone_again_draws_no_random_numbers(tmp_path):
+    """The demo builds backbones in one thread while it trains models in another: only the
+    first build of given weights may draw from torch's global generator; later ones are copies."""
+    model, _ = create_backbone("efficientnet_lite0", weights=None, input_size=64)
+    path = tmp_path / "weights.pt"
+    torch.save(model.state_dict(), path)
+    first, _ = create_backbone("efficientnet_lite0", weights=str(path), input_size=64)
+    torch.manual_seed(0)
+    expected = torch.rand(4)
+    torch.manual_seed(0)
+    again, prov = create_backbone("efficientnet_lite0", weights=str(path), input_size=64)
+    assert torch.equal(torch.rand(4), expected)
+    assert prov.sha256 and not again.training
+    for a, b in zip(first.state_dict().values(), again.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    next(again.parameters()).data.zero_()  # a copy: changing it leaves the others alone
+    assert next(first.parameters()).abs().sum() > 0
