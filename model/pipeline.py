@@ -8,8 +8,10 @@ same settings is reused as it is, so a second call only re-scores the study; a r
 other settings there is replaced.
 
 Its progress is declared here, in stages weighted by their measured time: the scoring run
-(cross-validation, then the final model), one run per other displayed sequence (for its
-heatmaps), then the scores and Grad-CAM heatmaps of the study's cases.
+(features, cross-validation, final model), the rest of the features of the runs of the other
+displayed sequences (for their heatmaps), then the scores and Grad-CAM heatmaps of the study's
+cases (while those runs are cross-validated and fitted: work that runs beside the main thread
+reports its progress when the main thread waits for it).
 """
 
 from __future__ import annotations
@@ -94,7 +96,15 @@ def train_and_infer(
     """Train (or reuse) a run on the cohort and write scores + heatmaps into the study.
 
     ``visits=(0,)`` (default) trains on the baseline windows only, which keeps a demo cohort of
-    ~150 patients at a few minutes on 2 cores; ``None`` uses every window as the paper does.
+    ~150 patients at about 3 minutes on 2 cores; ``None`` uses every window as the paper does.
+
+    On a runtime engine with ``workers`` > 1 the stages overlap: once the scoring run's
+    features are stored, the other runs' features are computed in the worker processes while
+    the scoring run cross-validates on one core, and the other runs' cross-validations and
+    final models train in a thread of this process (one core) while the workers score the
+    study's cases. Each model
+    is seeded, and no backbone is built with random numbers while one trains, so the results do
+    not depend on the timing.
     Returns the ``ai/run.json`` content written into the study.
     """
     run_dir = Path(run_dir)

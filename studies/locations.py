@@ -27,7 +27,7 @@ def default_model_cache() -> Path:
 DEMO_PATIENTS = 150
 #: The demo's scored pairs: the fewest at which the AI's AUC over the study's pairs (about 0.62
 #: on the demo cohort, DeLong CI width 0.22; 0.50 with 10 pairs) is expected to clear chance,
-#: and a proportion correct is known to about +-0.14. Building the study takes about 10 s on
-#: 2 cores; what the size costs is scoring its 102 cases with Grad-CAM later (about 1.4 s per
-#: case and sequence on 2 cores, so about 5 of the demo's 10 minutes).
+#: and a proportion correct is known to about +-0.14. Building the study takes about 13 s on
+#: 2 cores; what the size costs is scoring its 102 cases with Grad-CAM later (about 0.25 s per
+#: case for both sequences on 2 cores, so about 26 s of the first demo's ~3 minutes).
 DEMO_PAIRS = 50
