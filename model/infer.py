@@ -269,8 +269,8 @@ def infer_study(
     equal stage per run, counting cases.
 
     ``heatmap_runs_trained``: for a caller still training the heatmap runs (the demo), called
-    with a progress stage once the scoring run's cases are handed to the workers; it returns
-    when the runs are complete, and only then are they read.
+    with a progress stage once the scoring run's cases are handed to the workers (it trains
+    them meanwhile); the runs are read when it returns.
     """
     run, study = Path(run), Path(study)
     manifest = load_manifest(study)

@@ -101,10 +101,9 @@ def train_and_infer(
     On a runtime engine with ``workers`` > 1 the stages overlap: once the scoring run's
     features are stored, the other runs' features are computed in the worker processes while
     the scoring run cross-validates on one core, and the other runs' cross-validations and
-    final models train in a thread of this process (one core) while the workers score the
-    study's cases. Each model
-    is seeded, and no backbone is built with random numbers while one trains, so the results do
-    not depend on the timing.
+    final models train here (one core) while the workers score the study's cases. Each model
+    is seeded, and the thread beside a training builds no model from random numbers (a backbone
+    is built once, then copied), so the results do not depend on the timing.
     Returns the ``ai/run.json`` content written into the study.
     """
     run_dir = Path(run_dir)
@@ -149,11 +148,11 @@ def train_and_infer(
             if features:
                 features[0].wait(st)
     todo = [(d, c) for d, c in other_runs if not _complete(d, c)]
-    fitting = _Meanwhile(lambda p: _fit(todo, kw, p)) if todo else None
     with progress.stage(INFER_TEXT, weight=INFER_WEIGHT / scale) as st:
+        # the heatmap runs are trained here while the workers score the scoring run's cases
         return infer_study(run_dir, study_dir, key=key_path, heatmap_runs=tuple(d for d, _ in other_runs), device=device,
                            engine=engine, cache_dir=cache, workers=workers, progress=st,
-                           heatmap_runs_trained=fitting.wait if fitting else None)
+                           heatmap_runs_trained=(lambda p: _fit(todo, kw, p)) if todo else None)
 
 
 def _fit(runs: list[tuple[Path, RunConfig]], kw: dict, progress: Progress) -> None:
@@ -172,7 +171,9 @@ def _features(configs: list[RunConfig], kw: dict, progress: Progress) -> None:
 
 class _Meanwhile:
     """Work in a thread beside the main one (the other runs' features while the scoring run
-    cross-validates); its progress is kept, to be shown while the main thread waits for it."""
+    cross-validates); its progress is kept, to be shown while the main thread waits for it.
+    The work must not draw from torch's global random generator (a model training in the main
+    thread draws from it)."""
 
     def __init__(self, work: Callable[[Progress], None]) -> None:
         self._latest = LatestProgress()
