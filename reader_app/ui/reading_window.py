@@ -47,6 +47,7 @@ from reader_app.domain.windowing import DEFAULT_PRESET, PRESETS
 from reader_app.ui.errors import ErrorMessage, error_display, show_error
 from reader_app.ui.knee_panel import KneePanel
 from reader_app.ui.legend import ColorLegend
+from reader_app.ui.steady_text import SteadyLabel
 from studies.package import SEQUENCES
 
 HEAT_CMAPS = ("inferno", "turbo", "viridis", "plasma")
@@ -157,7 +158,7 @@ class ReadingWindow(QMainWindow):
         self.practice_badge = QLabel("PRACTICE — not scored")
         self.practice_badge.setObjectName("practiceBadge")
         self.practice_badge.hide()
-        self.progress = QLabel("")
+        self.progress = SteadyLabel("")
         self.progress.setObjectName("progress")
         self.saved = QLabel("")
         self.saved.setObjectName("hint")
@@ -225,7 +226,7 @@ class ReadingWindow(QMainWindow):
     def _ai_bar(self) -> QFrame:
         """Shown only while the AI is visible: its preference, and the heatmap's display."""
         self.ai_tools, lay = _frame("toolBar")
-        self.ai_summary = QLabel("")
+        self.ai_summary = SteadyLabel("")
         self.ai_summary.setObjectName("aiSummary")
         self.heat_on = QCheckBox("Heatmap")
         self.heat_on.setChecked(True)
@@ -409,7 +410,7 @@ class ReadingWindow(QMainWindow):
             text = "The AI has no preference between these knees"
         if ai.problems:
             text += "  ·  " + " ".join(ai.problems)
-        self.ai_summary.setText(text)
+        self.ai_summary.set_steady_text(text)
 
     def show_decision(self, d: DecisionDisplay) -> None:
         self.question.setText(d.question)
@@ -438,8 +439,9 @@ class ReadingWindow(QMainWindow):
         QTimer.singleShot(ms, action)
 
     def show_progress(self, p: ProgressDisplay) -> None:
-        self.progress.setText(p.text)
-        self.practice_badge.setVisible(p.practice)
+        self.progress.set_steady_text(p.text)
+        if self.practice_badge.isHidden() == p.practice:
+            self.practice_badge.setVisible(p.practice)
 
     def show_paused(self, paused: bool) -> None:
         self.pages.setCurrentIndex(PAGE_PAUSED if paused else PAGE_IMAGES)
