@@ -71,6 +71,12 @@ class KneePanel(QWidget):
         for key, text in clinical_texts(clinical).items():
             self.clinical_values[key].set_steady_text(text)  # no layout on each pair
 
+    def prepare_clinical(self, clinical: dict[str, Any]) -> None:
+        """Measure the clinical texts of the knee shown next (idle time): showing them then
+        costs no text measuring."""
+        for key, text in clinical_texts(clinical).items():
+            self.clinical_values[key].prepare(text)
+
     def set_measurements(self, lines: list[str]) -> None:
         """List this knee's caliper measurements (an empty line when there are none)."""
         text = "Measurements: " + "   ·   ".join(f"{i}. {t}" for i, t in enumerate(lines, 1)) if lines else " "

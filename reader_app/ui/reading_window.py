@@ -394,6 +394,10 @@ class ReadingWindow(QMainWindow):
         self.panels["left"].set_clinical(left.clinical)
         self.panels["right"].set_clinical(right.clinical)
 
+    def prepare_knees(self, left: KneeInfo, right: KneeInfo) -> None:
+        self.panels["left"].prepare_clinical(left.clinical)
+        self.panels["right"].prepare_clinical(right.clinical)
+
     def show_ai(self, ai: AiInfo | None) -> None:
         self.ai_tools.setVisible(ai is not None)
         for side, panel in self.panels.items():

@@ -4,13 +4,17 @@ A ``QLabel`` whose text changes asks its parent's layout to run again (the label
 may have changed), and that re-runs every layout up to the window: text measured, widgets
 placed, on every pair switch. A label of fixed size (minimum = maximum) does not ask (Qt's
 ``updateGeometry`` stops there), so a :class:`SteadyLabel` keeps a fixed size and lays out
-only when that size must change. It measures a new text by its advance (a few microseconds)
-rather than by a size hint (a full text layout, several times longer).
+only when that size must change. It measures a new text by its advance rather than by a size
+hint (a full text layout, several times longer), and a text measured ahead
+(:meth:`SteadyLabel.prepare`, while the reader reads the pair before) is not measured again.
 """
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QWidget
+
+#: Texts measured ahead kept per label (a few pairs' worth; more are dropped).
+PREPARED_TEXTS = 8
 
 
 class SteadyLabel(QLabel):
@@ -25,6 +29,7 @@ class SteadyLabel(QLabel):
         super().__init__(text, parent)
         self.grow_only = grow_only
         self._chrome: int | None = None  # the size hint's width beyond the text's advance, px
+        self._advances: dict[str, int] = {}  # texts measured ahead -> advance, px
 
     def set_steady_text(self, text: str) -> None:
         """Show ``text``: repainted; laid out only if its fixed size changes."""
@@ -41,9 +46,23 @@ class SteadyLabel(QLabel):
             self._chrome = hint.width() - advance + 1
             self.setFixedSize(advance + self._chrome, hint.height())
             return
-        width = self.fontMetrics().horizontalAdvance(text) + self._chrome
+        advance = self._advances.pop(text, None)
+        if advance is None:
+            advance = self.fontMetrics().horizontalAdvance(text)
+        width = advance + self._chrome
         fixed = self.maximumWidth()
         if self.grow_only:
             width = max(width, fixed)
         if width != fixed:
             self.setFixedWidth(width)
+
+    def prepare(self, text: str) -> None:
+        """Measure ``text`` now (idle time), to be shown soon; nothing on screen changes."""
+        if text != self.text() and self._chrome is not None and text not in self._advances:
+            if len(self._advances) >= PREPARED_TEXTS:
+                self._advances.clear()
+            self._advances[text] = self.fontMetrics().horizontalAdvance(text)
+
+    def is_prepared(self, text: str) -> bool:
+        """Whether ``text`` was measured ahead and waits to be shown."""
+        return text in self._advances

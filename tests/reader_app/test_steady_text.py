@@ -71,3 +71,20 @@ def test_a_badge_fits_its_text(qtbot):
     qtbot.wait(5)
     assert _fits(badge) and badge.width() < long
     assert abs(badge.width() - badge.sizeHint().width()) <= 1
+
+
+def test_a_text_measured_ahead_is_shown_without_measuring_it_again(qtbot):
+    label = SteadyLabel("—")
+    box, _ = _row(qtbot, label)
+    label.set_steady_text("61 years")
+    label.prepare("104 years (estimated)")  # while the reader reads the pair before
+    assert label.text() == "61 years" and label.is_prepared("104 years (estimated)")
+
+    def no_measuring():
+        raise AssertionError("measured at the switch")
+
+    label.fontMetrics = no_measuring
+    label.set_steady_text("104 years (estimated)")
+    qtbot.wait(5)
+    assert label.text() == "104 years (estimated)" and _fits(label)
+    assert not label.is_prepared("104 years (estimated)")
