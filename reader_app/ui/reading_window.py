@@ -12,7 +12,7 @@ view's latest measurement, Shift+Delete = all of the pair's.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -46,6 +46,7 @@ from reader_app.domain.volumes import VIEW_LABELS
 from reader_app.domain.windowing import DEFAULT_PRESET, PRESETS
 from reader_app.ui.errors import ErrorMessage, error_display, show_error
 from reader_app.ui.knee_panel import KneePanel
+from reader_app.ui.later import Later
 from reader_app.ui.legend import ColorLegend
 from reader_app.ui.steady_text import SteadyLabel
 from studies.package import SEQUENCES
@@ -138,6 +139,7 @@ class ReadingWindow(QMainWindow):
         self._confidence_buttons: list[QPushButton] = []
         #: Called once when the window closes (the launcher releases the decisions file).
         self.on_close = None
+        self._later = Later(self)  # the controller's delayed actions, through one timer
 
     # -- construction ---------------------------------------------------------------------
     @staticmethod
@@ -440,7 +442,7 @@ class ReadingWindow(QMainWindow):
         self.mode_label.setToolTip(f"{label}: {description}")
 
     def after(self, ms: int, action) -> None:
-        QTimer.singleShot(ms, action)
+        self._later.after(ms, action)
 
     def show_progress(self, p: ProgressDisplay) -> None:
         self.progress.set_steady_text(p.text)
