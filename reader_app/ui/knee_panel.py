@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from reader_app.domain.ai import format_probability
@@ -62,8 +63,12 @@ class KneePanel(QWidget):
             v = SteadyLabel("—")
             v.setObjectName("clinicalValue")
             grid.addWidget(n, row, 2 * col)
-            grid.addWidget(v, row, 2 * col + 1)
+            # a value's label has a fixed size (no layout on each pair); its column, not the
+            # label, takes its share of the spare width, as the label did when it could grow
+            grid.addWidget(v, row, 2 * col + 1, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
             self.clinical_values[key] = v
+        for column in range(grid.columnCount()):
+            grid.setColumnStretch(column, 1)
         layout.addWidget(self.clinical)
 
     def set_clinical(self, clinical: dict[str, Any]) -> None:

@@ -250,7 +250,8 @@ class SliceView(QWidget):
         """Heatmap volume (n_slices, rows, cols) uint8 on this image's grid, or None."""
         self._heat = heat if self._volume is not None else None
         if self._heat is None:
-            self.overlay.clear()
+            if self.overlay.image is not None:  # clearing an empty item still costs a bounds update
+                self.overlay.clear()
             self.overlay.hide()
 
     def set_overlay_style(self, visible: bool, opacity: float, cmap: str) -> None:

@@ -65,6 +65,8 @@ class ViewTexts:
         self._letters = {edge: _Text(letter_font, letters[edge]) for edge in EDGES if edge in letters}
         self.letters_shown = True
         self._color = QColor(TEXT_COLOR)
+        self._drawn_key: tuple | None = None  # what the placed texts below were placed for
+        self._drawn: list[tuple[QFont, QPointF, QStaticText]] = []
 
     # -- what is drawn ----------------------------------------------------------------------
     @property
@@ -109,8 +111,15 @@ class ViewTexts:
 
     def paint(self, painter: QPainter, width: int, height: int) -> None:
         """Draw the texts with ``painter`` in device pixels of a ``width`` x ``height`` area."""
+        key = (width, height, self._slice.text, self.letters_shown)
+        if key != self._drawn_key:  # placed again only when the area or the texts change
+            self._drawn_key = key
+            self._drawn = [(t.font, QPointF(x, y + t.baseline_shift), t.static)
+                           for _, t, x, y in self._placed(width, height) if t.text]
         painter.setPen(self._color)
-        for _, t, x, y in self._placed(width, height):
-            if t.text:
-                painter.setFont(t.font)
-                painter.drawStaticText(QPointF(x, y + t.baseline_shift), t.static)
+        font = None
+        for f, point, static in self._drawn:
+            if f is not font:
+                painter.setFont(f)
+                font = f
+            painter.drawStaticText(point, static)
