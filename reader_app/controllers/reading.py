@@ -79,6 +79,8 @@ class ReadingViewLike(Protocol):
 
     def show_mode(self, label: str, description: str) -> None: ...
     def show_knees(self, left: KneeInfo, right: KneeInfo) -> None: ...
+    def prepare_knees(self, left: KneeInfo, right: KneeInfo) -> None:
+        """Ready the texts of the pair shown next (idle time); nothing on screen changes."""
     def show_ai(self, ai: AiInfo | None) -> None: ...
     def show_decision(self, decision: DecisionDisplay) -> None: ...
     def show_progress(self, progress: ProgressDisplay) -> None: ...
@@ -218,7 +220,8 @@ class ReadingController:
     def prepare_next(self, index: int) -> None:
         """Once the pair after ``index`` is decoded, and while ``index`` is still on screen,
         ready the views for it (:meth:`HangingController.prepare`: its first slices windowed
-        in idle time, so that confirming only swaps what is shown); polled every
+        in idle time, so that confirming only swaps what is shown) and its clinical texts
+        (``view.prepare_knees``); polled every
         :data:`PREPARE_POLL_MS` until then."""
         st = self.session.current
         if st is None or st.index != index or index + 1 >= len(self.order) or self.cache.closed:
@@ -228,6 +231,8 @@ class ReadingController:
         if any(self.cache.is_pending(c) for c in cases):
             self.view.after(PREPARE_POLL_MS, lambda: self.prepare_next(index))
             return
+        left, right = (dict(self.session.manifest.cases[c].clinical) for c in cases)
+        self.view.prepare_knees(KneeInfo("A", left), KneeInfo("B", right))  # its texts measured now
         if all(c in self.cache for c in cases):  # a knee that failed to decode is shown when reached
             self.hanging.prepare({"left": self.cache.get(nxt.left_case), "right": self.cache.get(nxt.right_case)})
 

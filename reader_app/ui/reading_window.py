@@ -12,7 +12,7 @@ view's latest measurement, Shift+Delete = all of the pair's.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -46,7 +46,9 @@ from reader_app.domain.volumes import VIEW_LABELS
 from reader_app.domain.windowing import DEFAULT_PRESET, PRESETS
 from reader_app.ui.errors import ErrorMessage, error_display, show_error
 from reader_app.ui.knee_panel import KneePanel
+from reader_app.ui.later import Later
 from reader_app.ui.legend import ColorLegend
+from reader_app.ui.steady_text import SteadyLabel
 from studies.package import SEQUENCES
 
 HEAT_CMAPS = ("inferno", "turbo", "viridis", "plasma")
@@ -137,6 +139,7 @@ class ReadingWindow(QMainWindow):
         self._confidence_buttons: list[QPushButton] = []
         #: Called once when the window closes (the launcher releases the decisions file).
         self.on_close = None
+        self._later = Later(self)  # the controller's delayed actions, through one timer
 
     # -- construction ---------------------------------------------------------------------
     @staticmethod
@@ -157,7 +160,7 @@ class ReadingWindow(QMainWindow):
         self.practice_badge = QLabel("PRACTICE — not scored")
         self.practice_badge.setObjectName("practiceBadge")
         self.practice_badge.hide()
-        self.progress = QLabel("")
+        self.progress = SteadyLabel("")
         self.progress.setObjectName("progress")
         self.saved = QLabel("")
         self.saved.setObjectName("hint")
@@ -225,7 +228,7 @@ class ReadingWindow(QMainWindow):
     def _ai_bar(self) -> QFrame:
         """Shown only while the AI is visible: its preference, and the heatmap's display."""
         self.ai_tools, lay = _frame("toolBar")
-        self.ai_summary = QLabel("")
+        self.ai_summary = SteadyLabel("")
         self.ai_summary.setObjectName("aiSummary")
         self.heat_on = QCheckBox("Heatmap")
         self.heat_on.setChecked(True)
@@ -393,6 +396,10 @@ class ReadingWindow(QMainWindow):
         self.panels["left"].set_clinical(left.clinical)
         self.panels["right"].set_clinical(right.clinical)
 
+    def prepare_knees(self, left: KneeInfo, right: KneeInfo) -> None:
+        self.panels["left"].prepare_clinical(left.clinical)
+        self.panels["right"].prepare_clinical(right.clinical)
+
     def show_ai(self, ai: AiInfo | None) -> None:
         self.ai_tools.setVisible(ai is not None)
         for side, panel in self.panels.items():
@@ -409,7 +416,7 @@ class ReadingWindow(QMainWindow):
             text = "The AI has no preference between these knees"
         if ai.problems:
             text += "  ·  " + " ".join(ai.problems)
-        self.ai_summary.setText(text)
+        self.ai_summary.set_steady_text(text)
 
     def show_decision(self, d: DecisionDisplay) -> None:
         self.question.setText(d.question)
@@ -435,11 +442,12 @@ class ReadingWindow(QMainWindow):
         self.mode_label.setToolTip(f"{label}: {description}")
 
     def after(self, ms: int, action) -> None:
-        QTimer.singleShot(ms, action)
+        self._later.after(ms, action)
 
     def show_progress(self, p: ProgressDisplay) -> None:
-        self.progress.setText(p.text)
-        self.practice_badge.setVisible(p.practice)
+        self.progress.set_steady_text(p.text)
+        if self.practice_badge.isHidden() == p.practice:
+            self.practice_badge.setVisible(p.practice)
 
     def show_paused(self, paused: bool) -> None:
         self.pages.setCurrentIndex(PAGE_PAUSED if paused else PAGE_IMAGES)

@@ -15,11 +15,13 @@ import functools
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGraphicsLineItem, QLabel, QVBoxLayout, QWidget
 
 from reader_app.domain.linking import Rect
 from reader_app.domain.volumes import orientation_letters
 from reader_app.ui.app import VIEW_BACKGROUND
+from reader_app.ui.view_texts import ViewTexts
 from reader_app.ui.windowed_image import WindowedImage
 
 #: Colour of cross-reference lines (where the other sequence's slice cuts this one).
@@ -89,6 +91,22 @@ class _SliceViewBox(pg.ViewBox):
         ev.accept()
 
 
+class _ImageGraphics(pg.GraphicsView):
+    """The view's graphics: the image and its items, then the view's texts over them, in one
+    paint of the viewport (:class:`ViewTexts`)."""
+
+    def __init__(self, texts: ViewTexts) -> None:
+        super().__init__(background=VIEW_BACKGROUND)
+        self.texts = texts
+
+    def drawForeground(self, painter: QPainter, rect) -> None:  # noqa: N802 (Qt naming)
+        painter.save()
+        painter.resetTransform()  # viewport pixels, not the image's millimetres
+        viewport = self.viewport()
+        self.texts.paint(painter, viewport.width(), viewport.height())
+        painter.restore()
+
+
 class SliceView(QWidget):
     """Draws ``image[k]`` of a display volume with window levels, an optional heatmap overlay,
     orientation letters at the edges and "slice k / n" in a corner.
@@ -114,7 +132,10 @@ class SliceView(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)  # draws the active frame
         self.setProperty("active", "false")
         self.setMinimumSize(160, 160)
-        self.graphics = pg.GraphicsView(background=VIEW_BACKGROUND)
+        self.ensurePolished()  # the style sheet's font, which the texts are drawn in
+        #: Title, slice number and orientation letters, drawn by the viewport over the image.
+        self.texts = ViewTexts(title, orientation_letters(sequence), self.font())
+        self.graphics = _ImageGraphics(self.texts)
         # the view fills its whole viewport itself: Qt need not paint the panels beneath it
         # first (on a pair switch, the window, its pages and both knee panels)
         self.graphics.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
@@ -146,12 +167,6 @@ class SliceView(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.graphics)
 
-        self.title = self._text(title, "viewText")
-        self.slice_label = self._text("", "viewText")
-        self.letters = {
-            edge: self._text(letter, "viewLetter")
-            for edge, letter in orientation_letters(sequence).items()
-        }
         self.placeholder = QLabel(self)
         self.placeholder.setObjectName("placeholder")
         self.placeholder.setWordWrap(True)
@@ -167,12 +182,6 @@ class SliceView(QWidget):
         self._overlay_on = True
         self._problem: str | None = None  # the placeholder's text while it is shown
         self._active = False  # framed as the view the keys act on
-
-    def _text(self, text: str, name: str) -> QLabel:
-        label = QLabel(text, self)
-        label.setObjectName(name)
-        label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        return label
 
     # -- content ------------------------------------------------------------------------
     def set_volume(self, data: np.ndarray | None, pixel_mm: tuple[float, float] = (1.0, 1.0), problem: str = "") -> None:
@@ -194,19 +203,16 @@ class SliceView(QWidget):
             self._problem = problem or "No image"
             self.placeholder.setText(self._problem)
             self.placeholder.show()
-            self.slice_label.setText("")
-            for label in self.letters.values():
-                label.hide()
-            self._place_overlays()
+            self._set_slice_text("")
+            self._show_letters(False)
+            self._place_placeholder()
             return
         self._problem = None
         if self.placeholder.isVisibleTo(self):
             self.placeholder.hide()
         if not self.image.isVisible():
             self.image.show()
-        for label in self.letters.values():
-            if not label.isVisibleTo(self):
-                label.show()
+        self._show_letters(True)
         h = data.shape[1] * pixel_mm[0]
         w = data.shape[2] * pixel_mm[1]
         self._extent = Rect(0.0, 0.0, w, h)
@@ -244,7 +250,8 @@ class SliceView(QWidget):
         """Heatmap volume (n_slices, rows, cols) uint8 on this image's grid, or None."""
         self._heat = heat if self._volume is not None else None
         if self._heat is None:
-            self.overlay.clear()
+            if self.overlay.image is not None:  # clearing an empty item still costs a bounds update
+                self.overlay.clear()
             self.overlay.hide()
 
     def set_overlay_style(self, visible: bool, opacity: float, cmap: str) -> None:
@@ -269,13 +276,23 @@ class SliceView(QWidget):
             if not placed:  # pyqtgraph places an image's rect only once it has pixels
                 self.overlay.setRect(self._rect)
             self.overlay.setVisible(self._overlay_on)
-        text = f"Slice {index + 1} / {n}"
-        if text != self.slice_label.text():
-            self.slice_label.setText(text)
-            size = self.slice_label.size()
-            self.slice_label.adjustSize()
-            if self.slice_label.size() != size:  # "9 / 36" -> "10 / 36": placed again
-                self._place_overlays()
+        self._set_slice_text(f"Slice {index + 1} / {n}")
+
+    @property
+    def slice_text(self) -> str:
+        """The slice number drawn in the corner ("Slice k / n"; "" without an image)."""
+        return self.texts.slice_text
+
+    def _set_slice_text(self, text: str) -> None:
+        viewport = self.graphics.viewport()
+        dirty = self.texts.set_slice_text(text, viewport.width(), viewport.height())
+        if dirty is not None:  # the image around it may be unchanged (a letterboxed view)
+            viewport.update(dirty)
+
+    def _show_letters(self, shown: bool) -> None:
+        if shown != self.texts.letters_shown:
+            self.texts.letters_shown = shown
+            self.graphics.viewport().update()
 
     def prepare_slice(self, data: np.ndarray, index: int, levels: tuple[float, float]) -> None:
         """Window slice ``index`` of a volume (n_slices, rows, cols) to be shown later with
@@ -339,22 +356,13 @@ class SliceView(QWidget):
         """Zoom about the centre (factor > 1 magnifies)."""
         self.viewbox.scaleBy((1.0 / factor, 1.0 / factor))
 
-    # -- layout of text items -------------------------------------------------------------
+    # -- the placeholder's place ----------------------------------------------------------
     def resizeEvent(self, event):  # noqa: N802
         super().resizeEvent(event)
-        self._place_overlays()
+        self._place_placeholder()
 
-    def _place_overlays(self) -> None:
-        w, h, m = self.width(), self.height(), 6
-        for label in (self.title, self.slice_label, *self.letters.values()):
-            label.adjustSize()
-        self.title.move(m, m)
-        self.slice_label.move(m, h - self.slice_label.height() - m)
-        L = self.letters
-        L["top"].move((w - L["top"].width()) // 2, m)
-        L["bottom"].move((w - L["bottom"].width()) // 2, h - L["bottom"].height() - m)
-        L["left"].move(m, (h - L["left"].height()) // 2)
-        L["right"].move(w - L["right"].width() - m, (h - L["right"].height()) // 2)
+    def _place_placeholder(self) -> None:
+        w, h = self.width(), self.height()
         pw = min(int(w * 0.8), 420)
         self.placeholder.setFixedWidth(pw)
         self.placeholder.adjustSize()

@@ -32,6 +32,9 @@ class WindowedImage(pg.ImageItem):
         self._ready_key: tuple | None = None
         self._ready: np.ndarray | None = None
         self._ready_source: np.ndarray | None = None  # held: its memory cannot be reused meanwhile
+        #: The QImage over each of the two buffers (made once per buffer: the buffer is
+        #: windowed into in place, and the QImage reads it where it lies).
+        self._qimages: dict[int, QImage] = {}
 
     def set_inverted(self, inverted: bool) -> None:
         if bool(inverted) != self.inverted:
@@ -87,6 +90,16 @@ class WindowedImage(pg.ImageItem):
             self._ready_key = self._ready_source = None
         else:
             self._pixels = self._window_into(self._pixels, image, levels)
-        self.qimage = fn.ndarray_to_qimage(self._pixels, QImage.Format.Format_RGB32)
+        self.qimage = self._qimage(self._pixels)
         self._renderRequired = False
         self._unrenderable = False
+
+    def _qimage(self, pixels: np.ndarray) -> QImage:
+        """The QImage over ``pixels`` (one of the two buffers), made when the buffer is new."""
+        q = self._qimages.get(id(pixels))
+        if q is None or q.data is not pixels:
+            q = fn.ndarray_to_qimage(pixels, QImage.Format.Format_RGB32)  # no copy: over the buffer
+            self._qimages = {id(b): self._qimages[id(b)] for b in (self._ready,)
+                             if b is not None and id(b) in self._qimages and self._qimages[id(b)].data is b}
+            self._qimages[id(pixels)] = q
+        return q

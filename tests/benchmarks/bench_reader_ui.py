@@ -125,27 +125,31 @@ def _read_pair(qapp, screen, timeout=30.0):
 
 
 class _PaintCounter:
-    """Counts paint events of the four image views' viewports (application-wide filter)."""
+    """Counts paint events of the four image views' viewports (a filter on each viewport: an
+    application-wide filter in Python would wrap every event of every widget, a cost of the
+    measurement that the app does not have)."""
 
     def __init__(self, qapp, screen):
         from PySide6.QtCore import QEvent, QObject
 
-        viewports = {screen.window.views[(k, s)].graphics.viewport() for k in ("left", "right") for s in SEQUENCES}
         counter = self
+        paint = QEvent.Type.Paint
 
         class Filter(QObject):
             def eventFilter(self, obj, event):  # noqa: N802
-                if event.type() == QEvent.Type.Paint and obj in viewports:
+                if event.type() == paint:
                     counter.views_painted += 1
                 return False
 
         self.views_painted = 0
         self._filter = Filter()
-        self._qapp = qapp
-        qapp.installEventFilter(self._filter)
+        self._viewports = [screen.window.views[(k, s)].graphics.viewport() for k in ("left", "right") for s in SEQUENCES]
+        for viewport in self._viewports:
+            viewport.installEventFilter(self._filter)
 
     def close(self):
-        self._qapp.removeEventFilter(self._filter)
+        for viewport in self._viewports:
+            viewport.removeEventFilter(self._filter)
 
 
 def timed_switch(qapp, screen, counter: _PaintCounter | None = None, *, whole_window: bool = True,

@@ -8,6 +8,7 @@ import numpy as np
 from study_factory import make_study
 from uihelpers import image_item_pixels, reading_window, shown_slice_view
 
+from reader_app.domain.clinical import clinical_texts
 from reader_app.domain.windowing import window_rgb32
 
 COR, SAG = "cor_iw_tse", "sag_3d_dess"
@@ -60,6 +61,12 @@ def test_while_reading_the_next_pair_is_readied_and_confirming_shows_it(tmp_path
         views = {k: v for k, v in screen.window.views.items() if k[1] in (COR, SAG)}
         qtbot.waitUntil(lambda: all(v.image.prepared for v in views.values()), timeout=10000)
         nxt = screen.session.store.order[1]
+        # and its clinical texts measured: shown at the switch without measuring them again
+        for side, case in (("left", nxt.left_case), ("right", nxt.right_case)):
+            for key, text in clinical_texts(screen.session.manifest.cases[case].clinical).items():
+                label = screen.window.panels[side].clinical_values[key]
+                if text != label.text():
+                    assert label.is_prepared(text), (side, key, text)
         screen.session.choose("left")
         screen.reading.confirm()
         assert screen.session.current.pair_id == nxt.pair_id

@@ -42,9 +42,13 @@ def view_rects(study, mode, qtbot):
         for view in screen.window.views.values():
             if not view.isVisible():  # the DESS coronal reformat, hidden until chosen
                 continue
-            for w, dest in [(view.graphics, areas), *[(lab, labels) for lab in (view.title, view.slice_label, *view.letters.values())]]:
-                p = w.mapTo(screen.window, w.rect().topLeft())
-                dest.append((p.y(), p.y() + w.height(), p.x(), p.x() + w.width()))
+            w = view.graphics
+            p = w.mapTo(screen.window, w.rect().topLeft())
+            areas.append((p.y(), p.y() + w.height(), p.x(), p.x() + w.width()))
+            viewport = w.viewport()
+            for r in view.texts.rects(viewport.width(), viewport.height()).values():
+                p = viewport.mapTo(screen.window, r.topLeft())
+                labels.append((p.y(), p.y() + r.height(), p.x(), p.x() + r.width()))
         return areas, labels
     finally:
         screen.window.close()

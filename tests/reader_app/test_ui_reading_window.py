@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from study_factory import make_study
-from uihelpers import coloured, pixels, show
+from uihelpers import coloured, image_area_pixels, pixels, show
 
 from reader_app.ui.launch import open_reading
 from reader_app.ui.reading_window import PAGE_IMAGES, PAGE_PAUSED
@@ -61,8 +61,8 @@ def test_window_level_drag_changes_both_linked_knees_but_not_when_unlinked(open_
 def test_wheel_scrolls_slices_and_the_linked_view_follows(open_screen, qtbot):
     s = open_screen()
     a, b = s.window.views[("left", SAG)], s.window.views[("right", SAG)]
-    assert a.slice_label.text() == "Slice 7 / 12"  # starts at the middle slice
-    b_before = pixels(b)
+    assert a.slice_text == "Slice 7 / 12"  # starts at the middle slice
+    b_before = image_area_pixels(b)
     vp = a.graphics.viewport()
     pos = QPointF(vp.width() / 2, vp.height() / 2)
     for _ in range(3):
@@ -72,13 +72,13 @@ def test_wheel_scrolls_slices_and_the_linked_view_follows(open_screen, qtbot):
 
         QApplication.sendEvent(vp, ev)
     qtbot.wait(10)
-    assert a.slice_label.text() == "Slice 10 / 12"
-    assert b.slice_label.text() == "Slice 10 / 12"
-    assert np.abs(pixels(b).astype(int) - b_before).sum() > 0  # B redrawn with another slice
+    assert a.slice_text == "Slice 10 / 12"
+    assert b.slice_text == "Slice 10 / 12"
+    assert np.abs(image_area_pixels(b).astype(int) - b_before).sum() > 0  # B redrawn with another slice
     s.window.link_slices.click()
     a.scrolled.emit(1)
     qtbot.wait(10)
-    assert a.slice_label.text() == "Slice 11 / 12" and b.slice_label.text() == "Slice 10 / 12"
+    assert a.slice_text == "Slice 11 / 12" and b.slice_text == "Slice 10 / 12"
 
 
 def test_keys_choose_confirm_and_scroll(open_screen, qtbot):
@@ -90,7 +90,7 @@ def test_keys_choose_confirm_and_scroll(open_screen, qtbot):
     qtbot.keyClick(w, Qt.Key.Key_1)
     assert w.choice_buttons["left"].isChecked() and not w.choice_buttons["right"].isChecked()
     qtbot.keyClick(w, Qt.Key.Key_Down)
-    assert w.views[("left", COR)].slice_label.text() == "Slice 6 / 8"
+    assert w.views[("left", COR)].slice_text == "Slice 6 / 8"
     assert w.views[("left", COR)].property("active") == "true"
     w.views[("right", SAG)].activated.emit()  # a click on B's sagittal view
     assert w.views[("right", SAG)].property("active") == "true"
@@ -106,18 +106,18 @@ def test_keys_choose_confirm_and_scroll(open_screen, qtbot):
 
 def test_heatmap_pixels_only_when_the_ai_is_shown(open_screen):
     unaided = open_screen("unaided", reader="u1")
-    # The image area only (the yellow letters are labels above it).
-    views_u = [unaided.window.views[(k, q)].graphics for k in ("left", "right") for q in (COR, SAG)]
-    assert sum(coloured(pixels(v)) for v in views_u) == 0
+    # The image area only, without the yellow texts the views draw over it.
+    views_u = [unaided.window.views[(k, q)] for k in ("left", "right") for q in (COR, SAG)]
+    assert sum(coloured(image_area_pixels(v)) for v in views_u) == 0
     unaided.window.close()
     aided = open_screen("aided", reader="a1")
-    views_a = [aided.window.views[(k, q)].graphics for k in ("left", "right") for q in (COR, SAG)]
-    counts = [coloured(pixels(v)) for v in views_a]
+    views_a = [aided.window.views[(k, q)] for k in ("left", "right") for q in (COR, SAG)]
+    counts = [coloured(image_area_pixels(v)) for v in views_a]
     assert min(counts) > 500, counts
     assert aided.window.ai_tools.isVisible()
     assert "AI:" in aided.window.panels["left"].ai_badge.text()
     aided.window.heat_on.click()  # heatmap off
-    assert sum(coloured(pixels(v)) for v in views_a) == 0
+    assert sum(coloured(image_area_pixels(v)) for v in views_a) == 0
 
 
 def test_broken_image_shows_a_placeholder_and_the_pair_can_be_flagged(open_screen, tmp_path, qtbot, monkeypatch):
@@ -133,7 +133,7 @@ def test_broken_image_shows_a_placeholder_and_the_pair_can_be_flagged(open_scree
         # the manifest's SHA-256 catches the replaced file before it is decoded
         assert view.placeholder.isVisible() and "has changed" in view.placeholder.text()
         assert first.left_case not in view.placeholder.text()
-        assert not view.letters["top"].isVisible()  # no orientation letters around nothing
+        assert not view.texts.letters_shown and "top" not in view.texts.rects(300, 300)  # no letters around nothing
         assert screen.window.views[("right", COR)].has_image
         monkeypatch.setattr(screen.window, "ask_flag_reason", lambda: "Unreadable images")
         screen.window.flag_button.click()
@@ -237,7 +237,7 @@ def test_missing_heatmap_is_said_in_the_ai_bar(tmp_path, qtbot):
         assert screen.window.mode_label.text() == "Aided reading"  # the registry's label
         assert screen.window.mode_label.toolTip() == "Aided: the AI is shown from the start of each pair"
         assert first.right_case not in text
-        assert coloured(pixels(screen.window.views[("right", SAG)].graphics)) == 0
-        assert coloured(pixels(screen.window.views[("right", COR)].graphics)) > 500
+        assert coloured(image_area_pixels(screen.window.views[("right", SAG)])) == 0
+        assert coloured(image_area_pixels(screen.window.views[("right", COR)])) > 500
     finally:
         screen.window.close()

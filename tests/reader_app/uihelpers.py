@@ -45,6 +45,16 @@ def pixels(widget) -> np.ndarray:
     return qimage_rgb(widget.grab().toImage())
 
 
+def image_area_pixels(view) -> np.ndarray:
+    """A slice view's image area as drawn now (height, width, 3) RGB, with the texts it draws
+    over the image (title, slice number, orientation letters) blacked out."""
+    viewport = view.graphics.viewport()
+    rgb = pixels(viewport)
+    for r in view.texts.rects(viewport.width(), viewport.height()).values():
+        rgb[max(r.top(), 0):r.bottom() + 1, max(r.left(), 0):r.right() + 1] = 0
+    return rgb
+
+
 #: The cross-reference lines' colour (drawn unblended, without antialiasing): not a heatmap.
 REFERENCE_RGB = (0xE8, 0xC5, 0x47)
 
