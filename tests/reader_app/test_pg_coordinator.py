@@ -115,8 +115,12 @@ def test_a_study_not_on_the_server_is_reported_and_an_empty_one_says_so(site, tm
     assert "not registered" in str(message) and "server add-study" in str(message)
     view.show_readers.assert_not_called()
     ctl.close()
-    with pytest.raises(NotOnServer):
-        ServerDecisions(coord, other.study).fetch()
+    server = ServerDecisions(coord, other.study)
+    try:
+        with pytest.raises(NotOnServer):
+            server.fetch()
+    finally:
+        server.close()  # its snapshot folder goes too
 
 
 def test_an_unreachable_server_keeps_the_last_snapshot(site):

@@ -79,10 +79,10 @@ def test_reading_tools_work_in_a_read_only_folder(collected, tmp_path):
                     reason="needs root and setpriv to run a step as an unprivileged user")
 def test_an_unprivileged_user_can_verify_and_export_a_read_only_copy(collected):
     root = Path(tempfile.mkdtemp(prefix="knee-ro-"))
+    out = Path(tempfile.mkdtemp(prefix="knee-ro-out-"))
     try:
         os.chmod(root, 0o755)
         shutil.copytree(collected.study / "decisions", root / "decisions")
-        out = Path(tempfile.mkdtemp(prefix="knee-ro-out-"))
         os.chmod(out, 0o777)
         for p in [root / "decisions", *(root / "decisions").iterdir()]:
             os.chmod(p, 0o555 if p.is_dir() else 0o444)
@@ -107,6 +107,7 @@ def test_an_unprivileged_user_can_verify_and_export_a_read_only_copy(collected):
         for p in root.rglob("*"):
             os.chmod(p, 0o755)
         shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(out, ignore_errors=True)
 
 
 def test_a_live_file_in_a_read_only_folder_is_a_clean_error(collected):
