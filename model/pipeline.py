@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -31,7 +30,7 @@ from model.preprocess.pipeline import PreprocessConfig
 from model.run import CONFIG, FINAL, RunConfig, load_config, model_path
 from model.training import MILClassifier
 from studies.package import SEQUENCE_LABELS
-from studies.progress import NO_PROGRESS, LatestProgress, Progress
+from studies.progress import NO_PROGRESS, BackgroundTask, Progress
 
 log = logging.getLogger(__name__)
 
@@ -129,13 +128,14 @@ def train_and_infer(
     other_runs = [(heatmap_run_dir(run_dir, o), replace(config, preprocess=PreprocessConfig(sequence=o), run_id=""))
                   for o in others]
     scale = SCORING_RUN_WEIGHT + HEATMAP_RUN_WEIGHT * len(others) + INFER_WEIGHT
-    features: list[_Meanwhile] = []
+    features: list[BackgroundTask] = []
 
     def start_other_features() -> None:
         # the scoring run cross-validates on one core: the other runs' features use the rest
         todo = [c for d, c in other_runs if not _complete(d, c)]
         if todo:
-            features.append(_Meanwhile(lambda p: _features(todo, kw, p)))
+            # it must not draw from torch's global random generator (the training beside it does)
+            features.append(BackgroundTask(lambda p: _features(todo, kw, p), name="knee-model-features"))
 
     with progress.stage(_label(sequence), weight=SCORING_RUN_WEIGHT / scale) as st:
         _train(config, run_dir, st, kw, after_features=start_other_features)
@@ -146,7 +146,7 @@ def train_and_infer(
         label = " and ".join(_label(c.sequence) for _, c in other_runs)
         with progress.stage(f"{label} (for its heatmaps): {FEATURES_TEXT}", weight=HEATMAP_RUN_WEIGHT * len(others) / scale) as st:
             if features:
-                features[0].wait(st)
+                features[0].follow(st)
     todo = [(d, c) for d, c in other_runs if not _complete(d, c)]
     with progress.stage(INFER_TEXT, weight=INFER_WEIGHT / scale) as st:
         # the heatmap runs are trained here while the workers score the scoring run's cases
@@ -167,33 +167,6 @@ def _features(configs: list[RunConfig], kw: dict, progress: Progress) -> None:
     for c in configs:
         with progress.stage("", weight=1.0 / len(configs)) as st:
             prepare(replace(c), progress=st, **kw)
-
-
-class _Meanwhile:
-    """Work in a thread beside the main one (the other runs' features while the scoring run
-    cross-validates); its progress is kept, to be shown while the main thread waits for it.
-    The work must not draw from torch's global random generator (a model training in the main
-    thread draws from it)."""
-
-    def __init__(self, work: Callable[[Progress], None]) -> None:
-        self._latest = LatestProgress()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(work,), name="knee-model-features", daemon=True)
-        self._thread.start()
-
-    def _run(self, work: Callable[[Progress], None]) -> None:
-        try:
-            work(Progress(self._latest))
-        except BaseException as exc:  # handed to the main thread by wait()
-            self._error = exc
-
-    def wait(self, progress: Progress) -> None:
-        """Show the work's progress on ``progress`` until it ends; raise its failure."""
-        while self._thread.is_alive():
-            progress.update(round(self._latest.state.fraction * 1000), 1000)
-            self._thread.join(0.25)
-        if self._error is not None:
-            raise self._error
 
 
 def _label(sequence: str) -> str:

@@ -26,7 +26,6 @@ import argparse
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +33,7 @@ from pathlib import Path
 from reader_app.domain.time_left import describe_left, seconds_left
 from studies.errors import OptionError
 from studies.package import AI_DIR, AI_SCORES_NAME, MANIFEST_NAME, decisions_path
-from studies.progress import NO_PROGRESS, LatestProgress, Progress, ProgressSink, ProgressState
+from studies.progress import NO_PROGRESS, BackgroundTask, Progress, ProgressSink, ProgressState
 
 DEMO_READER = "demo"
 DEMO_MODE = "sequential"
@@ -218,7 +217,7 @@ def _terminal_sink() -> ProgressSink:
 
 def _prepare_with_dialog(paths: DemoPaths) -> None:
     """Run :func:`prepare_demo` in a worker thread behind a modal progress dialog that polls
-    the worker's latest progress (:class:`studies.progress.LatestProgress`)."""
+    the worker's latest progress (:class:`studies.progress.BackgroundTask`)."""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QProgressDialog
 
@@ -227,28 +226,16 @@ def _prepare_with_dialog(paths: DemoPaths) -> None:
     dialog.setMinimumWidth(460)
     dialog.setMinimumDuration(0)
     dialog.setAutoClose(False)
-    latest = LatestProgress()
-    outcome: dict[str, object] = {"error": None, "done": False}
-
-    def worker() -> None:
-        try:
-            prepare_demo(paths, Progress(latest))
-        except BaseException as exc:  # shown by the GUI thread
-            outcome["error"] = exc
-        finally:
-            outcome["done"] = True
-
-    thread = threading.Thread(target=worker, name="demo-prepare", daemon=True)
-    thread.start()
+    task = BackgroundTask(lambda progress: prepare_demo(paths, progress), name="demo-prepare")
     t0 = time.perf_counter()
 
     def poll() -> None:
-        state = latest.state
+        state = task.state
         elapsed = time.perf_counter() - t0
         dialog.setLabelText(f"{_shown_text(state)}…\n{state.fraction:.0%} — {elapsed:.0f} s — "
                             f"{describe_left(seconds_left(elapsed, state.fraction))}")
         dialog.setValue(int(1000 * state.fraction))
-        if outcome["done"]:
+        if task.done:
             timer.stop()
             dialog.close()
 
@@ -256,12 +243,10 @@ def _prepare_with_dialog(paths: DemoPaths) -> None:
     timer.timeout.connect(poll)
     timer.start(100)
     dialog.show()
-    while not outcome["done"]:
+    while not task.join(0.02):
         QApplication.processEvents()
-        thread.join(0.02)
     poll()
-    if outcome["error"] is not None:
-        raise outcome["error"]  # type: ignore[misc]
+    task.result()  # the worker's failure, raised here
 
 
 def run_demo(demo_dir: str | Path, *, coordinator: bool = False) -> int:

@@ -23,6 +23,9 @@ Every change goes to the task's sinks as a :class:`ProgressState`:
   (:func:`terminal_progress`);
 - :class:`LatestProgress` keeps the latest state for a window to poll from its own thread (the
   app's progress dialog), or any callable subscribes.
+
+:class:`BackgroundTask` runs work in a thread of its own with such a sink, for another thread
+to poll (the demo's dialog) or to follow on a stage of its own progress (the model's pipeline).
 """
 
 from __future__ import annotations
@@ -245,3 +248,46 @@ class LatestProgress:
     def state(self) -> ProgressState:
         with self._lock:
             return self._state
+
+
+class BackgroundTask:
+    """``work(progress)`` run in a daemon thread named ``name``, its progress kept for other
+    threads (:attr:`state`); :meth:`result` raises what the work raised."""
+
+    def __init__(self, work: Callable[[Progress], object], *, name: str) -> None:
+        self._latest = LatestProgress()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(work,), name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self, work: Callable[[Progress], object]) -> None:
+        try:
+            work(Progress(self._latest))
+        except BaseException as exc:  # handed to whoever asks for the result
+            self._error = exc
+
+    @property
+    def state(self) -> ProgressState:
+        """The work's latest progress."""
+        return self._latest.state
+
+    @property
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` seconds (None: until the end); whether the work is done."""
+        self._thread.join(timeout)
+        return self.done
+
+    def result(self) -> None:
+        """Wait for the end of the work; raise its failure, if any."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def follow(self, progress: Progress, poll: float = 0.25) -> None:
+        """Show the work's share done on ``progress`` until it ends, then :meth:`result`."""
+        while not self.join(poll):
+            progress.update(round(self.state.fraction * 1000), 1000)
+        self.result()

@@ -7,7 +7,14 @@ import itertools
 
 import pytest
 
-from studies.progress import NO_PROGRESS, LatestProgress, Progress, TerminalBar, terminal_progress
+from studies.progress import (
+    NO_PROGRESS,
+    BackgroundTask,
+    LatestProgress,
+    Progress,
+    TerminalBar,
+    terminal_progress,
+)
 
 
 def _clock(step: float = 1.0):
@@ -157,3 +164,26 @@ def test_latest_progress_keeps_the_last_state_for_polling():
         assert (latest.state.text, latest.state.fraction, latest.state.done) == ("features", 0.125, 1)
     task.finish()
     assert latest.state.finished and latest.state.fraction == 1.0
+
+
+def test_a_background_task_shows_its_progress_to_other_threads_and_hands_back_its_failure():
+    import threading
+
+    halfway, go_on = threading.Event(), threading.Event()
+
+    def work(progress):
+        progress.update(1, 2)
+        halfway.set()
+        go_on.wait(5)
+        raise RuntimeError("disk full")
+
+    task = BackgroundTask(work, name="test-task")
+    assert halfway.wait(5) and task.state.fraction == 0.5 and not task.done
+    followed = []
+    go_on.set()
+    with pytest.raises(RuntimeError, match="disk full"):
+        task.follow(Progress(followed.append), poll=0.01)
+    assert task.done and all(s.fraction <= 0.5 for s in followed)
+    ok = BackgroundTask(lambda progress: progress.update(3, 3), name="test-ok")
+    assert ok.join(5) and ok.state.fraction == 1.0
+    ok.result()  # nothing raised
