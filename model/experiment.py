@@ -73,11 +73,12 @@ def prepare(
     features are computed."""
     task = get_task(config.task)
     device = resolve_device(device)  # a GPU this machine lacks is refused before any work
-    engine = resolve_engine(engine, device)  # and so is an unknown engine
+    engine = resolve_engine(engine, device, config.precision)  # and so is an unknown engine
     backbone, prov = create_backbone(config.backbone, weights=config.weights, input_size=config.input_size)
     config.provenance = prov.to_json()
-    store = FeatureStore(features_root, prov, config.preprocess)
-    encoder = make_encoder(backbone, prov, engine=engine, device=device, graph_root=features_root)
+    store = FeatureStore(features_root, prov, config.preprocess, config.precision)
+    encoder = make_encoder(backbone, prov, engine=engine, device=device, graph_root=features_root,
+                           precision=config.precision)
     config.engine = encoder.describe()
     data = load_task_data(
         config.cohort,

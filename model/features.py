@@ -79,25 +79,29 @@ class SliceEncoder:
                 "precision": "float32", "threads": torch.get_num_threads()}
 
 
-def store_tag(provenance: Provenance, config: PreprocessConfig) -> str:
-    """Folder name of a store: ``<architecture>-<sequence>-<12 hex>``."""
-    blob = json.dumps(
-        {"backbone": provenance.to_json(), "preprocess": config.to_json(), "method": PREPROCESS_VERSION}, sort_keys=True
-    )
+def store_tag(provenance: Provenance, config: PreprocessConfig, precision: str = "float32") -> str:
+    """Folder name of a store: ``<architecture>-<sequence>-<12 hex>``; the hash covers the
+    precision when it is not float32 (float32 stores keep the keys they had before the option)."""
+    key = {"backbone": provenance.to_json(), "preprocess": config.to_json(), "method": PREPROCESS_VERSION}
+    if precision != "float32":
+        key["precision"] = precision
+    blob = json.dumps(key, sort_keys=True)
     return f"{provenance.architecture}-{config.sequence}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
 
 
 class FeatureStore:
     """Features on disk, one ``<key>.npy`` (N, F) float16 array per knee-visit or case."""
 
-    def __init__(self, root: str | Path, provenance: Provenance, config: PreprocessConfig) -> None:
-        self.dir = Path(root) / store_tag(provenance, config)
-        self.provenance, self.config = provenance, config
+    def __init__(self, root: str | Path, provenance: Provenance, config: PreprocessConfig,
+                 precision: str = "float32") -> None:
+        self.dir = Path(root) / store_tag(provenance, config, precision)
+        self.provenance, self.config, self.precision = provenance, config, precision
         meta = self.dir / "meta.json"
         if not meta.is_file():
             write_text_atomic(
                 meta,
-                json.dumps({"backbone": provenance.to_json(), "preprocess": config.to_json()}, indent=2) + "\n",
+                json.dumps({"backbone": provenance.to_json(), "preprocess": config.to_json(), "precision": precision},
+                           indent=2) + "\n",
             )
 
     def path(self, key: str) -> Path:

@@ -140,7 +140,9 @@ def _load_run(run: Path, cases: list[str], sources: dict[str, str] | None, devic
             f"those available now ({prov.sha256})",
             hint="Pass the same --weights as in training",
         )
-    encoder = make_encoder(backbone, prov, engine=engine, device=device, graph_root=graph_root)
+    # the features of the run's precision: the models were trained on them
+    encoder = make_encoder(backbone, prov, engine=engine, device=device, graph_root=graph_root,
+                           precision=config.precision)
     return _RunModels(run, config, chosen, how, models, encoder, prov)
 
 

@@ -4,7 +4,8 @@
 
     RUN/config.json     run id, task, sequence, clinical variables, preprocessing, classifier
                         hyper-parameters, folds, seed, the backbone's weights provenance,
-                        the engine that ran the backbone (feature_engine)
+                        the precision of the features (feature_precision), the engine that
+                        ran the backbone (feature_engine)
     RUN/data.json       counts: knee-windows, classes, dropped rows, features computed
     RUN/metrics.json    (cv) per fold and pooled metrics of the model and both baselines
     RUN/folds.csv       (cv) participant_id, side, visit_month, fold, y, probability
@@ -30,6 +31,7 @@ from model.backbones import DEFAULT_BACKBONE, backbone_names
 from model.classifier_params import RUN_DEFAULTS, RUN_PARAMETERS
 from model.constraints import Constraint, an_int, check_params, one_of
 from model.preprocess.pipeline import PreprocessConfig
+from model.runtime import PRECISIONS
 from model.tasks import READER_VARIABLES, TASKS, check_variables, get_task
 from model.training import MILClassifier
 from studies.atomic import write_bytes_atomic, write_text_atomic
@@ -66,6 +68,10 @@ class RunConfig:
     #: jsw_project, kl_project); empty = detected style and default reading projects.
     ingest: dict = field(default_factory=dict)
     provenance: dict = field(default_factory=dict)
+    #: The features' precision (:data:`model.runtime.PRECISIONS`): float32, or the bfloat16
+    #: opt-in. A setting: it changes the features, so the scores of a run's study cases are
+    #: computed in it too.
+    precision: str = "float32"
     #: What ran the backbone (:meth:`model.runtime.RuntimeEncoder.describe`); a record, not a
     #: setting: the engines' features agree to 1e-5, so it is not part of the data signature.
     engine: dict = field(default_factory=dict)
@@ -92,6 +98,7 @@ class RunConfig:
             "ingest": dict(self.ingest),
             "seeds": {"cv_split": self.seed, "classifier": self.classifier.seed},
             "backbone_provenance": self.provenance,
+            "feature_precision": self.precision,
             "feature_engine": self.engine,
         }
 
@@ -112,6 +119,7 @@ class RunConfig:
             visits=tuple(d["visits"]) if d.get("visits") else None,
             ingest=dict(d.get("ingest") or {}),
             provenance=d.get("backbone_provenance", {}),
+            precision=d.get("feature_precision", "float32"),  # runs from before the option: float32
             engine=d.get("feature_engine", {}),
             run_id=d["run_id"],
         )
@@ -124,7 +132,7 @@ class RunConfig:
         :class:`PreprocessConfig` is made, the cohort and the weights file when read."""
         check_params(
             {"task": self.task, "backbone": self.backbone, "weights": self.weights, "folds": self.folds,
-             "seed": self.seed, "visits": self.visits, "input-size": self.input_size},
+             "seed": self.seed, "visits": self.visits, "input-size": self.input_size, "precision": self.precision},
             _RUN_CONSTRAINTS,
         )
         check_variables(get_task(self.task), tuple(self.variables))
@@ -134,7 +142,8 @@ class RunConfig:
     def data_signature(self) -> dict:
         """The parts that must match for models in one run folder to belong together."""
         d = self.to_json()
-        return {k: d[k] for k in ("cohort", "task", "sequence", "variables", "visits", "ingest", "preprocess", "backbone_provenance")}
+        return {k: d[k] for k in ("cohort", "task", "sequence", "variables", "visits", "ingest", "preprocess", "backbone_provenance",
+                                 "feature_precision")}
 
 
 def _is_weights(v: object) -> bool:
@@ -154,6 +163,7 @@ _RUN_CONSTRAINTS: dict[str, Constraint] = {
     "seed": an_int(0),
     "visits": Constraint("a list of window starts in months (ints >= 0), or None: every window", _is_visits),
     "input-size": INPUT_SIZE_RULE,
+    "precision": one_of(PRECISIONS),
 }
 
 

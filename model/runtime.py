@@ -2,8 +2,9 @@
 
 torch trains, explains (Grad-CAM's gradients) and drives GPUs; bulk feature extraction on a
 CPU runs the same weights through ONNX Runtime (the default engine, ``onnx``; OpenVINO,
-``openvino``, when installed), 5-7x faster than torch eager on 2 cores and equal to it to
-1e-5 (docs/model.md, ``tests/model/test_model_runtime.py``).
+``openvino``, when installed), about 3x faster than torch eager on 2 cores and equal to it to
+1e-5 (docs/model.md, ``tests/model/test_model_runtime.py``). OpenVINO can also compute it in
+bfloat16, an opt-in (:data:`PRECISIONS`).
 
 - :func:`export_graph`: the feature path as an ONNX graph. Input ``x`` (N, 3, H, W) float32,
   normalised as the backbone wants (:func:`model.backbone.network_input`, the same preprocessing as
@@ -27,13 +28,21 @@ import numpy as np
 import torch
 
 from model.backbone import Provenance, network_input
+from model.choices import unknown_choice
 from studies.atomic import write_bytes_atomic
-from studies.errors import InputFileError
+from studies.errors import InputFileError, OptionError
 
 log = logging.getLogger(__name__)
 
 #: The runtimes a graph can run on: engine name -> PyPI package.
 RUNTIMES = {"onnx": "onnxruntime", "openvino": "openvino"}
+#: The precisions features can be computed in (``--precision``). float32, the default, matches
+#: torch to 1e-4 on every engine; bfloat16 is an opt-in of OpenVINO on CPUs with bf16 units (about
+#: 2x faster; the features differ from float32's by up to ~0.15 and are stored apart; its measured
+#: effect on the cross-validated AUC and on Grad-CAM: docs/model.md, "Reduced precision").
+PRECISIONS: tuple[str, ...] = ("float32", "bfloat16")
+#: OpenVINO's name of each precision (its ``INFERENCE_PRECISION_HINT``).
+_OV_PRECISION = {"float32": "f32", "bfloat16": "bf16"}
 #: ONNX opset of exported graphs (part of the cache key through :data:`GRAPH_VERSION`).
 OPSET = 17
 GRAPH_VERSION = f"v1-opset{OPSET}"
@@ -104,21 +113,45 @@ def _import_runtime(engine: str):
         ) from exc
 
 
+def check_precision(precision: str, engine: str) -> None:
+    """Raise :class:`OptionError` unless ``engine`` computes features in ``precision``: an
+    unknown name, or bfloat16 on an engine other than OpenVINO (ONNX Runtime's CPU provider and
+    torch on a CPU compute in float32)."""
+    if precision not in PRECISIONS:
+        raise unknown_choice("precision", precision, PRECISIONS)
+    if precision != "float32" and engine != "openvino":
+        raise OptionError("engine", f"openvino with --precision {precision} (the {engine} engine computes "
+                          "features in float32; leave out --precision for float32)", engine)
+
+
+def check_bf16_units(capabilities: list[str]) -> None:
+    """Refuse bfloat16 on a CPU without bf16 units (AVX-512 BF16 or AMX; ``capabilities``:
+    OpenVINO's ``OPTIMIZATION_CAPABILITIES`` of the CPU): OpenVINO would quietly compute in
+    float32 there, under the bfloat16 label and in the bfloat16 store."""
+    if "BF16" not in capabilities:
+        raise OptionError("precision", "float32 on this CPU (it has no bfloat16 units: OpenVINO would compute "
+                          "in float32 anyway); leave out --precision", "bfloat16")
+
+
 class RuntimeEncoder:
-    """Slices (N, H, W) in [0, 1] -> (N, F) features on ONNX Runtime or OpenVINO, CPU, fp32.
+    """Slices (N, H, W) in [0, 1] -> (N, F) features on ONNX Runtime or OpenVINO, on the CPU.
 
     ``threads``: the runtime's intra-op threads (default: torch's, i.e. the cores). Its
     threads sleep rather than spin while idle, so preprocessing processes running beside it
-    get the cores.
+    get the cores. ``precision``: float32 (default), or bfloat16 on OpenVINO (an opt-in; see
+    :data:`PRECISIONS`), checked to be what OpenVINO compiled.
     """
 
     def __init__(self, graph: str | Path, provenance: Provenance, *, engine: str = "onnx",
-                 batch_size: int = 16, threads: int | None = None) -> None:
+                 batch_size: int = 16, threads: int | None = None, precision: str = "float32") -> None:
+        check_precision(precision, engine)
         self.graph, self.provenance, self.engine = Path(graph), provenance, engine
-        self.batch_size = batch_size
+        self.batch_size, self.precision = batch_size, precision
         self.threads = threads or torch.get_num_threads()
         rt = _import_runtime(engine)
         self.version = f"{RUNTIMES[engine]} {rt.__version__}"
+        if precision == "bfloat16":
+            check_bf16_units(rt.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"))
         try:
             if engine == "onnx":
                 so = rt.SessionOptions()
@@ -127,12 +160,17 @@ class RuntimeEncoder:
                 self._session = rt.InferenceSession(str(self.graph), so, providers=["CPUExecutionProvider"])
             else:
                 core = rt.Core()
-                config = {"INFERENCE_NUM_THREADS": self.threads, "INFERENCE_PRECISION_HINT": "f32",
+                config = {"INFERENCE_NUM_THREADS": self.threads, "INFERENCE_PRECISION_HINT": _OV_PRECISION[precision],
                           "PERFORMANCE_HINT": "LATENCY"}
-                self._request = core.compile_model(str(self.graph), "CPU", config).create_infer_request()
+                compiled = core.compile_model(str(self.graph), "CPU", config)
+                self._compiled_precision = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
+                self._request = compiled.create_infer_request()
         except Exception as exc:
             raise InputFileError(self.graph, f"the exported graph cannot be loaded by {self.version} ({exc})",
                                  hint="Delete the file; it is exported again on the next run") from exc
+        if engine == "openvino" and self._compiled_precision != _OV_PRECISION[precision]:
+            raise OptionError("precision", f"what {self.version} compiled ({self._compiled_precision}) on this CPU",
+                              precision)
 
     def _run(self, x: np.ndarray, maps: bool) -> tuple[np.ndarray, np.ndarray | None]:
         if self.engine == "onnx":
@@ -158,5 +196,5 @@ class RuntimeEncoder:
 
     def describe(self) -> dict:
         """What ran the features, for a run's provenance."""
-        return {"engine": self.engine, "runtime": self.version, "device": "cpu", "precision": "float32",
+        return {"engine": self.engine, "runtime": self.version, "device": "cpu", "precision": self.precision,
                 "threads": self.threads, "graph": self.graph.name}

@@ -32,20 +32,21 @@ from model.runtime import RuntimeEncoder
 
 @dataclass(frozen=True)
 class EncoderSpec:
-    """A runtime encoder's graph, weights' provenance, engine and batch size (picklable)."""
+    """A runtime encoder's graph, weights' provenance, engine, batch size and precision (picklable)."""
 
     graph: str
     provenance: Provenance
     engine: str
     batch_size: int
+    precision: str = "float32"
 
     @classmethod
     def of(cls, encoder: RuntimeEncoder) -> EncoderSpec:
-        return cls(str(encoder.graph), encoder.provenance, encoder.engine, encoder.batch_size)
+        return cls(str(encoder.graph), encoder.provenance, encoder.engine, encoder.batch_size, encoder.precision)
 
     def open(self, threads: int = 1) -> RuntimeEncoder:
         return RuntimeEncoder(self.graph, self.provenance, engine=self.engine, batch_size=self.batch_size,
-                              threads=threads)
+                              threads=threads, precision=self.precision)
 
 
 #: The session of each spec a worker process has opened (one per process, reused for every knee).

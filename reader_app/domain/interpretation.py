@@ -27,6 +27,8 @@ class StudyContext:
 
     cv: dict | None = None
     fold_models: bool = False
+    #: The precision the model's image features were computed in (``ai/run.json``'s engine).
+    precision: str = "float32"
     synthetic: bool = False
     simulated_readers: tuple[str, ...] = ()
 
@@ -47,8 +49,10 @@ def study_context(study: str | Path, key: dict, simulated_readers: tuple[str, ..
     """The :class:`StudyContext` of a study from its ``ai/run.json`` and its key."""
     run = read_ai_run(study)
     cv = run.get("cross_validation")
+    engine = run.get("engine")
     return StudyContext(
         cv=cv if isinstance(cv, dict) and "auc" in cv else None,
+        precision=str(engine.get("precision", "float32")) if isinstance(engine, dict) else "float32",
         fold_models=any(str(m).startswith("fold_") for m in run.get("models_used", {})),
         synthetic=bool(key.get("build", {}).get("synthetic")),
         simulated_readers=tuple(simulated_readers),
@@ -86,6 +90,12 @@ def ai_sentences(summary: dict, context: StudyContext) -> list[str]:
             f"The same model cross-validated on its training cohort ({cv['n']} knees, {cv['folds']} folds): "
             f"AUC {cv['auc']:.3f} ({_ci(cv['ci'])}). That is the better estimate of the model; the "
             "study's figure is the one to compare with the readers, who read the same pairs."
+        )
+    if ai and context.precision != "float32":
+        out.append(
+            f"The model's image features were computed in {context.precision} (a faster opt-in of the "
+            "feature extraction, slightly different from float32's; its measured effect on the AUC is in "
+            "docs/model.md, 'Reduced precision')."
         )
     if n:
         out.append(

@@ -48,8 +48,13 @@ def test_the_sentences_give_both_aucs_the_width_and_what_the_demo_is():
 def test_a_real_study_without_cross_validation_says_only_what_applies():
     text = " ".join(ai_sentences(_summary(150), StudyContext()))
     assert "±0.08" in text
-    for word in ("cross-validated", "synthetic", "Simulated", "never saw"):
+    for word in ("cross-validated", "synthetic", "Simulated", "never saw", "bfloat16"):
         assert word not in text
+
+
+def test_features_in_reduced_precision_are_said():
+    text = " ".join(ai_sentences(_summary(150), StudyContext(precision="bfloat16")))
+    assert "image features were computed in bfloat16" in text and "docs/model.md" in text
 
 
 @pytest.mark.parametrize(("n", "half"), [(10, 0.31), (50, 0.139), (150, 0.080)])
@@ -67,6 +72,8 @@ def test_context_from_run_json_and_key(tmp_path):
     assert ctx == StudyContext(cv=CV, fold_models=True, synthetic=True, simulated_readers=("sim-1",))
     run.write_text(json.dumps({"run_id": "r", "models_used": {"final": 4}}))
     assert study_context(tiny.study, {}) == StudyContext()
+    run.write_text(json.dumps({"run_id": "r", "engine": {"engine": "openvino", "precision": "bfloat16"}}))
+    assert study_context(tiny.study, {}).precision == "bfloat16"
     run.write_text("{not json")
     with pytest.raises(InputFileError, match="run.json"):
         study_context(tiny.study, {})
