@@ -15,16 +15,11 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QButtonGroup,
-    QCheckBox,
-    QComboBox,
     QFrame,
     QHBoxLayout,
     QInputDialog,
     QLabel,
     QMainWindow,
-    QPushButton,
-    QSlider,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -42,38 +37,13 @@ from reader_app.domain.ai import format_probability
 from reader_app.domain.measure import MeasurementError
 from reader_app.domain.reformat import DESS_COR, DESS_SOURCE
 from reader_app.domain.session import FLAG_REASONS
-from reader_app.domain.volumes import VIEW_LABELS
-from reader_app.domain.windowing import DEFAULT_PRESET, PRESETS
 from reader_app.ui.errors import ErrorMessage, error_display, show_error
 from reader_app.ui.knee_panel import KneePanel
 from reader_app.ui.later import Later
-from reader_app.ui.legend import ColorLegend
-from reader_app.ui.steady_text import SteadyLabel
+from reader_app.ui.reading_bars import AiBar, DecisionBar, ToolBar, TopBar, fix_size
 from studies.package import SEQUENCES
 
-HEAT_CMAPS = ("inferno", "turbo", "viridis", "plasma")
 PAGE_IMAGES, PAGE_PAUSED, PAGE_FINISHED = 0, 1, 2
-
-
-def _frame(name: str) -> tuple[QFrame, QHBoxLayout]:
-    frame = QFrame()
-    frame.setObjectName(name)
-    layout = QHBoxLayout(frame)
-    layout.setContentsMargins(12, 6, 12, 6)
-    layout.setSpacing(8)
-    return frame, layout
-
-
-def _button(text: str, *, checkable: bool = False, checked: bool = False, tip: str = "", name: str = "") -> QPushButton:
-    b = QPushButton(text)
-    b.setCheckable(checkable)
-    b.setChecked(checked)
-    b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys always reach the window's shortcuts
-    if tip:
-        b.setToolTip(tip)
-    if name:
-        b.setObjectName(name)
-    return b
 
 
 def _screen(title: str) -> tuple[QWidget, QLabel, QLabel]:
@@ -109,9 +79,26 @@ class ReadingWindow(QMainWindow):
         outer = QVBoxLayout(central)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(0)
-        outer.addWidget(self._top_bar(title))
-        outer.addWidget(self._tool_bar())
-        outer.addWidget(self._ai_bar())
+        top, tools, self.ai_tools, decision = TopBar(title), ToolBar(self.view_keys), AiBar(), DecisionBar()
+        self.decision_bar = decision
+        # the widgets the controllers and the tests use, named on the window
+        self.mode_label, self.practice_badge, self.progress, self.saved = (
+            top.mode_label, top.practice_badge, top.progress, top.saved)
+        self.pause_button, self.flag_button = top.pause_button, top.flag_button
+        self.layout_buttons, self.link_slices, self.link_zoom, self.link_window = (
+            tools.layout_buttons, tools.link_slices, tools.link_zoom, tools.link_window)
+        self.preset, self.auto_button, self.reset_button = tools.preset, tools.auto_button, tools.reset_button
+        self.invert_button, self.crossref_button, self.measure_button = (
+            tools.invert_button, tools.crossref_button, tools.measure_button)
+        ai = self.ai_tools
+        self.ai_summary, self.heat_on, self.opacity, self.cmap, self.legend = (
+            ai.ai_summary, ai.heat_on, ai.opacity, ai.cmap, ai.legend)
+        self.question, self.note, self.hint = decision.question, decision.note, decision.hint
+        self.choice_buttons, self.confidence_box, self.confidence_group, self.confirm_button = (
+            decision.choice_buttons, decision.confidence_box, decision.confidence_group, decision.confirm_button)
+        outer.addWidget(top)
+        outer.addWidget(tools)
+        outer.addWidget(self.ai_tools)
         self.pages = QStackedWidget()
         images = QWidget()
         row = QHBoxLayout(images)
@@ -133,173 +120,12 @@ class ReadingWindow(QMainWindow):
         for page in (images, paused, finished):
             self.pages.addWidget(page)
         outer.addWidget(self.pages, 1)
-        outer.addWidget(self._decision_bar())
+        outer.addWidget(decision)
         self.setCentralWidget(central)
-        self._fix_size(self.saved, (SAVING_TEXT, SAVED_TEXT))
-        self._confidence_buttons: list[QPushButton] = []
+        fix_size(self.saved, (SAVING_TEXT, SAVED_TEXT))
         #: Called once when the window closes (the launcher releases the decisions file).
         self.on_close = None
         self._later = Later(self)  # the controller's delayed actions, through one timer
-
-    # -- construction ---------------------------------------------------------------------
-    @staticmethod
-    def _fix_size(label: QLabel, texts: tuple[str, ...]) -> None:
-        """A label as wide as the longest of ``texts``, fixed: a change of its text (on every
-        pair) then lays nothing out again (the bar around it stays as it is)."""
-        label.ensurePolished()  # the style sheet's font
-        metrics = label.fontMetrics()
-        label.setFixedSize(max(metrics.horizontalAdvance(t) for t in texts) + 8, label.sizeHint().height())
-
-    def _top_bar(self, title: str) -> QFrame:
-        frame, lay = _frame("topBar")
-        t = QLabel(title)
-        t.setTextFormat(Qt.TextFormat.PlainText)  # the manifest's text is never HTML
-        t.setObjectName("studyTitle")
-        self.mode_label = QLabel("")
-        self.mode_label.setObjectName("hint")
-        self.practice_badge = QLabel("PRACTICE — not scored")
-        self.practice_badge.setObjectName("practiceBadge")
-        self.practice_badge.hide()
-        self.progress = SteadyLabel("")
-        self.progress.setObjectName("progress")
-        self.saved = QLabel("")
-        self.saved.setObjectName("hint")
-        self.saved.setToolTip("Shown once your answer is on disk")
-        self.saved.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.pause_button = _button("Pause  (P)", checkable=True, tip="Hide the images and stop the clock")
-        self.flag_button = _button("Flag this pair…", tip="Report unreadable images, a wrong side… (Ctrl+F)")
-        lay.addWidget(t)
-        lay.addSpacing(12)
-        lay.addWidget(self.mode_label)
-        lay.addStretch(1)
-        lay.addWidget(self.practice_badge)
-        lay.addWidget(self.saved)
-        lay.addSpacing(12)
-        lay.addWidget(self.progress)
-        lay.addSpacing(16)
-        lay.addWidget(self.flag_button)
-        lay.addWidget(self.pause_button)
-        return frame
-
-    def _tool_bar(self) -> QFrame:
-        frame, lay = _frame("toolBar")
-        self.layout_buttons = QButtonGroup(self)
-        for i, (text, tip) in enumerate(
-            [("Both", "Coronal and sagittal"), *[(VIEW_LABELS[s], f"Enlarge {VIEW_LABELS[s]}") for s in self.view_keys]]
-        ):
-            b = _button(text, checkable=True, checked=(i == 0), tip=tip)
-            self.layout_buttons.addButton(b, i)
-            lay.addWidget(b)
-        lay.addSpacing(14)
-        lay.addWidget(QLabel("Link A–B:"))
-        self.link_slices = _button("Slices", checkable=True, checked=True, tip="Scroll both knees together (relative position)")
-        self.link_zoom = _button("Zoom/pan", checkable=True, checked=True, tip="Zoom and pan both knees together")
-        self.link_window = _button("Window", checkable=True, checked=True, tip="Window/level both knees together")
-        for b in (self.link_slices, self.link_zoom, self.link_window):
-            lay.addWidget(b)
-        lay.addSpacing(14)
-        lay.addWidget(QLabel("Window:"))
-        self.preset = QComboBox()
-        self.preset.addItems(list(PRESETS))
-        self.preset.setCurrentText(DEFAULT_PRESET)
-        self.preset.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.preset.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.preset.setMinimumContentsLength(12)
-        self.preset.setToolTip("Window presets from each image's intensity percentiles")
-        self.auto_button = _button("Auto", tip="Automatic contrast (1st–99th percentile)")
-        self.reset_button = _button("Reset  (R)", tip="Automatic contrast and whole images")
-        self.invert_button = _button("Invert  (I)", checkable=True, tip="Swap black and white in every view")
-        self.crossref_button = _button(
-            "Cross-ref  (X)", checkable=True, checked=True,
-            tip="Lines where the other sequence's slice cuts each view; Shift+click moves the other sequence there")
-        self.measure_button = _button(
-            "Measure  (M)", checkable=True,
-            tip="Left-drag on a view measures a distance in mm (Delete removes the latest, Shift+Delete all)")
-        lay.addWidget(self.preset)
-        lay.addWidget(self.auto_button)
-        lay.addWidget(self.reset_button)
-        lay.addSpacing(14)
-        lay.addWidget(self.crossref_button)
-        lay.addWidget(self.invert_button)
-        lay.addWidget(self.measure_button)
-        lay.addStretch(1)
-        return frame
-
-    def _ai_bar(self) -> QFrame:
-        """Shown only while the AI is visible: its preference, and the heatmap's display."""
-        self.ai_tools, lay = _frame("toolBar")
-        self.ai_summary = SteadyLabel("")
-        self.ai_summary.setObjectName("aiSummary")
-        self.heat_on = QCheckBox("Heatmap")
-        self.heat_on.setChecked(True)
-        self.heat_on.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.heat_on.setToolTip("Show where the AI looked (Grad-CAM), over both sequences")
-        self.opacity = QSlider(Qt.Orientation.Horizontal)
-        self.opacity.setRange(0, 100)
-        self.opacity.setValue(50)
-        self.opacity.setFixedWidth(100)
-        self.opacity.setToolTip("Heatmap opacity")
-        self.opacity.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.cmap = QComboBox()
-        self.cmap.addItems(list(HEAT_CMAPS))
-        self.cmap.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.cmap.setToolTip("Heatmap colour map")
-        self.legend = ColorLegend(HEAT_CMAPS[0])
-        lay.addWidget(self.ai_summary)
-        lay.addStretch(1)
-        for w in (self.heat_on, QLabel("Opacity"), self.opacity, self.cmap, self.legend):
-            lay.addWidget(w)
-        self.ai_tools.hide()
-        return self.ai_tools
-
-    def _decision_bar(self) -> QFrame:
-        frame, lay = _frame("decisionBar")
-        col = QVBoxLayout()
-        self.question = QLabel("")
-        self.question.setTextFormat(Qt.TextFormat.PlainText)
-        self.question.setObjectName("question")
-        self.question.setWordWrap(True)
-        self.note = QLabel("")
-        self.note.setObjectName("hint")
-        self.note.setWordWrap(True)
-        self.hint = QLabel("")
-        self.hint.setObjectName("hint")
-        self.hint.setWordWrap(True)
-        col.addWidget(self.question)
-        col.addWidget(self.note)
-        col.addWidget(self.hint)
-        lay.addLayout(col, 1)
-        self.choice_buttons = {
-            "left": _button("Knee A   (F / 1)", checkable=True, name="choiceButton"),
-            "right": _button("Knee B   (J / 2)", checkable=True, name="choiceButton"),
-        }
-        for b in self.choice_buttons.values():
-            lay.addWidget(b)
-        lay.addSpacing(12)
-        self.confidence_box = QWidget()
-        self.confidence_row = QHBoxLayout(self.confidence_box)
-        self.confidence_row.setContentsMargins(0, 0, 0, 0)
-        self.confidence_row.addWidget(QLabel("Confidence:"))
-        self.confidence_group = QButtonGroup(self)
-        self.confidence_box.hide()
-        lay.addWidget(self.confidence_box)
-        lay.addSpacing(12)
-        self.confirm_button = _button("Confirm  ⏎", name="confirmButton")
-        lay.addWidget(self.confirm_button)
-        return frame
-
-    def _build_confidence(self, lo: int, hi: int, labels: dict[str, str]) -> None:
-        for b in self._confidence_buttons:
-            self.confidence_group.removeButton(b)
-            b.deleteLater()
-        self._confidence_buttons = []
-        for v in range(lo, hi + 1):
-            text = f"{v}" + (f" {labels[str(v)]}" if str(v) in labels else "")
-            b = _button(text, checkable=True, name="confidenceButton", tip=f"Confidence {v} (Ctrl+{v})")
-            self.confidence_group.addButton(b, v)
-            self.confidence_row.addWidget(b)
-            self._confidence_buttons.append(b)
-        self.confidence_box.show()
 
     # -- wiring ---------------------------------------------------------------------------
     def bind(self, reading, hanging) -> None:
@@ -428,11 +254,7 @@ class ReadingWindow(QMainWindow):
         for side, b in self.choice_buttons.items():
             b.setChecked(d.choice == side)
         if d.confidence_scale is not None:
-            lo, hi, labels = d.confidence_scale
-            if len(self._confidence_buttons) != hi - lo + 1:
-                self._build_confidence(lo, hi, labels)
-            for b in self._confidence_buttons:
-                b.setChecked(self.confidence_group.id(b) == d.confidence)
+            self.decision_bar.show_confidence(d.confidence_scale, d.confidence)
         self.confirm_button.setEnabled(d.can_confirm)
         self.confirm_button.setToolTip("Record this answer and go to the next pair" if d.can_confirm else d.hint)
 
