@@ -184,7 +184,22 @@ def check_inference_runtime() -> Check:
     if not found:
         return Check("Inference runtime", "absent", "neither onnxruntime nor openvino is installed",
                      fix="optional: `pip install onnxruntime`", purpose=purpose)
+    if _has_module("openvino"):
+        found.append(_bf16_note())
     return Check("Inference runtime", "ok", ", ".join(found), purpose=purpose)
+
+
+def _bf16_note() -> str:
+    """Whether OpenVINO computes bfloat16 on this CPU (``knee-model --precision bfloat16``)."""
+    try:
+        import openvino
+
+        caps = openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    except Exception as exc:  # noqa: BLE001 - a broken install is reported, not raised
+        return f"OpenVINO's CPU plugin did not answer ({exc})"
+    if "BF16" in caps:
+        return "this CPU has bfloat16 units (--precision bfloat16 is available)"
+    return "no bfloat16 units on this CPU (features in float32 only)"
 
 
 def check_dcm2niix() -> Check:

@@ -337,3 +337,16 @@ def test_doctor_runs_before_the_install_and_lists_what_to_install(tmp_path):
     built_here = any(REPO.glob("*.egg-info"))
     assert checks["Project"]["status"] == ("ok" if built_here else "warning")
     assert "Qt system libraries" in checks  # the system's part is checked before the install too
+
+
+@pytest.mark.parametrize(("caps", "words"), [(["FP32", "BF16"], "bfloat16 is available"),
+                                             (["FP32", "INT8"], "float32 only")])
+def test_the_runtime_check_says_whether_bfloat16_is_available(monkeypatch, caps, words):
+    import sys
+    import types
+
+    core = types.SimpleNamespace(get_property=lambda device, name: caps)
+    monkeypatch.setitem(sys.modules, "openvino", types.SimpleNamespace(Core=lambda: core))
+    monkeypatch.setattr(environment, "_has_module", lambda m: m == "openvino")
+    check = environment.check_inference_runtime()
+    assert check.status == "ok" and words in check.detail
